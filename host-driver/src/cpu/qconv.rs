@@ -1,0 +1,1 @@
+//! Quantized convolution on bit-planes (being written).

@@ -1,0 +1,1 @@
+//! Frame and flow file I/O (being written).

@@ -1,0 +1,21 @@
+//! # zynqflow-driver: everything that runs on the host
+//!
+//! - [`graph`]: LmFlowNetS and FlowNetS as data, shape-checked;
+//! - [`quant`]: integer weights and thresholds in the `isa` layouts, and the
+//!   folding of batch-norm and the activation quantizer into thresholds;
+//! - [`cpu`]: the CPU reference: float and quantized kernels and the two
+//!   network executors everything else is checked against;
+//! - [`weights`]: safetensors weight files and deterministic synthetic weights;
+//! - [`io`]: frames (PNG/PPM), synthetic frame pairs, `.flo` and colour-wheel
+//!   PNG output, atomic file writes.
+//!
+//! No dependency on rust-hdl or Verilator: the board binary builds from this.
+
+pub mod cpu;
+pub mod graph;
+pub mod io;
+pub mod quant;
+pub mod tensor;
+pub mod weights;
+
+pub use tensor::{FTensor, QTensor, RawTensor};
