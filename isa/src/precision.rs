@@ -42,6 +42,8 @@ impl ActBits {
     pub const B8: ActBits = ActBits(8);
     /// Blueoil's 2-bit activations.
     pub const B2: ActBits = ActBits(2);
+    /// 4-bit activations.
+    pub const B4: ActBits = ActBits(4);
 
     /// Checked constructor.
     pub fn new(bits: u32) -> Result<Self, PrecisionError> {
@@ -81,6 +83,8 @@ pub struct WeightBits(u8);
 impl WeightBits {
     /// Binary weights (bit set = +1, clear = −1).
     pub const BINARY: WeightBits = WeightBits(1);
+    /// 4-bit signed weights.
+    pub const B4: WeightBits = WeightBits(4);
     /// 8-bit signed weights.
     pub const B8: WeightBits = WeightBits(8);
 
