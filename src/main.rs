@@ -1,1 +1,45 @@
-fn main() {}
+//! `zynqflow`: quantized optical flow on Zynq SoC-FPGAs, from the command line.
+//!
+//! Each subcommand lives in its own module under `cmd/`; this file only
+//! parses arguments, sets up logging and turns errors into one line on stderr
+//! and a non-zero exit code.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+/// Quantized optical flow (LmFlowNetS / FlowNetS) for Zynq SoC-FPGAs.
+#[derive(Parser, Debug)]
+#[command(name = "zynqflow", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compute optical flow for a frame pair.
+    Infer(cmd::infer::InferArgs),
+    /// Print a network's per-layer table (shapes, MACs, bit widths).
+    Net(cmd::net::NetArgs),
+    /// Make or inspect weight files.
+    #[command(subcommand)]
+    Weights(cmd::weights::WeightsCommand),
+    /// Benchmarks: the CPU's quantized path against its float path.
+    Bench(cmd::bench::BenchArgs),
+}
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).format_timestamp(None).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Infer(a) => cmd::infer::run(a),
+        Command::Net(a) => cmd::net::run(a),
+        Command::Weights(c) => cmd::weights::run(c),
+        Command::Bench(a) => cmd::bench::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

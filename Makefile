@@ -1,0 +1,42 @@
+# zynqflow entry points. `make demo` and `make test` are the two a new user needs.
+
+CARGO   ?= cargo
+SIZE    ?= 192x256
+NET     ?= lmflownets
+BIN     := target/release/zynqflow
+DEB_PKGS := verilator yosys iverilog device-tree-compiler
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build demo test bench clean
+
+## deps: install the Debian packages the simulation and hardware flows need (when missing)
+deps:
+	@missing=""; \
+	for t in verilator:verilator yosys:yosys iverilog:iverilog dtc:device-tree-compiler; do \
+	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; \
+	else echo "deps: $(DEB_PKGS) present"; fi
+
+## build: release build of the CLI
+build:
+	$(CARGO) build --release
+
+## demo: flow for a synthetic frame pair on the best backend available (the CPU for now)
+demo: deps build
+	$(BIN) infer --backend cpu --net $(NET) --synthetic-weights 1 --synthetic-frames 1 --size $(SIZE) --out flow.flo --png flow.png
+	@echo "demo: flow field in $(CURDIR)/flow.flo, colour-wheel picture in $(CURDIR)/flow.png"
+
+## test: every test of the workspace, in release mode
+test: deps
+	$(CARGO) test --workspace --release
+
+## bench: CPU quantized vs float on the same network (see docs/performance.md)
+bench: build
+	$(BIN) bench --net $(NET) --size $(SIZE)
+
+clean:
+	$(CARGO) clean
+	rm -f flow.flo flow.png

@@ -1,0 +1,177 @@
+//! safetensors weight files: PyTorch's tensor layouts and names, so that a
+//! trained checkpoint converts by renaming (docs/weights.md).
+//!
+//! Per convolution layer `L`:
+//! - `L.weight`, f32: `[Cout, Cin, Kh, Kw]` (`nn.Conv2d`), or
+//!   `[Cin, Cout, Kh, Kw]` for a transposed convolution (`nn.ConvTranspose2d`);
+//! - `L.bias`, f32 `[Cout]`: flow predictions only;
+//! - `L.bn.weight`, `L.bn.bias`, `L.bn.running_mean`, `L.bn.running_var`,
+//!   f32 `[Cout]`: every layer with an activation output.
+//!
+//! The header metadata holds `format = zynqflow-weights`, `version = 1` and
+//! `net` (the network name).
+
+use super::{layer_specs, LayerSpec, LayerWeights, WeightSet, WeightsError};
+use crate::graph::Graph;
+use crate::quant::BatchNorm;
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// Value of the `format` metadata key.
+pub const FORMAT: &str = "zynqflow-weights";
+/// Value of the `version` metadata key.
+pub const VERSION: &str = "1";
+
+/// Reads and checks a weights file for network `g`.
+pub fn load(path: &Path, g: &Graph) -> Result<WeightSet, WeightsError> {
+    let p = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| WeightsError::Io { path: p.clone(), source })?;
+    from_bytes(&bytes, g, &p)
+}
+
+/// Parses and checks weights for `g` from the bytes of a safetensors file;
+/// `origin` names the file in errors.
+pub fn from_bytes(bytes: &[u8], g: &Graph, origin: &str) -> Result<WeightSet, WeightsError> {
+    let path = origin.to_string();
+    let st = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format { path: path.clone(), detail: e.to_string() })?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| WeightsError::Format { path: path.clone(), detail: e.to_string() })?;
+    if let Some(found) = meta.metadata().as_ref().and_then(|m| m.get("net")) {
+        if found != &g.name {
+            return Err(WeightsError::WrongNet { path, expected: g.name.clone(), found: found.clone() });
+        }
+    }
+    let specs = layer_specs(g);
+    let mut layers = BTreeMap::new();
+    let mut known = Vec::new();
+    for (name, spec) in &specs {
+        let t = |suffix: &str, shape: Vec<usize>| -> Result<Vec<f32>, WeightsError> {
+            let full = format!("{name}.{suffix}");
+            read_f32(&st, &full, &shape, &path)
+        };
+        let raw = t("weight", pytorch_weight_shape(spec))?;
+        known.push(format!("{name}.weight"));
+        let bias = if spec.bias {
+            known.push(format!("{name}.bias"));
+            Some(t("bias", vec![spec.cout])?)
+        } else {
+            None
+        };
+        let bn = if spec.bn {
+            let v = |n: &str| t(&format!("bn.{n}"), vec![spec.cout]);
+            for n in ["weight", "bias", "running_mean", "running_var"] {
+                known.push(format!("{name}.bn.{n}"));
+            }
+            Some(BatchNorm { gamma: v("weight")?, beta: v("bias")?, mean: v("running_mean")?, var: v("running_var")? })
+        } else {
+            None
+        };
+        layers.insert(name.clone(), LayerWeights { weight: from_pytorch(&raw, spec), bias, bn });
+    }
+    for extra in st.names() {
+        if !known.contains(extra) && !extra.ends_with("num_batches_tracked") {
+            log::warn!("weights '{path}': ignoring tensor '{extra}', which network {} does not use", g.name);
+        }
+    }
+    let set = WeightSet { net: g.name.clone(), layers };
+    set.check(g, origin)?;
+    Ok(set)
+}
+
+/// Serializes `w` (checked against `g`) to safetensors bytes.
+pub fn to_bytes(w: &WeightSet, g: &Graph) -> Result<Vec<u8>, WeightsError> {
+    w.check(g, "(in memory)")?;
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    let le = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    for (name, spec) in layer_specs(g) {
+        let l = &w.layers[&name];
+        tensors.push((format!("{name}.weight"), pytorch_weight_shape(&spec), le(&to_pytorch(&l.weight, &spec))));
+        if let Some(b) = &l.bias {
+            tensors.push((format!("{name}.bias"), vec![spec.cout], le(b)));
+        }
+        if let Some(bn) = &l.bn {
+            for (n, v) in [("weight", &bn.gamma), ("bias", &bn.beta), ("running_mean", &bn.mean), ("running_var", &bn.var)] {
+                tensors.push((format!("{name}.bn.{n}"), vec![spec.cout], le(v)));
+            }
+        }
+    }
+    let views = tensors
+        .iter()
+        .map(|(n, s, d)| Ok((n.clone(), TensorView::new(Dtype::F32, s.clone(), d).map_err(fmt_err)?)))
+        .collect::<Result<Vec<_>, WeightsError>>()?;
+    let meta: HashMap<String, String> =
+        [("format", FORMAT), ("version", VERSION), ("net", g.name.as_str())].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    safetensors::serialize(views, &Some(meta)).map_err(fmt_err)
+}
+
+fn fmt_err(e: safetensors::SafeTensorError) -> WeightsError {
+    WeightsError::Format { path: "(in memory)".into(), detail: e.to_string() }
+}
+
+/// Writes `w` to `path` atomically.
+pub fn save(path: &Path, w: &WeightSet, g: &Graph) -> Result<(), WeightsError> {
+    let bytes = to_bytes(w, g)?;
+    crate::io::write_atomic(path, &bytes).map_err(|e| WeightsError::Io {
+        path: path.display().to_string(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
+fn read_f32(st: &SafeTensors, name: &str, shape: &[usize], path: &str) -> Result<Vec<f32>, WeightsError> {
+    let t = st.tensor(name).map_err(|_| WeightsError::Missing { path: path.to_string(), name: name.to_string() })?;
+    if t.dtype() != Dtype::F32 || t.shape() != shape {
+        return Err(WeightsError::Mismatch {
+            path: path.to_string(),
+            name: name.to_string(),
+            expected: format!("F32 {shape:?}"),
+            found: format!("{:?} {:?}", t.dtype(), t.shape()),
+        });
+    }
+    Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+/// PyTorch's shape of a layer's kernel.
+pub fn pytorch_weight_shape(s: &LayerSpec) -> Vec<usize> {
+    if s.transposed {
+        vec![s.cin, s.cout, s.kh, s.kw]
+    } else {
+        vec![s.cout, s.cin, s.kh, s.kw]
+    }
+}
+
+/// Index in PyTorch's layout of weight (co, ci, ky, kx).
+fn pytorch_index(s: &LayerSpec, co: usize, ci: usize, ky: usize, kx: usize) -> usize {
+    if s.transposed {
+        ((ci * s.cout + co) * s.kh + ky) * s.kw + kx
+    } else {
+        ((co * s.cin + ci) * s.kh + ky) * s.kw + kx
+    }
+}
+
+fn from_pytorch(raw: &[f32], s: &LayerSpec) -> Vec<f32> {
+    let mut out = vec![0.0; s.weight_len()];
+    for co in 0..s.cout {
+        for ky in 0..s.kh {
+            for kx in 0..s.kw {
+                for ci in 0..s.cin {
+                    out[((co * s.kh + ky) * s.kw + kx) * s.cin + ci] = raw[pytorch_index(s, co, ci, ky, kx)];
+                }
+            }
+        }
+    }
+    out
+}
+
+fn to_pytorch(w: &[f32], s: &LayerSpec) -> Vec<f32> {
+    let mut out = vec![0.0; s.weight_len()];
+    for co in 0..s.cout {
+        for ky in 0..s.kh {
+            for kx in 0..s.kw {
+                for ci in 0..s.cin {
+                    out[pytorch_index(s, co, ci, ky, kx)] = w[((co * s.kh + ky) * s.kw + kx) * s.cin + ci];
+                }
+            }
+        }
+    }
+    out
+}

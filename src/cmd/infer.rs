@@ -1,0 +1,97 @@
+//! `zynqflow infer`: optical flow for one frame pair.
+
+use super::{check_output_dir, graph, load_weights, parse_size, with_progress, NetName};
+use anyhow::{bail, Result};
+use std::path::PathBuf;
+use zynqflow_driver::cpu::{FloatNet, QuantNet};
+use zynqflow_driver::io::{self, Flow};
+
+/// Where the network runs.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The CPU reference of the quantized network (the golden model).
+    Cpu,
+}
+
+/// Arguments of `zynqflow infer`.
+#[derive(clap::Args, Debug)]
+pub struct InferArgs {
+    /// Where to run.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: Backend,
+    /// Network.
+    #[arg(long, value_enum, default_value = "lmflownets")]
+    pub net: NetName,
+    /// Network input size HxW (multiples of 64). Frames of another size are
+    /// resized to it; without it, frames must already be multiples of 64.
+    /// Synthetic frames default to 384x512.
+    #[arg(long, value_parser = parse_size)]
+    pub size: Option<(usize, usize)>,
+    /// Weights file (safetensors, see docs/weights.md).
+    #[arg(long, conflicts_with = "synthetic_weights", required_unless_present = "synthetic_weights")]
+    pub weights: Option<PathBuf>,
+    /// Use deterministic synthetic weights from this seed.
+    #[arg(long, value_name = "SEED")]
+    pub synthetic_weights: Option<u64>,
+    /// The two frames (PNG or PPM, 8-bit RGB, same size).
+    #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "synthetic_frames", required_unless_present = "synthetic_frames")]
+    pub frames: Option<Vec<PathBuf>>,
+    /// Use a synthetic pair (a texture and its warp by a smooth flow) from this seed.
+    #[arg(long, value_name = "SEED")]
+    pub synthetic_frames: Option<u64>,
+    /// Run the float network instead of the quantized one (CPU only).
+    #[arg(long)]
+    pub float: bool,
+    /// Output flow (Middlebury .flo).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write the colour-wheel visualisation as a PNG.
+    #[arg(long)]
+    pub png: Option<PathBuf>,
+}
+
+/// Runs inference and writes the outputs (atomically; none on failure).
+pub fn run(a: InferArgs) -> Result<()> {
+    check_output_dir(&a.out)?;
+    if let Some(p) = &a.png {
+        check_output_dir(p)?;
+    }
+    let (frames, size) = match (&a.frames, a.synthetic_frames) {
+        (Some(f), None) => {
+            let t = io::load_pair(&f[0], &f[1], a.size)?;
+            let size = (t.h, t.w);
+            (t, size)
+        }
+        (None, Some(seed)) => {
+            let (h, w) = a.size.unwrap_or((384, 512));
+            zynqflow_driver::graph::check_size(h, w)?;
+            let (fa, fb, _) = io::synthetic_pair(seed, h, w);
+            (io::frames::pair_tensor(&fa, &fb), (h, w))
+        }
+        _ => bail!("give exactly one of --frames A B and --synthetic-frames SEED"),
+    };
+    let g = graph(a.net, size)?;
+    let w = load_weights(&g, a.weights.as_deref(), a.synthetic_weights)?;
+    let start = std::time::Instant::now();
+    let flow = match (a.backend, a.float) {
+        (Backend::Cpu, false) => {
+            let net = QuantNet::new(g, &w)?;
+            with_progress("cpu quantized", |p| net.run(&frames, p))
+        }
+        (Backend::Cpu, true) => {
+            let net = FloatNet::new(g, &w)?;
+            with_progress("cpu float", |p| net.run(&frames, p))
+        }
+    };
+    log::info!("inference took {:.2} s", start.elapsed().as_secs_f64());
+    let flow = Flow::from_ftensor(&flow);
+    io::write_flo(&a.out, &flow)?;
+    if let Some(p) = &a.png {
+        if let Err(e) = io::write_flow_png(p, &flow) {
+            let _ = std::fs::remove_file(&a.out);
+            return Err(e.into());
+        }
+    }
+    println!("wrote {} ({}x{} flow){}", a.out.display(), flow.w, flow.h, a.png.as_ref().map(|p| format!(" and {}", p.display())).unwrap_or_default());
+    Ok(())
+}
