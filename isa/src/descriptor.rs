@@ -1,0 +1,239 @@
+//! The layer descriptor: one convolution for the command processor, 16
+//! little-endian 32-bit words (64 bytes) in the command list.
+//!
+//! Semantics (what the functional model and the hardware compute):
+//!
+//! - The input is an activation tensor `in_h × in_w × cin` of `a_in`-bit codes
+//!   at `in_addr` ([`crate::layout::ActLayout`]); the weights are
+//!   `cout × kh × kw × cin` of `w_bits` bits at `w_addr`
+//!   ([`crate::layout::WeightLayout`]).
+//! - The input is upsampled by nearest neighbour by `upsample`; output pixel
+//!   (oy, ox), for `oy < out_h`, `ox < out_w`, reads upsampled row
+//!   `u = oy·stride + ky − pad_top` (and likewise for columns with
+//!   `pad_left`); rows outside `0..in_h·upsample` read zero codes. So padding
+//!   is `pad_top` above, and whatever `out_h` implies below.
+//! - Each output channel accumulates `Σ code · weight` exactly.
+//! - `mode` 0 (threshold): channel `co`'s accumulator becomes an `a_out`-bit
+//!   code through its record at `thr_addr` ([`crate::layout::ThresholdLayout`]);
+//!   the destination is an activation tensor `dst_h × dst_w × dst_c` of
+//!   `a_out` bits at `out_addr`. `mode` 1 (raw): the accumulator is written as
+//!   an `i32` into a raw tensor `dst_h × dst_w × dst_c` at `out_addr`;
+//!   `thr_addr` and `a_out` must be 0.
+//! - Output (oy, ox, co) lands at destination pixel
+//!   (`oy·out_stride + out_off_y`, `ox·out_stride + out_off_x`), channel
+//!   `ch_off + co`. Only those words are written: several descriptors build
+//!   one tensor (concatenation by `ch_off`, transposed convolution as
+//!   `out_stride`-phase convolutions).
+
+use std::fmt;
+
+/// Words per descriptor.
+pub const DESCRIPTOR_WORDS: usize = 16;
+/// Bytes per descriptor.
+pub const DESCRIPTOR_BYTES: usize = DESCRIPTOR_WORDS * 4;
+/// Opcode of a convolution descriptor.
+pub const OP_CONV: u32 = 0x01;
+/// `mode` value: threshold output.
+pub const MODE_THRESHOLD: u32 = 0;
+/// `mode` value: raw `i32` output.
+pub const MODE_RAW: u32 = 1;
+/// Alignment of every tensor address and of the command list.
+pub const ADDRESS_ALIGN: u32 = 64;
+
+/// One bit field of the descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// Field name (the [`Descriptor`] member).
+    pub name: &'static str,
+    /// Word index, 0..16.
+    pub word: usize,
+    /// Lowest bit within the word.
+    pub lsb: u32,
+    /// Width in bits.
+    pub width: u32,
+    /// Meaning.
+    pub doc: &'static str,
+}
+
+impl Field {
+    /// Largest value the field holds.
+    pub fn max(&self) -> u32 {
+        if self.width == 32 {
+            u32::MAX
+        } else {
+            (1 << self.width) - 1
+        }
+    }
+
+    /// Mask of the field's bits within its word.
+    pub fn mask(&self) -> u32 {
+        self.max() << self.lsb
+    }
+}
+
+/// A value that does not fit its descriptor field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldOverflow {
+    /// Field name.
+    pub field: &'static str,
+    /// The value.
+    pub value: u32,
+    /// The largest value it holds.
+    pub max: u32,
+}
+
+impl fmt::Display for FieldOverflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "descriptor field `{}` = {} does not fit (max {})", self.field, self.value, self.max)
+    }
+}
+
+impl std::error::Error for FieldOverflow {}
+
+macro_rules! descriptor {
+    ($( $name:ident : $word:expr, $lsb:expr, $width:expr, $doc:expr; )*) => {
+        /// One layer descriptor, field by field (raw values; meaning in the
+        /// module docs and [`crate::validate`]).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+        pub struct Descriptor {
+            $( #[doc = $doc] pub $name: u32, )*
+        }
+
+        /// Every field, in word order (the generated docs list this).
+        pub const FIELDS: &[Field] = &[
+            $( Field { name: stringify!($name), word: $word, lsb: $lsb, width: $width, doc: $doc }, )*
+        ];
+
+        impl Descriptor {
+            /// Packs the fields into words; fails if a value does not fit.
+            pub fn encode(&self) -> Result<[u32; DESCRIPTOR_WORDS], FieldOverflow> {
+                let mut w = [0u32; DESCRIPTOR_WORDS];
+                let mut i = 0;
+                $(
+                    let f = &FIELDS[i];
+                    if self.$name > f.max() {
+                        return Err(FieldOverflow { field: f.name, value: self.$name, max: f.max() });
+                    }
+                    w[f.word] |= self.$name << f.lsb;
+                    i += 1;
+                )*
+                let _ = i;
+                Ok(w)
+            }
+
+            /// Unpacks words. Bits that belong to no field are returned as
+            /// the second value (non-zero means an invalid descriptor).
+            pub fn decode(w: &[u32; DESCRIPTOR_WORDS]) -> (Descriptor, [u32; DESCRIPTOR_WORDS]) {
+                let mut d = Descriptor::default();
+                let mut rest = *w;
+                let mut i = 0;
+                $(
+                    let f = &FIELDS[i];
+                    d.$name = (w[f.word] & f.mask()) >> f.lsb;
+                    rest[f.word] &= !f.mask();
+                    i += 1;
+                )*
+                let _ = i;
+                (d, rest)
+            }
+        }
+    };
+}
+
+descriptor! {
+    opcode: 0, 0, 8, "Operation: 0x01 convolution.";
+    mode: 0, 8, 1, "0: threshold output (codes); 1: raw i32 output.";
+    a_in: 0, 12, 4, "Input activation bits, 1..8.";
+    w_bits: 0, 16, 4, "Weight bits: 1 binary (+1/-1), 2..8 two's complement.";
+    a_out: 0, 20, 4, "Output activation bits, 1..8 (threshold mode; 0 in raw mode).";
+    in_addr: 1, 0, 32, "Bus address of the input tensor.";
+    w_addr: 2, 0, 32, "Bus address of the weights.";
+    thr_addr: 3, 0, 32, "Bus address of the threshold table (0 in raw mode).";
+    out_addr: 4, 0, 32, "Bus address of the destination tensor.";
+    in_h: 5, 0, 16, "Input rows.";
+    in_w: 5, 16, 16, "Input columns.";
+    cin: 6, 0, 16, "Input channels.";
+    cout: 6, 16, 16, "Output channels.";
+    out_h: 7, 0, 16, "Output rows computed.";
+    out_w: 7, 16, 16, "Output columns computed.";
+    kh: 8, 0, 4, "Kernel rows, 1..7.";
+    kw: 8, 4, 4, "Kernel columns, 1..7.";
+    stride: 8, 8, 4, "Convolution stride, 1..2.";
+    upsample: 8, 12, 4, "Nearest-neighbour input upsampling, 1..2.";
+    pad_top: 8, 16, 4, "Zero rows above the (upsampled) input, < kh.";
+    pad_left: 8, 20, 4, "Zero columns left of the (upsampled) input, < kw.";
+    dst_h: 9, 0, 16, "Destination tensor rows.";
+    dst_w: 9, 16, 16, "Destination tensor columns.";
+    dst_c: 10, 0, 16, "Destination tensor channels.";
+    ch_off: 10, 16, 16, "First destination channel written (a multiple of 64 in threshold mode).";
+    out_stride: 11, 0, 4, "Destination pixel stride, 1..2.";
+    out_off_y: 11, 4, 4, "Destination row offset, < out_stride.";
+    out_off_x: 11, 8, 4, "Destination column offset, < out_stride.";
+}
+
+impl Descriptor {
+    /// Encodes into 64 little-endian bytes.
+    pub fn to_bytes(&self) -> Result<[u8; DESCRIPTOR_BYTES], FieldOverflow> {
+        let w = self.encode()?;
+        let mut b = [0u8; DESCRIPTOR_BYTES];
+        for (i, word) in w.iter().enumerate() {
+            b[i * 4..i * 4 + 4].copy_from_slice(&word.to_le_bytes());
+        }
+        Ok(b)
+    }
+
+    /// Reads 16 words from 64 little-endian bytes.
+    pub fn words_from_bytes(b: &[u8; DESCRIPTOR_BYTES]) -> [u32; DESCRIPTOR_WORDS] {
+        let mut w = [0u32; DESCRIPTOR_WORDS];
+        for (i, word) in w.iter_mut().enumerate() {
+            *word = u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+        }
+        w
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_do_not_overlap_and_fit_their_words() {
+        let mut used = [0u32; DESCRIPTOR_WORDS];
+        for f in FIELDS {
+            assert!(f.lsb + f.width <= 32, "{}", f.name);
+            assert_eq!(used[f.word] & f.mask(), 0, "{} overlaps", f.name);
+            used[f.word] |= f.mask();
+        }
+    }
+
+    #[test]
+    fn encode_decode_round_trip_and_reserved_bits_are_reported() {
+        let d = Descriptor {
+            opcode: OP_CONV,
+            a_in: 2,
+            w_bits: 1,
+            a_out: 2,
+            in_addr: 0x1000_0040,
+            w_addr: 0xffff_ffc0,
+            in_h: 65535,
+            cin: 1056,
+            kh: 7,
+            pad_left: 6,
+            out_off_x: 1,
+            ..Default::default()
+        };
+        let w = d.encode().unwrap();
+        assert_eq!(Descriptor::decode(&w), (d, [0; DESCRIPTOR_WORDS]));
+        let bytes = d.to_bytes().unwrap();
+        assert_eq!(Descriptor::words_from_bytes(&bytes), w);
+        let mut w2 = w;
+        w2[15] = 1;
+        w2[8] |= 1 << 31;
+        let (d2, rest) = Descriptor::decode(&w2);
+        assert_eq!(d2, d);
+        assert_eq!(rest[15], 1);
+        assert_eq!(rest[8], 1 << 31);
+        let bad = Descriptor { kh: 16, ..d };
+        assert_eq!(bad.encode(), Err(FieldOverflow { field: "kh", value: 16, max: 15 }));
+    }
+}

@@ -1,0 +1,348 @@
+//! Validation of descriptors against the capabilities and the DMA window:
+//! the rules the hardware enforces before it touches memory, and the driver
+//! enforces before it submits. An invalid descriptor stops the command list
+//! with an [`ErrorCode`] and nothing is written for it.
+
+use crate::config::Capabilities;
+use crate::descriptor::{Descriptor, ADDRESS_ALIGN, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_RAW, MODE_THRESHOLD, OP_CONV};
+use crate::layout::{ActLayout, RawLayout, ThresholdLayout, WeightLayout, CHANNELS_PER_WORD};
+use crate::precision::{ActBits, WeightBits};
+use std::fmt;
+use std::ops::Range;
+
+macro_rules! error_codes {
+    ($( $variant:ident = $code:expr, $doc:expr; )*) => {
+        /// Why a run stopped (the `ERROR_CODE` register).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $( #[doc = $doc] $variant = $code, )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in order (the generated docs list this).
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )* ];
+
+            /// Register value.
+            pub fn code(self) -> u32 {
+                self as u32
+            }
+
+            /// Decodes a register value.
+            pub fn from_code(c: u32) -> Option<ErrorCode> {
+                match c {
+                    $( $code => Some(ErrorCode::$variant), )*
+                    _ => None,
+                }
+            }
+
+            /// Meaning.
+            pub fn doc(self) -> &'static str {
+                match self {
+                    $( ErrorCode::$variant => $doc, )*
+                }
+            }
+
+            /// Name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( ErrorCode::$variant => stringify!($variant), )*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    BadOpcode = 1, "Unknown opcode, or a mode other than threshold/raw.";
+    ReservedBits = 2, "A bit outside every field is set, or a field that must be 0 in this mode is not.";
+    BadBits = 3, "An activation or weight width the accelerator does not support.";
+    BadKernel = 4, "Kernel side 0 or larger than CAP_BITS allows.";
+    BadStride = 5, "Stride 0 or larger than CAP_BITS allows.";
+    BadUpsample = 6, "Upsampling factor 0 or larger than CAP_BITS allows.";
+    BadPadding = 7, "pad_top >= kh or pad_left >= kw.";
+    BadShape = 8, "A dimension is 0, or a width or channel count exceeds CAP_LIMITS.";
+    BadPlacement = 9, "The output does not fit the destination (stride, offsets, rows, columns or channels), or a threshold-mode channel offset is not a multiple of 64.";
+    Overflow = 10, "The worst-case accumulator (kh*kw*cin*max code*max |weight|) does not fit the accumulator width.";
+    Misaligned = 11, "A tensor or command-list address is not 64-byte aligned.";
+    OutOfWindow = 12, "A tensor or the command list does not lie entirely inside WIN_BASE..WIN_BASE+WIN_SIZE.";
+    Overlap = 13, "The destination tensor overlaps the input, weights or thresholds.";
+    BadCount = 14, "CMD_COUNT is 0.";
+    BusError = 15, "The AXI master got an error response (hardware only).";
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.name(), self.code(), self.doc())
+    }
+}
+
+impl std::error::Error for ErrorCode {}
+
+/// A descriptor that passed validation, with typed fields and the byte
+/// ranges of the memory it touches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedDescriptor {
+    /// The raw fields.
+    pub desc: Descriptor,
+    /// Input layout.
+    pub input: ActLayout,
+    /// Weight layout.
+    pub weights: WeightLayout,
+    /// Threshold table layout (threshold mode).
+    pub thresholds: Option<ThresholdLayout>,
+    /// Destination: codes (threshold mode) ...
+    pub dst_act: Option<ActLayout>,
+    /// ... or raw accumulators (raw mode).
+    pub dst_raw: Option<RawLayout>,
+    /// Bus address ranges read: input, weights, thresholds (empty in raw mode).
+    pub reads: [Range<u64>; 3],
+    /// Bus address range of the destination tensor.
+    pub write: Range<u64>,
+}
+
+impl CheckedDescriptor {
+    /// Multiply-accumulates this descriptor performs (the PERF_MACS unit).
+    pub fn macs(&self) -> u64 {
+        let d = &self.desc;
+        u64::from(d.out_h) * u64::from(d.out_w) * u64::from(d.cout) * u64::from(d.kh) * u64::from(d.kw) * u64::from(d.cin)
+    }
+}
+
+fn range(addr: u32, bytes: usize) -> Range<u64> {
+    u64::from(addr)..u64::from(addr) + bytes as u64
+}
+
+fn inside(r: &Range<u64>, window: &Range<u64>) -> bool {
+    r.start >= window.start && r.end <= window.end
+}
+
+fn overlaps(a: &Range<u64>, b: &Range<u64>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// Checks the command list itself: count and placement.
+pub fn validate_list(base: u32, count: u32, window: &Range<u64>) -> Result<(), ErrorCode> {
+    if count == 0 {
+        return Err(ErrorCode::BadCount);
+    }
+    if base % ADDRESS_ALIGN != 0 {
+        return Err(ErrorCode::Misaligned);
+    }
+    if !inside(&range(base, count as usize * DESCRIPTOR_BYTES), window) {
+        return Err(ErrorCode::OutOfWindow);
+    }
+    Ok(())
+}
+
+/// Validates a descriptor from its 16 words, in a fixed order (so each bad
+/// field gives one specific code): opcode, reserved bits, bit widths, kernel,
+/// stride, upsampling, padding, shapes, placement, overflow, alignment,
+/// window, overlap.
+pub fn validate_words(
+    words: &[u32; DESCRIPTOR_WORDS],
+    caps: &Capabilities,
+    window: &Range<u64>,
+) -> Result<CheckedDescriptor, ErrorCode> {
+    let (d, rest) = Descriptor::decode(words);
+    if d.opcode != OP_CONV || (d.mode != MODE_THRESHOLD && d.mode != MODE_RAW) {
+        return Err(ErrorCode::BadOpcode);
+    }
+    if rest.iter().any(|&w| w != 0) {
+        return Err(ErrorCode::ReservedBits);
+    }
+    validate(&d, caps, window)
+}
+
+/// Validates a decoded descriptor (see [`validate_words`] for the order).
+pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Result<CheckedDescriptor, ErrorCode> {
+    use ErrorCode::*;
+    if d.opcode != OP_CONV || d.mode > MODE_RAW {
+        return Err(BadOpcode);
+    }
+    let raw = d.mode == MODE_RAW;
+    if raw && (d.a_out != 0 || d.thr_addr != 0) {
+        return Err(ReservedBits);
+    }
+    if !caps.supports_act_bits(d.a_in) || !caps.supports_weight_bits(d.w_bits) || (!raw && !caps.supports_act_bits(d.a_out)) {
+        return Err(BadBits);
+    }
+    let k_ok = |k: u32| (1..=u32::from(caps.max_kernel)).contains(&k);
+    if !k_ok(d.kh) || !k_ok(d.kw) {
+        return Err(BadKernel);
+    }
+    if !(1..=u32::from(caps.max_stride)).contains(&d.stride) {
+        return Err(BadStride);
+    }
+    if !(1..=u32::from(caps.max_upsample)).contains(&d.upsample) {
+        return Err(BadUpsample);
+    }
+    if d.pad_top >= d.kh || d.pad_left >= d.kw {
+        return Err(BadPadding);
+    }
+    let dims = [d.in_h, d.in_w, d.cin, d.cout, d.out_h, d.out_w, d.dst_h, d.dst_w, d.dst_c];
+    let max_w = u32::from(caps.max_width);
+    let max_c = u32::from(caps.max_channels);
+    if dims.contains(&0) || d.in_w > max_w || d.out_w > max_w || d.dst_w > max_w || d.cin > max_c || d.dst_c > max_c {
+        return Err(BadShape);
+    }
+    if !(1..=2).contains(&d.out_stride)
+        || d.out_off_y >= d.out_stride
+        || d.out_off_x >= d.out_stride
+        || (d.out_h - 1) * d.out_stride + d.out_off_y >= d.dst_h
+        || (d.out_w - 1) * d.out_stride + d.out_off_x >= d.dst_w
+        || d.ch_off + d.cout > d.dst_c
+        || (!raw && d.ch_off % CHANNELS_PER_WORD as u32 != 0)
+    {
+        return Err(BadPlacement);
+    }
+    let a_in = ActBits::new(d.a_in).expect("checked");
+    let wb = WeightBits::new(d.w_bits).expect("checked");
+    let max_w_abs = u64::from(wb.min_value().unsigned_abs().max(wb.max_value().unsigned_abs()));
+    let worst = u64::from(d.kh * d.kw) * u64::from(d.cin) * u64::from(a_in.max_code()) * max_w_abs;
+    if caps.acc_bits == 0 || caps.acc_bits > 64 || worst >= 1u64 << (caps.acc_bits - 1).min(63) {
+        return Err(Overflow);
+    }
+    let addrs = if raw { vec![d.in_addr, d.w_addr, d.out_addr] } else { vec![d.in_addr, d.w_addr, d.thr_addr, d.out_addr] };
+    if addrs.iter().any(|a| a % ADDRESS_ALIGN != 0) {
+        return Err(Misaligned);
+    }
+    let (h, w, c) = (d.in_h as usize, d.in_w as usize, d.cin as usize);
+    let input = ActLayout::new(h, w, c, a_in).expect("non-zero");
+    let weights = WeightLayout::new(d.cout as usize, d.kh as usize, d.kw as usize, c, wb).expect("non-zero");
+    let (thresholds, dst_act, dst_raw, out_bytes) = if raw {
+        let l = RawLayout { height: d.dst_h as usize, width: d.dst_w as usize, channels: d.dst_c as usize };
+        (None, None, Some(l), l.bytes())
+    } else {
+        let a_out = ActBits::new(d.a_out).expect("checked");
+        let t = ThresholdLayout { cout: d.cout as usize, out_bits: a_out };
+        let l = ActLayout::new(d.dst_h as usize, d.dst_w as usize, d.dst_c as usize, a_out).expect("non-zero");
+        (Some(t), Some(l), None, l.bytes())
+    };
+    let reads = [
+        range(d.in_addr, input.bytes()),
+        range(d.w_addr, weights.bytes()),
+        thresholds.map_or(0..0, |t| range(d.thr_addr, t.bytes())),
+    ];
+    let write = range(d.out_addr, out_bytes);
+    if !inside(&write, window) || reads.iter().any(|r| !r.is_empty() && !inside(r, window)) {
+        return Err(OutOfWindow);
+    }
+    if reads.iter().any(|r| overlaps(r, &write)) {
+        return Err(Overlap);
+    }
+    Ok(CheckedDescriptor { desc: *d, input, weights, thresholds, dst_act, dst_raw, reads, write })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ArrayConfig;
+
+    /// A valid 3×3 threshold-mode descriptor in a 1 MiB window at 0x1000_0000.
+    pub(crate) fn good() -> Descriptor {
+        Descriptor {
+            opcode: OP_CONV,
+            mode: MODE_THRESHOLD,
+            a_in: 2,
+            w_bits: 1,
+            a_out: 2,
+            in_addr: 0x1000_0000,
+            w_addr: 0x1001_0000,
+            thr_addr: 0x1002_0000,
+            out_addr: 0x1003_0000,
+            in_h: 8,
+            in_w: 8,
+            cin: 64,
+            cout: 64,
+            out_h: 8,
+            out_w: 8,
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            upsample: 1,
+            pad_top: 1,
+            pad_left: 1,
+            dst_h: 8,
+            dst_w: 8,
+            dst_c: 128,
+            ch_off: 64,
+            out_stride: 1,
+            out_off_y: 0,
+            out_off_x: 0,
+        }
+    }
+
+    const WIN: Range<u64> = 0x1000_0000..0x1010_0000;
+
+    fn check(d: Descriptor) -> Result<CheckedDescriptor, ErrorCode> {
+        validate(&d, &ArrayConfig::small().capabilities(), &WIN)
+    }
+
+    #[test]
+    fn a_good_descriptor_passes_with_its_ranges() {
+        let c = check(good()).unwrap();
+        assert_eq!(c.reads[0], 0x1000_0000..0x1000_0000 + 8 * 8 * 2 * 8);
+        assert_eq!(c.write.end - c.write.start, 8 * 8 * 2 * 2 * 8);
+        assert_eq!(c.macs(), 64 * 64 * 9 * 64);
+        let raw = Descriptor { mode: MODE_RAW, a_out: 0, thr_addr: 0, ch_off: 3, ..good() };
+        assert!(check(raw).unwrap().dst_raw.is_some());
+    }
+
+    #[test]
+    fn every_field_out_of_range_gives_its_own_code() {
+        use ErrorCode::*;
+        let g = good();
+        let cases: Vec<(Descriptor, ErrorCode)> = vec![
+            (Descriptor { opcode: 2, ..g }, BadOpcode),
+            (Descriptor { mode: MODE_RAW, ..g }, ReservedBits), // raw with a_out/thr_addr set
+            (Descriptor { a_in: 0, ..g }, BadBits),
+            (Descriptor { a_in: 9, ..g }, BadBits),
+            (Descriptor { w_bits: 0, ..g }, BadBits),
+            (Descriptor { a_out: 12, ..g }, BadBits),
+            (Descriptor { kh: 0, ..g }, BadKernel),
+            (Descriptor { kw: 8, ..g }, BadKernel),
+            (Descriptor { stride: 3, ..g }, BadStride),
+            (Descriptor { stride: 0, ..g }, BadStride),
+            (Descriptor { upsample: 0, ..g }, BadUpsample),
+            (Descriptor { upsample: 4, ..g }, BadUpsample),
+            (Descriptor { pad_top: 3, ..g }, BadPadding),
+            (Descriptor { pad_left: 5, ..g }, BadPadding),
+            (Descriptor { in_h: 0, ..g }, BadShape),
+            (Descriptor { cin: 0, ..g }, BadShape),
+            (Descriptor { cout: 0, ..g }, BadShape),
+            (Descriptor { in_w: 2000, ..g }, BadShape),
+            (Descriptor { dst_c: 5000, ..g }, BadShape),
+            (Descriptor { out_h: 9, ..g }, BadPlacement),
+            (Descriptor { out_off_x: 1, ..g }, BadPlacement),
+            (Descriptor { out_stride: 3, ..g }, BadPlacement),
+            (Descriptor { ch_off: 32, ..g }, BadPlacement),
+            (Descriptor { ch_off: 128, ..g }, BadPlacement),
+            (Descriptor { a_in: 8, w_bits: 8, kh: 7, kw: 7, pad_top: 3, pad_left: 3, cin: 4000, dst_c: 4000, ch_off: 0, cout: 64, ..g }, Overflow),
+            (Descriptor { in_addr: 0x1000_0008, ..g }, Misaligned),
+            (Descriptor { thr_addr: 0x1002_0020, ..g }, Misaligned),
+            (Descriptor { out_addr: 0x100f_ffc0, ..g }, OutOfWindow),
+            (Descriptor { w_addr: 0x0fff_ff00, ..g }, OutOfWindow),
+            (Descriptor { out_addr: 0x1000_0040, ..g }, Overlap),
+        ];
+        for (d, want) in cases {
+            assert_eq!(check(d).err(), Some(want), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn reserved_bits_and_command_lists_are_checked() {
+        let caps = ArrayConfig::small().capabilities();
+        let mut w = good().encode().unwrap();
+        assert!(validate_words(&w, &caps, &WIN).is_ok());
+        w[12] = 4;
+        assert_eq!(validate_words(&w, &caps, &WIN).err(), Some(ErrorCode::ReservedBits));
+        assert_eq!(validate_list(0x1000_0000, 0, &WIN), Err(ErrorCode::BadCount));
+        assert_eq!(validate_list(0x1000_0010, 1, &WIN), Err(ErrorCode::Misaligned));
+        assert_eq!(validate_list(0x100f_ffc0, 2, &WIN), Err(ErrorCode::OutOfWindow));
+        assert_eq!(validate_list(0x100f_ffc0, 1, &WIN), Ok(()));
+        for e in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_code(e.code()), Some(*e));
+        }
+        assert_eq!(ErrorCode::from_code(0), None);
+    }
+}
