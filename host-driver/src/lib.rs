@@ -6,6 +6,7 @@
 //! - [`cpu`]: the CPU reference: float and quantized kernels and the two
 //!   network executors everything else is checked against;
 //! - [`weights`]: safetensors weight files and deterministic synthetic weights;
+//! - [`platform`]: the platform traits the runtime drives, and a recording mock;
 //! - [`io`]: frames (PNG/PPM), synthetic frame pairs, `.flo` and colour-wheel
 //!   PNG output, atomic file writes.
 //!
@@ -14,6 +15,7 @@
 pub mod cpu;
 pub mod graph;
 pub mod io;
+pub mod platform;
 pub mod quant;
 pub mod tensor;
 pub mod weights;
