@@ -3,10 +3,13 @@
 //!
 //! Semantics (what the functional model and the hardware compute):
 //!
-//! - The input is an activation tensor `in_h × in_w × cin` of `a_in`-bit codes
-//!   at `in_addr` ([`crate::layout::ActLayout`]); the weights are
-//!   `cout × kh × kw × cin` of `w_bits` bits at `w_addr`
-//!   ([`crate::layout::WeightLayout`]).
+//! - The input tensor is `in_h × in_w × in_c_total` of `a_in`-bit codes at
+//!   `in_addr` ([`crate::layout::ActLayout`]); the convolution reads its
+//!   channels `in_ch_off .. in_ch_off + cin` (`in_ch_off` a multiple of 64, so
+//!   it reads whole channel groups; channels of the last group at or beyond
+//!   `cin` are masked to zero). A layer can so read the first part of a
+//!   concatenation it also feeds. The weights are `cout × kh × kw × cin` of
+//!   `w_bits` bits at `w_addr` ([`crate::layout::WeightLayout`]).
 //! - The input is upsampled by nearest neighbour by `upsample`; output pixel
 //!   (oy, ox), for `oy < out_h`, `ox < out_w`, reads upsampled row
 //!   `u = oy·stride + ky − pad_top` (and likewise for columns with
@@ -169,6 +172,8 @@ descriptor! {
     out_stride: 11, 0, 4, "Destination pixel stride, 1..2.";
     out_off_y: 11, 4, 4, "Destination row offset, < out_stride.";
     out_off_x: 11, 8, 4, "Destination column offset, < out_stride.";
+    in_c_total: 12, 0, 16, "Channels of the input tensor in memory (>= in_ch_off + cin).";
+    in_ch_off: 12, 16, 16, "First input channel read (a multiple of 64).";
 }
 
 impl Descriptor {
@@ -220,6 +225,7 @@ mod tests {
             kh: 7,
             pad_left: 6,
             out_off_x: 1,
+            in_c_total: 1056,
             ..Default::default()
         };
         let w = d.encode().unwrap();

@@ -60,7 +60,7 @@ error_codes! {
     BadStride = 5, "Stride 0 or larger than CAP_BITS allows.";
     BadUpsample = 6, "Upsampling factor 0 or larger than CAP_BITS allows.";
     BadPadding = 7, "pad_top >= kh or pad_left >= kw.";
-    BadShape = 8, "A dimension is 0, or a width or channel count exceeds CAP_LIMITS.";
+    BadShape = 8, "A dimension is 0, a width or channel count exceeds CAP_LIMITS, or the input channel slice (in_ch_off, cin) is misaligned or exceeds in_c_total.";
     BadPlacement = 9, "The output does not fit the destination (stride, offsets, rows, columns or channels), or a threshold-mode channel offset is not a multiple of 64.";
     Overflow = 10, "The worst-case accumulator (kh*kw*cin*max code*max |weight|) does not fit the accumulator width.";
     Misaligned = 11, "A tensor or command-list address is not 64-byte aligned.";
@@ -84,7 +84,7 @@ impl std::error::Error for ErrorCode {}
 pub struct CheckedDescriptor {
     /// The raw fields.
     pub desc: Descriptor,
-    /// Input layout.
+    /// Layout of the whole input tensor (`in_c_total` channels).
     pub input: ActLayout,
     /// Weight layout.
     pub weights: WeightLayout,
@@ -179,10 +179,18 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
     if d.pad_top >= d.kh || d.pad_left >= d.kw {
         return Err(BadPadding);
     }
-    let dims = [d.in_h, d.in_w, d.cin, d.cout, d.out_h, d.out_w, d.dst_h, d.dst_w, d.dst_c];
+    let dims = [d.in_h, d.in_w, d.cin, d.cout, d.out_h, d.out_w, d.dst_h, d.dst_w, d.dst_c, d.in_c_total];
     let max_w = u32::from(caps.max_width);
     let max_c = u32::from(caps.max_channels);
-    if dims.contains(&0) || d.in_w > max_w || d.out_w > max_w || d.dst_w > max_w || d.cin > max_c || d.dst_c > max_c {
+    if dims.contains(&0)
+        || d.in_w > max_w
+        || d.out_w > max_w
+        || d.dst_w > max_w
+        || d.in_c_total > max_c
+        || d.dst_c > max_c
+        || d.in_ch_off % CHANNELS_PER_WORD as u32 != 0
+        || d.in_ch_off + d.cin > d.in_c_total
+    {
         return Err(BadShape);
     }
     if !(1..=2).contains(&d.out_stride)
@@ -207,7 +215,7 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
         return Err(Misaligned);
     }
     let (h, w, c) = (d.in_h as usize, d.in_w as usize, d.cin as usize);
-    let input = ActLayout::new(h, w, c, a_in).expect("non-zero");
+    let input = ActLayout::new(h, w, d.in_c_total as usize, a_in).expect("non-zero");
     let weights = WeightLayout::new(d.cout as usize, d.kh as usize, d.kw as usize, c, wb).expect("non-zero");
     let (thresholds, dst_act, dst_raw, out_bytes) = if raw {
         let l = RawLayout { height: d.dst_h as usize, width: d.dst_w as usize, channels: d.dst_c as usize };
@@ -269,6 +277,8 @@ mod tests {
             out_stride: 1,
             out_off_y: 0,
             out_off_x: 0,
+            in_c_total: 64,
+            in_ch_off: 0,
         }
     }
 
@@ -311,13 +321,16 @@ mod tests {
             (Descriptor { cin: 0, ..g }, BadShape),
             (Descriptor { cout: 0, ..g }, BadShape),
             (Descriptor { in_w: 2000, ..g }, BadShape),
+            (Descriptor { in_c_total: 0, ..g }, BadShape),
+            (Descriptor { in_ch_off: 32, in_c_total: 128, ..g }, BadShape),
+            (Descriptor { in_ch_off: 64, in_c_total: 100, ..g }, BadShape),
             (Descriptor { dst_c: 5000, ..g }, BadShape),
             (Descriptor { out_h: 9, ..g }, BadPlacement),
             (Descriptor { out_off_x: 1, ..g }, BadPlacement),
             (Descriptor { out_stride: 3, ..g }, BadPlacement),
             (Descriptor { ch_off: 32, ..g }, BadPlacement),
             (Descriptor { ch_off: 128, ..g }, BadPlacement),
-            (Descriptor { a_in: 8, w_bits: 8, kh: 7, kw: 7, pad_top: 3, pad_left: 3, cin: 4000, dst_c: 4000, ch_off: 0, cout: 64, ..g }, Overflow),
+            (Descriptor { a_in: 8, w_bits: 8, kh: 7, kw: 7, pad_top: 3, pad_left: 3, cin: 4000, in_c_total: 4000, dst_c: 4000, ch_off: 0, cout: 64, ..g }, Overflow),
             (Descriptor { in_addr: 0x1000_0008, ..g }, Misaligned),
             (Descriptor { thr_addr: 0x1002_0020, ..g }, Misaligned),
             (Descriptor { out_addr: 0x100f_ffc0, ..g }, OutOfWindow),
@@ -334,7 +347,7 @@ mod tests {
         let caps = ArrayConfig::small().capabilities();
         let mut w = good().encode().unwrap();
         assert!(validate_words(&w, &caps, &WIN).is_ok());
-        w[12] = 4;
+        w[13] = 4;
         assert_eq!(validate_words(&w, &caps, &WIN).err(), Some(ErrorCode::ReservedBits));
         assert_eq!(validate_list(0x1000_0000, 0, &WIN), Err(ErrorCode::BadCount));
         assert_eq!(validate_list(0x1000_0010, 1, &WIN), Err(ErrorCode::Misaligned));
