@@ -5,6 +5,8 @@
 //!   folding of batch-norm and the activation quantizer into thresholds;
 //! - [`cpu`]: the CPU reference: float and quantized kernels and the two
 //!   network executors everything else is checked against;
+//! - [`compiler`]: graph + weights + capabilities → descriptor list, packed
+//!   weights and memory plan;
 //! - [`weights`]: safetensors weight files and deterministic synthetic weights;
 //! - [`platform`]: the platform traits the runtime drives, and a recording mock;
 //! - [`io`]: frames (PNG/PPM), synthetic frame pairs, `.flo` and colour-wheel
@@ -12,6 +14,7 @@
 //!
 //! No dependency on rust-hdl or Verilator: the board binary builds from this.
 
+pub mod compiler;
 pub mod cpu;
 pub mod graph;
 pub mod io;

@@ -1,0 +1,189 @@
+//! Rewrites one graph convolution into the convolutions the accelerator
+//! runs, with their integer weights rearranged to match:
+//!
+//! - **space-to-depth + k×k stride-1 conv** (LmFlowNetS's strided layers)
+//!   becomes a `2k × 2k` stride-2 conv with padding `2p` on the tensor before
+//!   space-to-depth: s2d channel `(dy·2 + dx)·C + c` at tap (ky, kx) is
+//!   original channel `c` at tap `(2ky + dy, 2kx + dx)`. Same MACs, no copy.
+//! - **transposed conv** of stride `s` becomes `s²` phase convolutions, one
+//!   per output phase (ry, rx), each a regular stride-1 conv over the input
+//!   with only the taps that land on that phase, written with output pixel
+//!   stride `s` and offset (ry, rx).
+//! - anything else is one conv as it is.
+
+use crate::cpu::ConvGeom;
+use crate::quant::QWeights;
+
+/// The geometry of one accelerator convolution along one axis and overall.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseConv {
+    /// Kernel rows and columns.
+    pub kh: usize,
+    /// Kernel columns.
+    pub kw: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Input upsampling.
+    pub upsample: usize,
+    /// Zero rows above.
+    pub pad_top: usize,
+    /// Zero columns left.
+    pub pad_left: usize,
+    /// Output rows and columns computed.
+    pub out_h: usize,
+    /// Output columns computed.
+    pub out_w: usize,
+    /// Destination pixel stride.
+    pub out_stride: usize,
+    /// Destination row offset.
+    pub out_off_y: usize,
+    /// Destination column offset.
+    pub out_off_x: usize,
+    /// Integer weights `[co][ky][kx][ci]` for this convolution.
+    pub ints: Vec<i8>,
+}
+
+/// One phase of a transposed convolution along one axis: the taps that land
+/// on output phase `r`, as (number of taps, padding, first tap index).
+fn phase_axis(k: usize, s: usize, p: usize, r: usize) -> Option<(usize, usize, usize)> {
+    let k0 = (r + p) % s;
+    if k0 >= k {
+        return None;
+    }
+    let nk = (k - k0).div_ceil(s);
+    let c0 = (r + p - k0) / s;
+    let pad = (nk - 1).checked_sub(c0)?;
+    Some((nk, pad, k0))
+}
+
+/// Lowers a graph convolution reading an `in_h × in_w × cin` tensor (for an
+/// s2d-fused conv: the tensor before space-to-depth, `cin` its channels)
+/// into accelerator convolutions producing `out_h × out_w`.
+/// Returns `Err` with a reason when the geometry cannot be expressed.
+pub fn lower(
+    geom: &ConvGeom,
+    s2d: bool,
+    w: &QWeights,
+    cin: usize,
+    out_h: usize,
+    out_w: usize,
+) -> Result<Vec<PhaseConv>, String> {
+    let l = w.layout;
+    let ints = w.to_ints();
+    if s2d {
+        if geom.stride != 1 || geom.upsample != 1 || geom.transposed {
+            return Err("space-to-depth is only fused into stride-1 convolutions".into());
+        }
+        assert_eq!(l.cin, 4 * cin);
+        let (kh, kw) = (2 * l.kh, 2 * l.kw);
+        let mut out = vec![0i8; l.cout * kh * kw * cin];
+        for co in 0..l.cout {
+            for ky in 0..l.kh {
+                for kx in 0..l.kw {
+                    for d in 0..4 {
+                        let (dy, dx) = (d / 2, d % 2);
+                        for c in 0..cin {
+                            let src = ((co * l.kh + ky) * l.kw + kx) * l.cin + d * cin + c;
+                            let dst = ((co * kh + 2 * ky + dy) * kw + 2 * kx + dx) * cin + c;
+                            out[dst] = ints[src];
+                        }
+                    }
+                }
+            }
+        }
+        return Ok(vec![PhaseConv {
+            kh,
+            kw,
+            stride: 2,
+            upsample: 1,
+            pad_top: 2 * geom.pad,
+            pad_left: 2 * geom.pad,
+            out_h,
+            out_w,
+            out_stride: 1,
+            out_off_y: 0,
+            out_off_x: 0,
+            ints: out,
+        }]);
+    }
+    if !geom.transposed {
+        return Ok(vec![PhaseConv {
+            kh: l.kh,
+            kw: l.kw,
+            stride: geom.stride,
+            upsample: geom.upsample,
+            pad_top: geom.pad,
+            pad_left: geom.pad,
+            out_h,
+            out_w,
+            out_stride: 1,
+            out_off_y: 0,
+            out_off_x: 0,
+            ints,
+        }]);
+    }
+    let s = geom.stride;
+    let mut phases = Vec::new();
+    for ry in 0..s {
+        for rx in 0..s {
+            let (ph, pw) = (out_h.saturating_sub(ry).div_ceil(s), out_w.saturating_sub(rx).div_ceil(s));
+            if ph == 0 || pw == 0 {
+                continue;
+            }
+            let ay = phase_axis(l.kh, s, geom.pad, ry);
+            let ax = phase_axis(l.kw, s, geom.pad, rx);
+            let (Some((nky, pad_y, k0y)), Some((nkx, pad_x, k0x))) = (ay, ax) else {
+                return Err(format!("transposed {}x{}/{s} pad {} has a phase no tap reaches", l.kh, l.kw, geom.pad));
+            };
+            let mut p = vec![0i8; l.cout * nky * nkx * l.cin];
+            for co in 0..l.cout {
+                for ty in 0..nky {
+                    for tx in 0..nkx {
+                        let ky = k0y + s * (nky - 1 - ty);
+                        let kx = k0x + s * (nkx - 1 - tx);
+                        let src = ((co * l.kh + ky) * l.kw + kx) * l.cin;
+                        let dst = ((co * nky + ty) * nkx + tx) * l.cin;
+                        p[dst..dst + l.cin].copy_from_slice(&ints[src..src + l.cin]);
+                    }
+                }
+            }
+            phases.push(PhaseConv {
+                kh: nky,
+                kw: nkx,
+                stride: 1,
+                upsample: 1,
+                pad_top: pad_y,
+                pad_left: pad_x,
+                out_h: ph,
+                out_w: pw,
+                out_stride: s,
+                out_off_y: ry,
+                out_off_x: rx,
+                ints: p,
+            });
+        }
+    }
+    Ok(phases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn four_by_four_stride_two_splits_into_four_two_by_two_phases() {
+        // Phase r=0 uses taps 3,1 (pad 1); phase r=1 taps 2,0 (pad 0).
+        assert_eq!(phase_axis(4, 2, 1, 0), Some((2, 1, 1)));
+        assert_eq!(phase_axis(4, 2, 1, 1), Some((2, 0, 0)));
+        let ints: Vec<i8> = (0..16).map(|i| i as i8 - 8).collect();
+        let w = QWeights::from_ints(1, 4, 4, 1, zynqflow_isa::WeightBits::B8, &ints);
+        let g = ConvGeom { transposed: true, ..ConvGeom::square(4, 2, 1) };
+        let p = lower(&g, false, &w, 1, 12, 16).unwrap();
+        assert_eq!(p.len(), 4);
+        assert_eq!((p[0].kh, p[0].pad_top, p[0].out_h, p[0].out_off_y), (2, 1, 6, 0));
+        assert_eq!((p[3].kh, p[3].pad_top, p[3].out_w, p[3].out_off_x), (2, 0, 8, 1));
+        // Phase (0,0): taps (3,3),(3,1),(1,3),(1,1) in that order.
+        let at = |y: usize, x: usize| ints[y * 4 + x];
+        assert_eq!(p[0].ints, vec![at(3, 3), at(3, 1), at(1, 3), at(1, 1)]);
+    }
+}

@@ -1,0 +1,476 @@
+//! The compiler: a quantized network ([`QuantNet`]) and the accelerator's
+//! capabilities become a [`Program`] — packed weights and thresholds, an
+//! activation memory plan, and the descriptor list — that runs the whole
+//! network with one start and one interrupt per frame.
+//!
+//! What goes where:
+//! - every convolution runs on the array ([`lower`]: space-to-depth is fused
+//!   into the following conv; transposed convs become phase convs);
+//! - a flow prediction that only feeds a sign split runs on the array in
+//!   threshold mode with 8-bit outputs, the split done by its thresholds
+//!   ([`split`]), so no flow goes back to the host mid-network;
+//! - concatenations cost nothing: producers write at channel offsets of one
+//!   tensor, and a consumer of a member reads it in place (`in_ch_off`);
+//! - the host packs the input, and finishes the last (raw) flow prediction
+//!   and the float steps after it (upsampling, scaling).
+//!
+//! Descriptor addresses in a [`Program`] are offsets: `in_addr`/`out_addr`
+//! into the activation arena, `w_addr`/`thr_addr` into the weights region.
+//! [`Program::link`] turns them into bus addresses.
+
+pub mod lower;
+pub mod memplan;
+pub mod plan_table;
+pub mod split;
+
+use crate::cpu::quant_net::{QuantNet, QuantOut};
+use crate::graph::{ConvOutput, Graph, NodeId, Op, ValueKind};
+use crate::quant::{QWeights, Thresholds};
+use memplan::Lifetime;
+use std::ops::Range;
+use zynqflow_isa::{
+    validate, ActBits, ActLayout, Capabilities, Descriptor, ErrorCode, RawLayout, ADDRESS_ALIGN, MODE_RAW, MODE_THRESHOLD,
+    OP_CONV,
+};
+
+/// Why a network cannot be compiled for an accelerator.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CompileError {
+    /// The graph needs something the accelerator or the compiler cannot do.
+    #[error("layer '{layer}': {reason}")]
+    Unsupported {
+        /// Layer.
+        layer: String,
+        /// Why.
+        reason: String,
+    },
+    /// A descriptor fails the capability checks.
+    #[error("layer '{layer}': the accelerator refuses its descriptor: {code}")]
+    Refused {
+        /// Layer.
+        layer: String,
+        /// The check that fails.
+        code: ErrorCode,
+    },
+}
+
+/// One descriptor and the graph layer it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// Layer name (with the phase for transposed convs).
+    pub layer: String,
+    /// Graph node.
+    pub node: NodeId,
+    /// The descriptor, addresses as region offsets.
+    pub desc: Descriptor,
+}
+
+/// Where a graph node runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// The host packs it into the arena (the frame pair).
+    HostInput,
+    /// Descriptors `range` of the list compute it.
+    Accelerator(Range<usize>),
+    /// Folded into another node's descriptors (space-to-depth, sign split).
+    FusedInto(NodeId),
+    /// A concatenation built in place by its producers.
+    InPlace,
+    /// Computed by the host after the list.
+    Host,
+}
+
+/// The raw flow prediction the host finishes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputSlot {
+    /// Graph node.
+    pub node: NodeId,
+    /// Arena offset.
+    pub offset: usize,
+    /// Layout.
+    pub layout: RawLayout,
+    /// Real value of one accumulator unit per channel.
+    pub scale: Vec<f64>,
+    /// Bias per channel.
+    pub bias: Vec<f32>,
+}
+
+/// A compiled network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    /// The graph.
+    pub graph: Graph,
+    /// The descriptor list, in execution order.
+    pub commands: Vec<Command>,
+    /// Weights and thresholds, uploaded once.
+    pub weights: Vec<u8>,
+    /// Bytes of activation memory.
+    pub arena_bytes: usize,
+    /// Where the host writes the 8-bit frame pair.
+    pub input: (usize, ActLayout),
+    /// What the host reads back.
+    pub output: OutputSlot,
+    /// Host float steps after the output, in order.
+    pub epilogue: Vec<NodeId>,
+    /// Where each graph node runs.
+    pub placement: Vec<Placement>,
+    /// Per graph node: arena offset of the tensor holding its value and the
+    /// channel offset of the value in it, if it lives in the arena.
+    pub tensors: Vec<Option<(usize, usize)>>,
+}
+
+impl Program {
+    /// The descriptors with bus addresses, for an arena at `arena_base` and
+    /// the weights at `weights_base`.
+    pub fn link(&self, arena_base: u64, weights_base: u64) -> Vec<Descriptor> {
+        let rel = |base: u64, off: u32| u32::try_from(base + u64::from(off)).expect("32-bit bus addresses");
+        self.commands
+            .iter()
+            .map(|c| {
+                let mut d = c.desc;
+                d.in_addr = rel(arena_base, d.in_addr);
+                d.out_addr = rel(arena_base, d.out_addr);
+                d.w_addr = rel(weights_base, d.w_addr);
+                if d.mode == MODE_THRESHOLD {
+                    d.thr_addr = rel(weights_base, d.thr_addr);
+                }
+                d
+            })
+            .collect()
+    }
+
+    /// Multiply-accumulates of the descriptor list.
+    pub fn macs(&self) -> u64 {
+        let d = |c: &Command| {
+            let d = &c.desc;
+            u64::from(d.out_h) * u64::from(d.out_w) * u64::from(d.cout) * u64::from(d.kh * d.kw) * u64::from(d.cin)
+        };
+        self.commands.iter().map(d).sum()
+    }
+}
+
+/// A tensor of the arena.
+struct Tensor {
+    layout: Result<ActLayout, RawLayout>,
+    life: Option<(usize, usize)>,
+}
+
+impl Tensor {
+    fn bytes(&self) -> usize {
+        match &self.layout {
+            Ok(a) => a.bytes(),
+            Err(r) => r.bytes(),
+        }
+    }
+
+    fn touch(&mut self, i: usize) {
+        self.life = Some(self.life.map_or((i, i), |(b, d)| (b.min(i), d.max(i))));
+    }
+}
+
+fn unsupported(g: &Graph, id: NodeId, reason: impl Into<String>) -> CompileError {
+    CompileError::Unsupported { layer: g.nodes[id].name.clone(), reason: reason.into() }
+}
+
+/// Compiles `net` for an accelerator with capabilities `caps`.
+pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileError> {
+    let g = &net.graph;
+    let n = g.nodes.len();
+    let mut consumers: Vec<Vec<NodeId>> = vec![vec![]; n];
+    for (i, node) in g.nodes.iter().enumerate() {
+        for s in node.op.inputs() {
+            consumers[s].push(i);
+        }
+    }
+    let mut placement = vec![Placement::Host; n];
+    // Flow predictions whose only consumer is a sign split run fused with it.
+    let mut split_of: Vec<Option<NodeId>> = vec![None; n];
+    let mut output: Option<NodeId> = None;
+    for (_, node, c) in g.convs() {
+        let id = g.find(&node.name).expect("own node");
+        if c.output != ConvOutput::Flow {
+            continue;
+        }
+        match consumers[id].as_slice() {
+            [s] if matches!(g.nodes[*s].op, Op::SignSplit { .. }) => {
+                split_of[id] = Some(*s);
+                placement[*s] = Placement::FusedInto(id);
+            }
+            _ if output.is_none() => output = Some(id),
+            _ => return Err(unsupported(g, id, "a second raw flow prediction would need the host mid-list")),
+        }
+    }
+    let output = output.ok_or_else(|| unsupported(g, g.output, "no raw flow prediction feeds the output"))?;
+    let mut epilogue = Vec::new();
+    let mut cur = output;
+    while cur != g.output {
+        match consumers[cur].as_slice() {
+            [next] if matches!(g.nodes[*next].op, Op::Upsample { .. } | Op::Scale { .. }) => {
+                epilogue.push(*next);
+                cur = *next;
+            }
+            _ => return Err(unsupported(g, cur, "only upsampling and scaling may follow the raw flow prediction")),
+        }
+    }
+
+    // Tensors and where each node's value lives: (tensor, channel offset).
+    let mut tensors: Vec<Tensor> = Vec::new();
+    let mut loc: Vec<Option<(usize, usize)>> = vec![None; n];
+    let act_layout = |id: NodeId| -> ActLayout {
+        let node = &g.nodes[id];
+        let ValueKind::Codes { bits, .. } = node.kind else { unreachable!("codes") };
+        ActLayout::new(node.shape.h, node.shape.w, node.shape.c, bits).expect("non-zero")
+    };
+    for (id, node) in g.nodes.iter().enumerate() {
+        match &node.op {
+            Op::Input => {
+                tensors.push(Tensor { layout: Ok(act_layout(id)), life: Some((0, 0)) });
+                loc[id] = Some((tensors.len() - 1, 0));
+                placement[id] = Placement::HostInput;
+            }
+            Op::Concat(members) => {
+                tensors.push(Tensor { layout: Ok(act_layout(id)), life: None });
+                let t = tensors.len() - 1;
+                loc[id] = Some((t, 0));
+                placement[id] = Placement::InPlace;
+                let mut off = 0;
+                for &m in members {
+                    if loc[m].is_some() || !matches!(g.nodes[m].op, Op::Conv(_) | Op::SignSplit { .. }) {
+                        return Err(unsupported(g, m, "a concatenation member must be computed straight into it"));
+                    }
+                    loc[m] = Some((t, off));
+                    off += g.nodes[m].shape.c;
+                }
+            }
+            _ => {}
+        }
+    }
+    // Everything else that holds codes gets its own tensor (members of a
+    // concatenation were given theirs above; later nodes never come first).
+    for (id, node) in g.nodes.iter().enumerate() {
+        let owned = match &node.op {
+            Op::Conv(c) => c.output != ConvOutput::Flow,
+            Op::SignSplit { .. } => true,
+            _ => false,
+        };
+        if owned && loc[id].is_none() {
+            tensors.push(Tensor { layout: Ok(act_layout(id)), life: None });
+            loc[id] = Some((tensors.len() - 1, 0));
+        }
+    }
+    let out_shape = g.nodes[output].shape;
+    tensors.push(Tensor { layout: Err(RawLayout { height: out_shape.h, width: out_shape.w, channels: out_shape.c }), life: None });
+    let out_tensor = tensors.len() - 1;
+    loc[output] = Some((out_tensor, 0));
+
+    // Descriptors.
+    let mut weights: Vec<u8> = Vec::new();
+    let mut commands: Vec<Command> = Vec::new();
+    let mut desc_tensors: Vec<(usize, usize)> = Vec::new(); // (input tensor, output tensor) per command
+    for (id, node) in g.nodes.iter().enumerate() {
+        let Op::Conv(c) = &node.op else {
+            if let Op::SpaceToDepth { .. } = node.op {
+                if !consumers[id].iter().all(|&u| matches!(g.nodes[u].op, Op::Conv(_))) {
+                    return Err(unsupported(g, id, "space-to-depth must feed convolutions"));
+                }
+                placement[id] = Placement::FusedInto(consumers[id][0]);
+            }
+            continue;
+        };
+        let layer = net.layers[id].as_ref().expect("prepared conv");
+        let (src, s2d) = match g.nodes[c.src].op {
+            Op::SpaceToDepth { src } => (src, true),
+            _ => (c.src, false),
+        };
+        let (t_in, in_off) = loc[src].ok_or_else(|| unsupported(g, id, "input has no tensor"))?;
+        let cin = g.nodes[src].shape.c;
+        let out_node = split_of[id].unwrap_or(id);
+        let (t_out, ch_off) = loc[out_node].expect("every output has a tensor");
+        let ValueKind::Codes { bits: a_in, .. } = g.nodes[src].kind else { unreachable!() };
+        let qw = &layer.weights.weights;
+        let wl = qw.layout;
+        // The weights and output stage actually run.
+        let (run_w, mode, thresholds): (QWeights, u32, Option<Thresholds>) = match (&layer.out, split_of[id]) {
+            (QuantOut::Thresholds(t), _) => (qw.clone(), MODE_THRESHOLD, Some(t.clone())),
+            (QuantOut::Flow { scale, bias }, Some(s)) => {
+                let Op::SignSplit { bits, step, .. } = g.nodes[s].op else { unreachable!() };
+                let ints = qw.to_ints();
+                let doubled: Vec<i8> = ints.iter().chain(ints.iter()).copied().collect();
+                let w2 = QWeights::from_ints(2 * wl.cout, wl.kh, wl.kw, wl.cin, wl.bits, &doubled);
+                let bound = worst_case(&wl, a_in);
+                let chans: Vec<_> = (0..2 * wl.cout)
+                    .map(|k| {
+                        let co = k % wl.cout;
+                        split::split_channel(scale[co], bias[co], bits, step, k >= wl.cout, -bound, bound)
+                    })
+                    .collect();
+                (w2, MODE_THRESHOLD, Some(Thresholds::from_channels(bits, &chans)))
+            }
+            (QuantOut::Flow { .. }, None) => (qw.clone(), MODE_RAW, None),
+        };
+        let (oh, ow) = (node.shape.h, node.shape.w);
+        let phases = lower::lower(&c.geom, s2d, &run_w, cin, oh, ow).map_err(|r| unsupported(g, id, r))?;
+        let thr_off = thresholds.as_ref().map(|t| push_aligned(&mut weights, &i32_bytes(&t.data)));
+        let first = commands.len();
+        let a_out = match mode {
+            MODE_RAW => 0,
+            _ => thresholds.as_ref().map_or(0, |t| t.out_bits().bits() as u32),
+        };
+        let dst = &tensors[t_out].layout;
+        let (dst_h, dst_w, dst_c) = match dst {
+            Ok(a) => (a.height, a.width, a.channels),
+            Err(r) => (r.height, r.width, r.channels),
+        };
+        let in_l = tensors[t_in].layout.expect("inputs are codes");
+        for p in &phases {
+            let pw = QWeights::from_ints(run_w.layout.cout, p.kh, p.kw, cin, wl.bits, &p.ints);
+            let w_off = push_aligned(&mut weights, &u64_bytes(&pw.data));
+            let d = Descriptor {
+                opcode: OP_CONV,
+                mode,
+                a_in: a_in.bits() as u32,
+                w_bits: wl.bits.bits() as u32,
+                a_out,
+                in_addr: 0,
+                w_addr: w_off as u32,
+                thr_addr: thr_off.unwrap_or(0) as u32,
+                out_addr: 0,
+                in_h: in_l.height as u32,
+                in_w: in_l.width as u32,
+                cin: cin as u32,
+                cout: run_w.layout.cout as u32,
+                out_h: p.out_h as u32,
+                out_w: p.out_w as u32,
+                kh: p.kh as u32,
+                kw: p.kw as u32,
+                stride: p.stride as u32,
+                upsample: p.upsample as u32,
+                pad_top: p.pad_top as u32,
+                pad_left: p.pad_left as u32,
+                dst_h: dst_h as u32,
+                dst_w: dst_w as u32,
+                dst_c: dst_c as u32,
+                ch_off: ch_off as u32,
+                out_stride: p.out_stride as u32,
+                out_off_y: p.out_off_y as u32,
+                out_off_x: p.out_off_x as u32,
+                in_c_total: in_l.channels as u32,
+                in_ch_off: in_off as u32,
+            };
+            let name = if phases.len() > 1 { format!("{}[{},{}]", node.name, p.out_off_y, p.out_off_x) } else { node.name.clone() };
+            commands.push(Command { layer: name, node: id, desc: d });
+            desc_tensors.push((t_in, t_out));
+        }
+        placement[id] = Placement::Accelerator(first..commands.len());
+    }
+    let nd = commands.len();
+    for (i, &(ti, to)) in desc_tensors.iter().enumerate() {
+        tensors[ti].touch(i);
+        tensors[to].touch(i);
+    }
+    tensors[out_tensor].touch(nd);
+    let lifetimes: Vec<Lifetime> = tensors
+        .iter()
+        .map(|t| {
+            let (birth, death) = t.life.unwrap_or((0, 0));
+            Lifetime { bytes: t.bytes(), birth, death }
+        })
+        .collect();
+    let (offsets, arena_bytes) = memplan::plan(&lifetimes);
+    for (c, &(ti, to)) in commands.iter_mut().zip(&desc_tensors) {
+        c.desc.in_addr = offsets[ti] as u32;
+        c.desc.out_addr = offsets[to] as u32;
+    }
+    let node_tensors = loc.iter().map(|l| l.map(|(t, off)| (offsets[t], off))).collect();
+    let QuantOut::Flow { scale, bias } = &net.layers[output].as_ref().expect("conv").out else { unreachable!() };
+    let program = Program {
+        graph: g.clone(),
+        commands,
+        weights,
+        arena_bytes,
+        input: (offsets[0], tensors[0].layout.expect("codes")),
+        output: OutputSlot {
+            node: output,
+            offset: offsets[out_tensor],
+            layout: tensors[out_tensor].layout.expect_err("raw"),
+            scale: scale.clone(),
+            bias: bias.clone(),
+        },
+        epilogue,
+        placement,
+        tensors: node_tensors,
+    };
+    check_against(&program, caps)?;
+    Ok(program)
+}
+
+/// Validates every descriptor against `caps`, with the arena and the
+/// weights at two disjoint stand-in bases.
+fn check_against(p: &Program, caps: &Capabilities) -> Result<(), CompileError> {
+    let (arena, wts) = (0x1000_0000u64, 0x8000_0000u64);
+    let window = arena..wts + p.weights.len() as u64;
+    for (c, d) in p.commands.iter().zip(p.link(arena, wts)) {
+        validate(&d, caps, &window).map_err(|code| CompileError::Refused { layer: c.layer.clone(), code })?;
+    }
+    Ok(())
+}
+
+/// The largest |accumulator| a layer can reach.
+fn worst_case(w: &zynqflow_isa::WeightLayout, a_in: ActBits) -> i64 {
+    let wmax = i64::from(w.bits.min_value().abs().max(w.bits.max_value()));
+    (w.kh * w.kw * w.cin) as i64 * i64::from(a_in.max_code()) * wmax
+}
+
+fn push_aligned(buf: &mut Vec<u8>, bytes: &[u8]) -> usize {
+    let off = buf.len().div_ceil(ADDRESS_ALIGN as usize) * ADDRESS_ALIGN as usize;
+    buf.resize(off, 0);
+    buf.extend_from_slice(bytes);
+    off
+}
+
+fn u64_bytes(v: &[u64]) -> Vec<u8> {
+    v.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+fn i32_bytes(v: &[i32]) -> Vec<u8> {
+    v.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::weights::synth::synthesize;
+    use zynqflow_isa::ArrayConfig;
+
+    #[test]
+    fn both_networks_compile_with_every_conv_on_the_array() {
+        for net in ["lmflownets", "flownets"] {
+            let g = Graph::by_name(net, 128, 192).unwrap();
+            let w = synthesize(&g, 1);
+            let q = QuantNet::new(g.clone(), &w).unwrap();
+            let p = compile(&q, &ArrayConfig::small().capabilities()).unwrap();
+            // Every MAC of the graph runs on the array; fused flow predictions
+            // compute their 2 channels twice (once per sign).
+            let fused: u64 = (0..g.nodes.len())
+                .filter(|&i| g.nodes.iter().any(|n| n.op == Op::SignSplit { src: i, bits: ActBits::B8, step: crate::graph::lmflownets::FLOW_CODE_STEP }))
+                .map(|i| g.macs(i))
+                .sum();
+            assert!(fused > 0);
+            assert_eq!(p.macs(), g.total_macs() + fused, "{net}");
+            for (id, node) in g.nodes.iter().enumerate() {
+                if let Op::Conv(_) = node.op {
+                    assert!(matches!(p.placement[id], Placement::Accelerator(_)), "{net} {}", node.name);
+                }
+            }
+            let host: Vec<&str> =
+                g.nodes.iter().zip(&p.placement).filter(|(_, pl)| **pl == Placement::Host).map(|(n, _)| n.name.as_str()).collect();
+            assert_eq!(host, ["flow_upsample", "flow"], "{net}");
+            let table = plan_table::render(&p);
+            if net == "lmflownets" {
+                assert!(table.contains("into conv2"), "{table}");
+            } else {
+                assert!(table.contains("4 phases of 2x2/1"), "{table}");
+            }
+        }
+    }
+}
