@@ -27,6 +27,9 @@ enum Command {
     Weights(cmd::weights::WeightsCommand),
     /// Benchmarks: the CPU's quantized path against its float path.
     Bench(cmd::bench::BenchArgs),
+    /// The hardware/software contract.
+    #[command(subcommand)]
+    Isa(cmd::isa::IsaCommand),
 }
 
 fn main() {
@@ -37,6 +40,7 @@ fn main() {
         Command::Net(a) => cmd::net::run(a),
         Command::Weights(c) => cmd::weights::run(c),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Isa(c) => cmd::isa::run(c),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

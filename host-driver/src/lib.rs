@@ -7,6 +7,7 @@
 //!   network executors everything else is checked against;
 //! - [`compiler`]: graph + weights + capabilities → descriptor list, packed
 //!   weights and memory plan;
+//! - [`runtime`]: `Accelerator<P: Platform>`, the one runtime for every backend;
 //! - [`weights`]: safetensors weight files and deterministic synthetic weights;
 //! - [`platform`]: the platform traits the runtime drives, and a recording mock;
 //! - [`io`]: frames (PNG/PPM), synthetic frame pairs, `.flo` and colour-wheel
@@ -20,6 +21,7 @@ pub mod graph;
 pub mod io;
 pub mod platform;
 pub mod quant;
+pub mod runtime;
 pub mod tensor;
 pub mod weights;
 

@@ -53,6 +53,9 @@ pub struct InferArgs {
 /// Runs inference and writes the outputs (atomically; none on failure).
 pub fn run(a: InferArgs) -> Result<()> {
     check_output_dir(&a.out)?;
+    if let Some((h, w)) = a.size {
+        zynqflow_driver::graph::check_size(h, w)?;
+    }
     if let Some(p) = &a.png {
         check_output_dir(p)?;
     }

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod infer;
+pub mod isa;
 pub mod net;
 pub mod weights;
 
@@ -51,6 +52,14 @@ pub fn load_weights(g: &Graph, file_path: Option<&Path>, seed: Option<u64>) -> R
         }
         _ => bail!("give exactly one of --weights FILE and --synthetic-weights SEED"),
     }
+}
+
+/// Parses an array configuration name (`small`, `pynq-z2`, ...).
+pub fn parse_config(s: &str) -> Result<zynqflow_isa::ArrayConfig, String> {
+    zynqflow_isa::ArrayConfig::by_name(s).ok_or_else(|| {
+        let names: Vec<&str> = zynqflow_isa::ArrayConfig::presets().iter().map(|c| c.name).collect();
+        format!("unknown configuration '{s}' (known: {})", names.join(", "))
+    })
 }
 
 /// Fails early, before any long computation, if `path` cannot be created

@@ -121,20 +121,24 @@ pub struct Program {
 
 impl Program {
     /// The descriptors with bus addresses, for an arena at `arena_base` and
-    /// the weights at `weights_base`.
-    pub fn link(&self, arena_base: u64, weights_base: u64) -> Vec<Descriptor> {
-        let rel = |base: u64, off: u32| u32::try_from(base + u64::from(off)).expect("32-bit bus addresses");
+    /// the weights at `weights_base`. Fails, naming the layer and the address,
+    /// if an address does not fit the accelerator's 32-bit bus addresses.
+    pub fn link(&self, arena_base: u64, weights_base: u64) -> Result<Vec<Descriptor>, (String, u64)> {
         self.commands
             .iter()
             .map(|c| {
+                let rel = |base: u64, off: u32| {
+                    let a = base + u64::from(off);
+                    u32::try_from(a).map_err(|_| (c.layer.clone(), a))
+                };
                 let mut d = c.desc;
-                d.in_addr = rel(arena_base, d.in_addr);
-                d.out_addr = rel(arena_base, d.out_addr);
-                d.w_addr = rel(weights_base, d.w_addr);
+                d.in_addr = rel(arena_base, d.in_addr)?;
+                d.out_addr = rel(arena_base, d.out_addr)?;
+                d.w_addr = rel(weights_base, d.w_addr)?;
                 if d.mode == MODE_THRESHOLD {
-                    d.thr_addr = rel(weights_base, d.thr_addr);
+                    d.thr_addr = rel(weights_base, d.thr_addr)?;
                 }
-                d
+                Ok(d)
             })
             .collect()
     }
@@ -409,7 +413,8 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
 fn check_against(p: &Program, caps: &Capabilities) -> Result<(), CompileError> {
     let (arena, wts) = (0x1000_0000u64, 0x8000_0000u64);
     let window = arena..wts + p.weights.len() as u64;
-    for (c, d) in p.commands.iter().zip(p.link(arena, wts)) {
+    let linked = p.link(arena, wts).map_err(|(layer, _)| CompileError::Refused { layer, code: ErrorCode::OutOfWindow })?;
+    for (c, d) in p.commands.iter().zip(linked) {
         validate(&d, caps, &window).map_err(|code| CompileError::Refused { layer: c.layer.clone(), code })?;
     }
     Ok(())

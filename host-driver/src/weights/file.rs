@@ -26,7 +26,7 @@ pub const VERSION: &str = "1";
 /// Reads and checks a weights file for network `g`.
 pub fn load(path: &Path, g: &Graph) -> Result<WeightSet, WeightsError> {
     let p = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| WeightsError::Io { path: p.clone(), source })?;
+    let bytes = std::fs::read(path).map_err(|err| WeightsError::Io { path: p.clone(), err })?;
     from_bytes(&bytes, g, &p)
 }
 
@@ -36,7 +36,15 @@ pub fn from_bytes(bytes: &[u8], g: &Graph, origin: &str) -> Result<WeightSet, We
     let path = origin.to_string();
     let st = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format { path: path.clone(), detail: e.to_string() })?;
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| WeightsError::Format { path: path.clone(), detail: e.to_string() })?;
-    if let Some(found) = meta.metadata().as_ref().and_then(|m| m.get("net")) {
+    let meta_map = meta.metadata().clone().unwrap_or_default();
+    for (key, want) in [("format", FORMAT), ("version", VERSION)] {
+        if let Some(found) = meta_map.get(key) {
+            if found != want {
+                return Err(WeightsError::Format { path, detail: format!("metadata {key} is '{found}', expected '{want}'") });
+            }
+        }
+    }
+    if let Some(found) = meta_map.get("net") {
         if found != &g.name {
             return Err(WeightsError::WrongNet { path, expected: g.name.clone(), found: found.clone() });
         }
@@ -62,7 +70,18 @@ pub fn from_bytes(bytes: &[u8], g: &Graph, origin: &str) -> Result<WeightSet, We
             for n in ["weight", "bias", "running_mean", "running_var"] {
                 known.push(format!("{name}.bn.{n}"));
             }
-            Some(BatchNorm { gamma: v("weight")?, beta: v("bias")?, mean: v("running_mean")?, var: v("running_var")? })
+            let mut bn = BatchNorm { gamma: v("weight")?, beta: v("bias")?, mean: v("running_mean")?, var: v("running_var")? };
+            // A conv bias before batch-norm (PyTorch's default `bias=True`)
+            // only shifts the mean: fold it in rather than drop it.
+            if st.names().iter().any(|n| **n == format!("{name}.bias")) {
+                let b = t("bias", vec![spec.cout])?;
+                for (m, b) in bn.mean.iter_mut().zip(&b) {
+                    *m -= b;
+                }
+                known.push(format!("{name}.bias"));
+                log::info!("weights '{path}': folded '{name}.bias' into '{name}.bn.running_mean'");
+            }
+            Some(bn)
         } else {
             None
         };
@@ -101,7 +120,15 @@ pub fn to_bytes(w: &WeightSet, g: &Graph) -> Result<Vec<u8>, WeightsError> {
         .collect::<Result<Vec<_>, WeightsError>>()?;
     let meta: HashMap<String, String> =
         [("format", FORMAT), ("version", VERSION), ("net", g.name.as_str())].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-    safetensors::serialize(views, &Some(meta)).map_err(fmt_err)
+    let mut bytes = safetensors::serialize(views, &Some(meta)).map_err(fmt_err)?;
+    // The metadata went through a HashMap, whose order varies from run to
+    // run; rewrite it in a fixed order (same length, always first in the
+    // header) so that the same weights give the same bytes.
+    let fixed = format!(r#"{{"__metadata__":{{"format":"{FORMAT}","net":"{}","version":"{VERSION}"}}"#, g.name);
+    let at = 8..8 + fixed.len();
+    assert!(bytes[at.clone()].starts_with(b"{\"__metadata__\":{") && bytes[at.end - 1] == b'}', "safetensors header layout");
+    bytes[at].copy_from_slice(fixed.as_bytes());
+    Ok(bytes)
 }
 
 fn fmt_err(e: safetensors::SafeTensorError) -> WeightsError {
@@ -113,7 +140,7 @@ pub fn save(path: &Path, w: &WeightSet, g: &Graph) -> Result<(), WeightsError> {
     let bytes = to_bytes(w, g)?;
     crate::io::write_atomic(path, &bytes).map_err(|e| WeightsError::Io {
         path: path.display().to_string(),
-        source: std::io::Error::other(e.to_string()),
+        err: std::io::Error::other(e.to_string()),
     })
 }
 
@@ -127,7 +154,11 @@ fn read_f32(st: &SafeTensors, name: &str, shape: &[usize], path: &str) -> Result
             found: format!("{:?} {:?}", t.dtype(), t.shape()),
         });
     }
-    Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    let v: Vec<f32> = t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    // Checked here, in the file's own order, so the index in the message is
+    // the one a user finds in the file.
+    super::check_finite(path, name, &v)?;
+    Ok(v)
 }
 
 /// PyTorch's shape of a layer's kernel.

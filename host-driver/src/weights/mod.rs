@@ -34,12 +34,12 @@ pub struct WeightSet {
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
     /// File could not be read or written.
-    #[error("weights '{path}': {source}")]
+    #[error("weights '{path}': {err}")]
     Io {
         /// File.
         path: String,
         /// Cause.
-        source: std::io::Error,
+        err: std::io::Error,
     },
     /// Not a safetensors file.
     #[error("weights '{path}': not a safetensors file ({detail})")]
@@ -181,7 +181,7 @@ impl WeightSet {
             }
             match (&l.bn, spec.bn) {
                 (Some(bn), true) => {
-                    for (n, v) in [("gamma", &bn.gamma), ("beta", &bn.beta), ("mean", &bn.mean), ("var", &bn.var)] {
+                    for (n, v) in [("weight", &bn.gamma), ("bias", &bn.beta), ("running_mean", &bn.mean), ("running_var", &bn.var)] {
                         len(&format!("bn.{n}"), v.len(), spec.cout)?;
                         check_finite(&path, &format!("{name}.bn.{n}"), v)?;
                     }
@@ -205,7 +205,7 @@ impl WeightSet {
     }
 }
 
-fn check_finite(path: &str, name: &str, v: &[f32]) -> Result<(), WeightsError> {
+pub(crate) fn check_finite(path: &str, name: &str, v: &[f32]) -> Result<(), WeightsError> {
     match v.iter().position(|x| !x.is_finite()) {
         None => Ok(()),
         Some(i) => Err(WeightsError::BadValue {

@@ -1,0 +1,161 @@
+//! Runtime tests on the recording mock: the protocol (what is written,
+//! synced and started, in which order), the checks at open and load, and
+//! recovery from timeouts and device errors.
+
+use super::*;
+use crate::compiler::compile;
+use crate::cpu::QuantNet;
+use crate::graph::Graph;
+use crate::platform::mock::{Call, MockPlatform};
+use std::sync::OnceLock;
+use zynqflow_isa::ArrayConfig;
+
+fn program() -> &'static Program {
+    static P: OnceLock<Program> = OnceLock::new();
+    P.get_or_init(|| {
+        let g = Graph::by_name("lmflownets", 64, 64).unwrap();
+        let w = crate::weights::synth::synthesize(&g, 5);
+        compile(&QuantNet::new(g, &w).unwrap(), &ArrayConfig::small().capabilities()).unwrap()
+    })
+}
+
+fn frames() -> FTensor {
+    FTensor::from_vec(64, 64, 6, (0..64 * 64 * 6).map(|i| (i % 256) as f32).collect())
+}
+
+/// A mock whose device finishes every run at once (or never, or with an error).
+fn mock(behaviour: &'static str) -> MockPlatform {
+    let mut m = MockPlatform::new(&ArrayConfig::small().capabilities());
+    m.responder = Some(Box::new(move |off, val, regs_, _mem| {
+        if off == regs::CTRL && val & regs::CTRL_START != 0 {
+            match behaviour {
+                "done" => {
+                    regs_.insert(regs::STATUS, regs::STATUS_DONE);
+                    return true;
+                }
+                "error" => {
+                    regs_.insert(regs::STATUS, regs::STATUS_ERROR);
+                    regs_.insert(regs::ERROR_CODE, ErrorCode::OutOfWindow.code());
+                    regs_.insert(regs::ERROR_INDEX, 3);
+                    return true;
+                }
+                _ => {}
+            }
+        }
+        if off == regs::STATUS {
+            let s = regs_.get(&regs::STATUS).copied().unwrap_or(0);
+            regs_.insert(regs::STATUS, s & !val);
+        }
+        false
+    }));
+    m
+}
+
+#[test]
+fn open_refuses_a_wrong_id_or_version_naming_both_values() {
+    let mut m = mock("done");
+    m.regs.insert(regs::ID, 0xdead_beef);
+    let e = Accelerator::open(m).err().unwrap().to_string();
+    assert!(e.contains("0xdeadbeef") && e.contains("0x5a464c57"), "{e}");
+    let mut m = mock("done");
+    m.regs.insert(regs::VERSION, 7 << 16);
+    let e = Accelerator::open(m).err().unwrap().to_string();
+    assert!(e.contains("7.0") && e.contains("needs 1.x"), "{e}");
+}
+
+#[test]
+fn a_frame_is_written_synced_started_waited_synced_and_read_in_that_order() {
+    let mut acc = Accelerator::open(mock("done")).unwrap();
+    let loaded = acc.load(program()).unwrap();
+    let start = acc.platform().calls.len();
+    let flow = acc.run(&loaded, &frames(), Duration::from_secs(1)).unwrap();
+    assert_eq!((flow.h, flow.w, flow.c), (64, 64, 2));
+    let calls = &acc.platform().calls[start..];
+    let pos = |pred: &dyn Fn(&Call) -> bool| calls.iter().position(pred).expect("call present");
+    let arena = loaded.arena.id;
+    let write_in = pos(&|c| matches!(c, Call::Write(id, _, _) if *id == arena));
+    let sync_in = pos(&|c| matches!(c, Call::SyncForDevice(id, _, _) if *id == arena));
+    let start_w = pos(&|c| *c == Call::WriteReg(regs::CTRL, regs::CTRL_START));
+    let wait = pos(&|c| matches!(c, Call::WaitIrq(Wait::Interrupt)));
+    let sync_out = pos(&|c| matches!(c, Call::SyncForCpu(id, _, _) if *id == arena));
+    let read_out = pos(&|c| matches!(c, Call::Read(id, _, _) if *id == arena));
+    assert!(write_in < sync_in && sync_in < start_w && start_w < wait && wait < sync_out && sync_out < read_out, "{calls:?}");
+    // The list registers are programmed before the start, with owned addresses.
+    let cmd_base = calls.iter().find_map(|c| match c {
+        Call::WriteReg(o, v) if *o == regs::CMD_BASE => Some(*v),
+        _ => None,
+    });
+    assert_eq!(cmd_base, Some(loaded.commands.bus_addr as u32));
+    // The sync of the output covers exactly the raw output tensor.
+    let o = &program().output;
+    assert!(calls.contains(&Call::SyncForCpu(arena, o.offset, o.layout.bytes())));
+}
+
+#[test]
+fn a_timeout_soft_resets_and_the_next_run_succeeds() {
+    let mut acc = Accelerator::open(mock("never")).unwrap();
+    let loaded = acc.load(program()).unwrap();
+    let t0 = Instant::now();
+    let e = acc.run(&loaded, &frames(), Duration::from_millis(50)).unwrap_err();
+    let took = t0.elapsed();
+    assert!(matches!(e, RuntimeError::Timeout { .. }), "{e}");
+    assert!(took >= Duration::from_millis(50) && took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(acc.platform().calls.iter().rev().find(|c| matches!(c, Call::WriteReg(..))), Some(&Call::WriteReg(regs::CTRL, regs::CTRL_SOFT_RESET)));
+    // The device recovers: the same accelerator runs the next frame.
+    let m = acc.platform();
+    let fresh = mock("done");
+    m.responder = fresh.responder;
+    assert!(acc.run(&loaded, &frames(), Duration::from_secs(1)).is_ok());
+}
+
+#[test]
+fn a_device_error_names_the_descriptor_and_layer() {
+    let mut acc = Accelerator::open(mock("error")).unwrap();
+    let loaded = acc.load(program()).unwrap();
+    let e = acc.run(&loaded, &frames(), Duration::from_secs(1)).unwrap_err().to_string();
+    let layer = &program().commands[3].layer;
+    assert!(e.contains("descriptor 3") && e.contains(layer.as_str()) && e.contains("OutOfWindow"), "{e}");
+}
+
+#[test]
+fn load_refuses_every_address_outside_the_buffer_that_owns_it() {
+    let base = program();
+    let last = base.commands.len() - 1;
+    let tampered: Vec<(&str, Box<dyn Fn(&mut Program)>)> = vec![
+        ("output past the arena", Box::new(|p: &mut Program| p.commands[1].desc.out_addr = p.arena_bytes as u32)),
+        ("input past the arena", Box::new(|p: &mut Program| p.commands[2].desc.in_addr = p.arena_bytes as u32 - 64)),
+        ("weights past their region", Box::new(|p: &mut Program| p.commands[0].desc.w_addr = p.weights.len() as u32)),
+        ("thresholds past their region", Box::new(move |p: &mut Program| p.commands[last - 1].desc.thr_addr = p.weights.len() as u32 - 64)),
+        ("address near 4 GiB", Box::new(|p: &mut Program| p.commands[0].desc.in_addr = 0xefff_0000)),
+    ];
+    for (what, f) in tampered {
+        let mut p = base.clone();
+        f(&mut p);
+        let mut acc = Accelerator::open(mock("done")).unwrap();
+        let e = acc.load(&p).expect_err(what);
+        assert!(matches!(e, RuntimeError::AddressOutsideBuffer { .. } | RuntimeError::Unsupported { .. }), "{what}: {e}");
+        // Nothing reached the device: no command list written, no start.
+        let calls = &acc.platform().calls;
+        assert!(!calls.iter().any(|c| matches!(c, Call::Write(id, _, _) if *id == 2)), "{what}: command list written");
+        assert!(!calls.contains(&Call::WriteReg(regs::CTRL, regs::CTRL_START)), "{what}");
+    }
+}
+
+#[test]
+fn ownership_check_compares_with_the_buffer_not_the_window() {
+    let buf = DmaBuffer { id: 0, bus_addr: 0x1000, len: 0x100 };
+    assert!(check_inside("l", "input", &(0x1000..0x1100), &buf).is_ok());
+    assert!(check_inside("l", "input", &(0x10c0..0x1101), &buf).is_err());
+    assert!(check_inside("l", "input", &(0xfc0..0x1000), &buf).is_err());
+    assert!(check_inside("l", "thresholds", &(0..0), &buf).is_ok(), "raw mode reads no thresholds");
+}
+
+#[test]
+fn frames_of_the_wrong_size_are_refused_before_anything_is_written() {
+    let mut acc = Accelerator::open(mock("done")).unwrap();
+    let loaded = acc.load(program()).unwrap();
+    let n = acc.platform().calls.len();
+    let bad = FTensor::zeros(32, 64, 6);
+    assert!(matches!(acc.run(&loaded, &bad, Duration::from_secs(1)), Err(RuntimeError::BadInput { .. })));
+    assert_eq!(acc.platform().calls.len(), n);
+}
