@@ -10,6 +10,7 @@
 //! - [`runtime`]: `Accelerator<P: Platform>`, the one runtime for every backend;
 //! - [`weights`]: safetensors weight files and deterministic synthetic weights;
 //! - [`platform`]: the platform traits the runtime drives, and a recording mock;
+//! - [`model`]: the bit-exact functional model of the accelerator, as a platform backend;
 //! - [`io`]: frames (PNG/PPM), synthetic frame pairs, `.flo` and colour-wheel
 //!   PNG output, atomic file writes.
 //!
@@ -19,6 +20,7 @@ pub mod compiler;
 pub mod cpu;
 pub mod graph;
 pub mod io;
+pub mod model;
 pub mod platform;
 pub mod quant;
 pub mod runtime;

@@ -12,8 +12,10 @@
 //! `STATUS.ERROR` (with `ERROR_CODE` and `ERROR_INDEX`: the first invalid
 //! descriptor, which wrote nothing), and raises `interrupt` while
 //! `IRQ_ENABLE` is set and `DONE` or `ERROR` is. Writing 1 to `DONE`/`ERROR`
-//! clears them (and the interrupt). `CTRL.SOFT_RESET` abandons a run, clears
-//! the status and returns to idle; the other registers keep their values.
+//! clears them (and the interrupt); `ERROR_CODE` and `ERROR_INDEX` keep their
+//! values until the next `START`. `CTRL.SOFT_RESET` abandons a run, clears
+//! `STATUS` and returns to idle; the other registers keep their values. A
+//! write with both `START` and `SOFT_RESET` set resets and does not start.
 
 /// How software may access a register.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

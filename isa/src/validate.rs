@@ -67,7 +67,8 @@ error_codes! {
     OutOfWindow = 12, "A tensor or the command list does not lie entirely inside WIN_BASE..WIN_BASE+WIN_SIZE.";
     Overlap = 13, "The destination tensor overlaps the input, weights or thresholds.";
     BadCount = 14, "CMD_COUNT is 0.";
-    BusError = 15, "The AXI master got an error response (hardware only).";
+    BusError = 15, "A read or write got an AXI error response (nothing is written for the descriptor).";
+    BadThresholds = 16, "A threshold record's mode word is not a valid mode (nothing is written for the descriptor).";
 }
 
 impl fmt::Display for ErrorCode {
@@ -108,8 +109,14 @@ impl CheckedDescriptor {
     }
 }
 
-fn range(addr: u32, bytes: usize) -> Range<u64> {
-    u64::from(addr)..u64::from(addr) + bytes as u64
+fn range(addr: u32, bytes: u64) -> Range<u64> {
+    u64::from(addr)..u64::from(addr) + bytes
+}
+
+/// Bytes of an activation tensor, in u64 so that no descriptor can overflow
+/// the computation on a 32-bit host.
+fn act_bytes(h: u32, w: u32, c: u32, bits: u32) -> u64 {
+    u64::from(h) * u64::from(w) * u64::from(c.div_ceil(CHANNELS_PER_WORD as u32)) * u64::from(bits) * 8
 }
 
 fn inside(r: &Range<u64>, window: &Range<u64>) -> bool {
@@ -128,7 +135,8 @@ pub fn validate_list(base: u32, count: u32, window: &Range<u64>) -> Result<(), E
     if base % ADDRESS_ALIGN != 0 {
         return Err(ErrorCode::Misaligned);
     }
-    if !inside(&range(base, count as usize * DESCRIPTOR_BYTES), window) {
+    let list = u64::from(base)..u64::from(base) + u64::from(count) * DESCRIPTOR_BYTES as u64;
+    if !inside(&list, window) {
         return Err(ErrorCode::OutOfWindow);
     }
     Ok(())
@@ -207,7 +215,7 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
     let wb = WeightBits::new(d.w_bits).expect("checked");
     let max_w_abs = u64::from(wb.min_value().unsigned_abs().max(wb.max_value().unsigned_abs()));
     let worst = u64::from(d.kh * d.kw) * u64::from(d.cin) * u64::from(a_in.max_code()) * max_w_abs;
-    if caps.acc_bits == 0 || caps.acc_bits > 64 || worst >= 1u64 << (caps.acc_bits - 1).min(63) {
+    if caps.acc_bits == 0 || caps.acc_bits > 32 || worst >= 1u64 << (caps.acc_bits - 1).min(63) {
         return Err(Overflow);
     }
     let addrs = if raw { vec![d.in_addr, d.w_addr, d.out_addr] } else { vec![d.in_addr, d.w_addr, d.thr_addr, d.out_addr] };
@@ -219,17 +227,17 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
     let weights = WeightLayout::new(d.cout as usize, d.kh as usize, d.kw as usize, c, wb).expect("non-zero");
     let (thresholds, dst_act, dst_raw, out_bytes) = if raw {
         let l = RawLayout { height: d.dst_h as usize, width: d.dst_w as usize, channels: d.dst_c as usize };
-        (None, None, Some(l), l.bytes())
+        (None, None, Some(l), u64::from(d.dst_h) * u64::from(d.dst_w) * u64::from(d.dst_c) * 4)
     } else {
         let a_out = ActBits::new(d.a_out).expect("checked");
         let t = ThresholdLayout { cout: d.cout as usize, out_bits: a_out };
         let l = ActLayout::new(d.dst_h as usize, d.dst_w as usize, d.dst_c as usize, a_out).expect("non-zero");
-        (Some(t), Some(l), None, l.bytes())
+        (Some(t), Some(l), None, act_bytes(d.dst_h, d.dst_w, d.dst_c, d.a_out))
     };
     let reads = [
-        range(d.in_addr, input.bytes()),
-        range(d.w_addr, weights.bytes()),
-        thresholds.map_or(0..0, |t| range(d.thr_addr, t.bytes())),
+        range(d.in_addr, act_bytes(d.in_h, d.in_w, d.in_c_total, d.a_in)),
+        range(d.w_addr, u64::from(d.cout) * u64::from(d.kh * d.kw) * act_bytes(1, 1, d.cin, d.w_bits)),
+        thresholds.map_or(0..0, |_| range(d.thr_addr, u64::from(d.cout) * (1u64 << d.a_out) * 4)),
     ];
     let write = range(d.out_addr, out_bytes);
     if !inside(&write, window) || reads.iter().any(|r| !r.is_empty() && !inside(r, window)) {
