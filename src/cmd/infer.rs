@@ -1,9 +1,12 @@
 //! `zynqflow infer`: optical flow for one frame pair.
 
-use super::{check_output_dir, graph, load_weights, parse_size, with_progress, NetName};
+use super::{check_output_dir, graph, load_weights, parse_config, parse_size, with_progress, NetName};
 use anyhow::{bail, Result};
 use std::path::PathBuf;
+use zynqflow_driver::compiler::compile;
 use zynqflow_driver::cpu::{FloatNet, QuantNet};
+use zynqflow_driver::model::platform::ModelPlatform;
+use zynqflow_driver::runtime::Accelerator;
 use zynqflow_driver::io::{self, Flow};
 
 /// Where the network runs.
@@ -11,6 +14,9 @@ use zynqflow_driver::io::{self, Flow};
 pub enum Backend {
     /// The CPU reference of the quantized network (the golden model).
     Cpu,
+    /// The bit-exact functional model of the accelerator, driven through
+    /// the same runtime as a board.
+    Model,
 }
 
 /// Arguments of `zynqflow infer`.
@@ -42,6 +48,12 @@ pub struct InferArgs {
     /// Run the float network instead of the quantized one (CPU only).
     #[arg(long)]
     pub float: bool,
+    /// Accelerator configuration (model backend).
+    #[arg(long, value_parser = parse_config, default_value = "pynq-z2")]
+    pub config: zynqflow_isa::ArrayConfig,
+    /// Seconds to wait for the accelerator before giving up.
+    #[arg(long, default_value_t = 120.0)]
+    pub timeout: f64,
     /// Output flow (Middlebury .flo).
     #[arg(long)]
     pub out: PathBuf,
@@ -85,6 +97,23 @@ pub fn run(a: InferArgs) -> Result<()> {
             let net = FloatNet::new(g, &w)?;
             with_progress("cpu float", |p| net.run(&frames, p))
         }
+        (Backend::Model, false) => {
+            let caps = a.config.capabilities();
+            let program = compile(&QuantNet::new(g, &w)?, &caps)?;
+            let mut acc = Accelerator::open(ModelPlatform::new(caps))?;
+            let loaded = acc.load(&program.image)?;
+            let timeout = std::time::Duration::from_secs_f64(a.timeout.max(0.001));
+            let flow = acc.run(&loaded, &program, &frames, timeout)?;
+            let c = acc.counters()?;
+            println!(
+                "model ({}): {} descriptors, {:.3} GMAC (the functional model has no timing: cycle counts come from --backend sim)",
+                a.config.name,
+                c.commands,
+                c.macs as f64 / 1e9
+            );
+            flow
+        }
+        (Backend::Model, true) => bail!("--float runs only on the CPU backend (the accelerator is integer)"),
     };
     log::info!("inference took {:.2} s", start.elapsed().as_secs_f64());
     let flow = Flow::from_ftensor(&flow);

@@ -21,6 +21,7 @@
 pub mod lower;
 pub mod memplan;
 pub mod plan_table;
+pub mod layer;
 pub mod split;
 
 use crate::cpu::quant_net::{QuantNet, QuantOut};
@@ -80,46 +81,42 @@ pub enum Placement {
     Host,
 }
 
-/// The raw flow prediction the host finishes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutputSlot {
-    /// Graph node.
-    pub node: NodeId,
-    /// Arena offset.
-    pub offset: usize,
-    /// Layout.
-    pub layout: RawLayout,
-    /// Real value of one accumulator unit per channel.
-    pub scale: Vec<f64>,
-    /// Bias per channel.
-    pub bias: Vec<f32>,
+/// The layout of a program's output tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutLayout {
+    /// Activation codes.
+    Codes(ActLayout),
+    /// Raw `i32` accumulators.
+    Raw(RawLayout),
 }
 
-/// A compiled network.
+impl OutLayout {
+    /// Bytes.
+    pub fn bytes(&self) -> usize {
+        match self {
+            OutLayout::Codes(a) => a.bytes(),
+            OutLayout::Raw(r) => r.bytes(),
+        }
+    }
+}
+
+/// What the accelerator executes: the descriptor list, the weights region
+/// and the activation arena with the host's input and output in it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Program {
-    /// The graph.
-    pub graph: Graph,
+pub struct Image {
     /// The descriptor list, in execution order.
     pub commands: Vec<Command>,
     /// Weights and thresholds, uploaded once.
     pub weights: Vec<u8>,
     /// Bytes of activation memory.
     pub arena_bytes: usize,
-    /// Where the host writes the 8-bit frame pair.
+    /// Arena offset and layout of the tensor the host writes.
     pub input: (usize, ActLayout),
-    /// What the host reads back.
-    pub output: OutputSlot,
-    /// Host float steps after the output, in order.
-    pub epilogue: Vec<NodeId>,
-    /// Where each graph node runs.
-    pub placement: Vec<Placement>,
-    /// Per graph node: arena offset of the tensor holding its value and the
-    /// channel offset of the value in it, if it lives in the arena.
-    pub tensors: Vec<Option<(usize, usize)>>,
+    /// Arena offset and layout of the tensor the host reads back.
+    pub output: (usize, OutLayout),
 }
 
-impl Program {
+impl Image {
     /// The descriptors with bus addresses, for an arena at `arena_base` and
     /// the weights at `weights_base`. Fails, naming the layer and the address,
     /// if an address does not fit the accelerator's 32-bit bus addresses.
@@ -151,6 +148,41 @@ impl Program {
         };
         self.commands.iter().map(d).sum()
     }
+
+    /// Validates every descriptor against `caps`, with the arena and the
+    /// weights at two disjoint stand-in bases.
+    pub fn check(&self, caps: &Capabilities) -> Result<(), CompileError> {
+        let (arena, wts) = (0x1000_0000u64, 0x8000_0000u64);
+        let window = arena..wts + self.weights.len() as u64;
+        let linked = self.link(arena, wts).map_err(|(layer, _)| CompileError::Refused { layer, code: ErrorCode::OutOfWindow })?;
+        for (c, d) in self.commands.iter().zip(linked) {
+            validate(&d, caps, &window).map_err(|code| CompileError::Refused { layer: c.layer.clone(), code })?;
+        }
+        Ok(())
+    }
+}
+
+/// A compiled network: the accelerator's image and what the host does
+/// around it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    /// The graph.
+    pub graph: Graph,
+    /// What the accelerator runs; its output is the raw flow prediction.
+    pub image: Image,
+    /// The raw flow prediction's node.
+    pub output_node: NodeId,
+    /// Real value of one accumulator unit per flow channel.
+    pub flow_scale: Vec<f64>,
+    /// Bias per flow channel.
+    pub flow_bias: Vec<f32>,
+    /// Host float steps after the output, in order.
+    pub epilogue: Vec<NodeId>,
+    /// Where each graph node runs.
+    pub placement: Vec<Placement>,
+    /// Per graph node: arena offset of the tensor holding its value and the
+    /// channel offset of the value in it, if it lives in the arena.
+    pub tensors: Vec<Option<(usize, usize)>>,
 }
 
 /// A tensor of the arena.
@@ -387,37 +419,25 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
     }
     let node_tensors = loc.iter().map(|l| l.map(|(t, off)| (offsets[t], off))).collect();
     let QuantOut::Flow { scale, bias } = &net.layers[output].as_ref().expect("conv").out else { unreachable!() };
-    let program = Program {
-        graph: g.clone(),
+    let Err(out_layout) = tensors[out_tensor].layout else { unreachable!("raw") };
+    let image = Image {
         commands,
         weights,
         arena_bytes,
         input: (offsets[0], tensors[0].layout.expect("codes")),
-        output: OutputSlot {
-            node: output,
-            offset: offsets[out_tensor],
-            layout: tensors[out_tensor].layout.expect_err("raw"),
-            scale: scale.clone(),
-            bias: bias.clone(),
-        },
+        output: (offsets[out_tensor], OutLayout::Raw(out_layout)),
+    };
+    image.check(caps)?;
+    Ok(Program {
+        graph: g.clone(),
+        image,
+        output_node: output,
+        flow_scale: scale.clone(),
+        flow_bias: bias.clone(),
         epilogue,
         placement,
         tensors: node_tensors,
-    };
-    check_against(&program, caps)?;
-    Ok(program)
-}
-
-/// Validates every descriptor against `caps`, with the arena and the
-/// weights at two disjoint stand-in bases.
-fn check_against(p: &Program, caps: &Capabilities) -> Result<(), CompileError> {
-    let (arena, wts) = (0x1000_0000u64, 0x8000_0000u64);
-    let window = arena..wts + p.weights.len() as u64;
-    let linked = p.link(arena, wts).map_err(|(layer, _)| CompileError::Refused { layer, code: ErrorCode::OutOfWindow })?;
-    for (c, d) in p.commands.iter().zip(linked) {
-        validate(&d, caps, &window).map_err(|code| CompileError::Refused { layer: c.layer.clone(), code })?;
-    }
-    Ok(())
+    })
 }
 
 /// The largest |accumulator| a layer can reach.
@@ -426,7 +446,7 @@ fn worst_case(w: &zynqflow_isa::WeightLayout, a_in: ActBits) -> i64 {
     (w.kh * w.kw * w.cin) as i64 * i64::from(a_in.max_code()) * wmax
 }
 
-fn push_aligned(buf: &mut Vec<u8>, bytes: &[u8]) -> usize {
+pub(crate) fn push_aligned(buf: &mut Vec<u8>, bytes: &[u8]) -> usize {
     let off = buf.len().div_ceil(ADDRESS_ALIGN as usize) * ADDRESS_ALIGN as usize;
     buf.resize(off, 0);
     buf.extend_from_slice(bytes);
@@ -461,7 +481,7 @@ mod tests {
                 .map(|i| g.macs(i))
                 .sum();
             assert!(fused > 0);
-            assert_eq!(p.macs(), g.total_macs() + fused, "{net}");
+            assert_eq!(p.image.macs(), g.total_macs() + fused, "{net}");
             for (id, node) in g.nodes.iter().enumerate() {
                 if let Op::Conv(_) = node.op {
                     assert!(matches!(p.placement[id], Placement::Accelerator(_)), "{net} {}", node.name);

@@ -14,17 +14,17 @@ pub fn render(p: &Program) -> String {
         g.name,
         g.input_size().0,
         g.input_size().1,
-        p.commands.len(),
-        p.macs() as f64 / 1e9,
-        p.weights.len() as f64 / 1048576.0,
-        p.arena_bytes as f64 / 1048576.0
+        p.image.commands.len(),
+        p.image.macs() as f64 / 1e9,
+        p.image.weights.len() as f64 / 1048576.0,
+        p.image.arena_bytes as f64 / 1048576.0
     );
     let _ = writeln!(s, "{:<22} {:<14} {:<34} {:>12}", "layer", "runs on", "as", "arena");
     for (id, node) in g.nodes.iter().enumerate() {
         let (runs, how) = match &p.placement[id] {
             Placement::HostInput => ("host".to_string(), "packs the 8-bit frame pair".to_string()),
             Placement::Accelerator(r) => {
-                let d = &p.commands[r.start].desc;
+                let d = &p.image.commands[r.start].desc;
                 let mut how = format!("{}x{}/{} p{},{}", d.kh, d.kw, d.stride, d.pad_top, d.pad_left);
                 if d.upsample > 1 {
                     how = format!("up{} + {how}", d.upsample);

@@ -10,7 +10,7 @@
 //!   the error says so, and the next run starts clean;
 //! - a status error names the failing layer and the error code.
 
-use crate::compiler::Program;
+use crate::compiler::{Image, OutLayout, Program};
 use crate::cpu::ops;
 use crate::cpu::quant_net::finish_flow;
 use crate::graph::Op;
@@ -127,11 +127,20 @@ pub struct Counters {
     pub commands: u32,
 }
 
-/// A program resident on the device: its buffers and linked descriptors.
+/// What a run of an image returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Activation codes.
+    Codes(QTensor),
+    /// Raw accumulators.
+    Raw(RawTensor),
+}
+
+/// An image resident on the device: its buffers and linked descriptors.
 #[derive(Debug, Clone)]
 pub struct Loaded {
-    /// The program.
-    pub program: Program,
+    /// The image.
+    pub image: Image,
     /// Weights and thresholds.
     pub weights: DmaBuffer,
     /// Activations (input, intermediates, output).
@@ -192,7 +201,7 @@ impl<P: Platform> Accelerator<P> {
     /// Allocates the buffers, uploads the weights and the descriptor list.
     /// Every descriptor is validated against the device's capabilities, and
     /// each of its ranges is checked to lie inside the buffer that owns it.
-    pub fn load(&mut self, program: &Program) -> Result<Loaded, RuntimeError> {
+    pub fn load(&mut self, program: &Image) -> Result<Loaded, RuntimeError> {
         let b = self.platform.name();
         let weights = pe(b, self.platform.alloc(program.weights.len().max(64)))?;
         let arena = pe(b, self.platform.alloc(program.arena_bytes.max(64)))?;
@@ -218,34 +227,55 @@ impl<P: Platform> Accelerator<P> {
         pe(b, self.platform.sync_for_device(&weights, 0, program.weights.len()))?;
         pe(b, self.platform.write(&commands, 0, &list))?;
         pe(b, self.platform.sync_for_device(&commands, 0, list.len()))?;
-        Ok(Loaded { program: program.clone(), weights, arena, commands, descriptors })
+        Ok(Loaded { image: program.clone(), weights, arena, commands, descriptors })
     }
 
-    /// Runs one frame pair (pixel codes 0..=255, the program's input size)
-    /// and returns the flow, finished on the host.
-    pub fn run(&mut self, l: &Loaded, frames: &FTensor, timeout: Duration) -> Result<FTensor, RuntimeError> {
-        let (off, layout) = l.program.input;
-        let found = (frames.h, frames.w, frames.c);
-        if found != (layout.height, layout.width, layout.channels) {
-            return Err(RuntimeError::BadInput { expected: (layout.height, layout.width, layout.channels), found });
+    /// Runs a loaded image on one input tensor and reads its output back.
+    pub fn run_image(&mut self, l: &Loaded, input: &QTensor, timeout: Duration) -> Result<Output, RuntimeError> {
+        let (off, layout) = l.image.input;
+        if input.layout != layout {
+            return Err(RuntimeError::BadInput {
+                expected: (layout.height, layout.width, layout.channels),
+                found: (input.h(), input.w(), input.c()),
+            });
         }
         let b = self.platform.name();
-        let input: QTensor = crate::cpu::quant_net::input_codes(frames);
         let bytes: Vec<u8> = input.data.iter().flat_map(|w| w.to_le_bytes()).collect();
         pe(b, self.platform.write(&l.arena, off, &bytes))?;
         pe(b, self.platform.sync_for_device(&l.arena, off, bytes.len()))?;
         self.execute(l, timeout)?;
-        let o = &l.program.output;
-        let mut raw = vec![0u8; o.layout.bytes()];
-        pe(b, self.platform.sync_for_cpu(&l.arena, o.offset, raw.len()))?;
-        pe(b, self.platform.read(&l.arena, o.offset, &mut raw))?;
-        let acc = RawTensor {
-            layout: o.layout,
-            data: raw.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        let (o_off, o_layout) = l.image.output;
+        let mut raw = vec![0u8; o_layout.bytes()];
+        pe(b, self.platform.sync_for_cpu(&l.arena, o_off, raw.len()))?;
+        pe(b, self.platform.read(&l.arena, o_off, &mut raw))?;
+        Ok(match o_layout {
+            OutLayout::Raw(r) => Output::Raw(RawTensor {
+                layout: r,
+                data: raw.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            }),
+            OutLayout::Codes(a) => Output::Codes(QTensor {
+                layout: a,
+                data: raw.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
+            }),
+        })
+    }
+
+    /// Runs a network program (loaded from `program.image`) on one frame
+    /// pair (pixel codes 0..=255 at the program's input size) and returns the
+    /// flow, finished on the host.
+    pub fn run(&mut self, l: &Loaded, program: &Program, frames: &FTensor, timeout: Duration) -> Result<FTensor, RuntimeError> {
+        let layout = l.image.input.1;
+        let found = (frames.h, frames.w, frames.c);
+        if found != (layout.height, layout.width, layout.channels) {
+            return Err(RuntimeError::BadInput { expected: (layout.height, layout.width, layout.channels), found });
+        }
+        let input = crate::cpu::quant_net::input_codes(frames);
+        let Output::Raw(acc) = self.run_image(l, &input, timeout)? else {
+            unreachable!("network programs end in a raw flow prediction")
         };
-        let mut flow = finish_flow(&acc, &o.scale, &o.bias);
-        for &id in &l.program.epilogue {
-            flow = match &l.program.graph.nodes[id].op {
+        let mut flow = finish_flow(&acc, &program.flow_scale, &program.flow_bias);
+        for &id in &program.epilogue {
+            flow = match &program.graph.nodes[id].op {
                 Op::Upsample { factor, .. } => ops::upsample_f(&flow, *factor),
                 Op::Scale { factor, .. } => ops::scale_f(&flow, *factor),
                 other => unreachable!("the compiler only leaves upsample and scale to the host, not {other:?}"),
@@ -281,7 +311,7 @@ impl<P: Platform> Accelerator<P> {
         if status & regs::STATUS_ERROR != 0 {
             let code = pe(b, p.read_reg(regs::ERROR_CODE))?;
             let index = pe(b, p.read_reg(regs::ERROR_INDEX))?;
-            let layer = l.program.commands.get(index as usize).map_or("?".to_string(), |c| c.layer.clone());
+            let layer = l.image.commands.get(index as usize).map_or("?".to_string(), |c| c.layer.clone());
             let code = ErrorCode::from_code(code).map_or(format!("unknown error code {code}"), |c| c.to_string());
             return Err(RuntimeError::Device { index, layer, code });
         }

@@ -66,9 +66,9 @@ fn open_refuses_a_wrong_id_or_version_naming_both_values() {
 #[test]
 fn a_frame_is_written_synced_started_waited_synced_and_read_in_that_order() {
     let mut acc = Accelerator::open(mock("done")).unwrap();
-    let loaded = acc.load(program()).unwrap();
+    let loaded = acc.load(&program().image).unwrap();
     let start = acc.platform().calls.len();
-    let flow = acc.run(&loaded, &frames(), Duration::from_secs(1)).unwrap();
+    let flow = acc.run(&loaded, program(), &frames(), Duration::from_secs(1)).unwrap();
     assert_eq!((flow.h, flow.w, flow.c), (64, 64, 2));
     let calls = &acc.platform().calls[start..];
     let pos = |pred: &dyn Fn(&Call) -> bool| calls.iter().position(pred).expect("call present");
@@ -87,16 +87,16 @@ fn a_frame_is_written_synced_started_waited_synced_and_read_in_that_order() {
     });
     assert_eq!(cmd_base, Some(loaded.commands.bus_addr as u32));
     // The sync of the output covers exactly the raw output tensor.
-    let o = &program().output;
-    assert!(calls.contains(&Call::SyncForCpu(arena, o.offset, o.layout.bytes())));
+    let (o_off, o_layout) = program().image.output;
+    assert!(calls.contains(&Call::SyncForCpu(arena, o_off, o_layout.bytes())));
 }
 
 #[test]
 fn a_timeout_soft_resets_and_the_next_run_succeeds() {
     let mut acc = Accelerator::open(mock("never")).unwrap();
-    let loaded = acc.load(program()).unwrap();
+    let loaded = acc.load(&program().image).unwrap();
     let t0 = Instant::now();
-    let e = acc.run(&loaded, &frames(), Duration::from_millis(50)).unwrap_err();
+    let e = acc.run(&loaded, program(), &frames(), Duration::from_millis(50)).unwrap_err();
     let took = t0.elapsed();
     assert!(matches!(e, RuntimeError::Timeout { .. }), "{e}");
     assert!(took >= Duration::from_millis(50) && took < Duration::from_secs(2), "{took:?}");
@@ -105,34 +105,34 @@ fn a_timeout_soft_resets_and_the_next_run_succeeds() {
     let m = acc.platform();
     let fresh = mock("done");
     m.responder = fresh.responder;
-    assert!(acc.run(&loaded, &frames(), Duration::from_secs(1)).is_ok());
+    assert!(acc.run(&loaded, program(), &frames(), Duration::from_secs(1)).is_ok());
 }
 
 #[test]
 fn a_device_error_names_the_descriptor_and_layer() {
     let mut acc = Accelerator::open(mock("error")).unwrap();
-    let loaded = acc.load(program()).unwrap();
-    let e = acc.run(&loaded, &frames(), Duration::from_secs(1)).unwrap_err().to_string();
-    let layer = &program().commands[3].layer;
+    let loaded = acc.load(&program().image).unwrap();
+    let e = acc.run(&loaded, program(), &frames(), Duration::from_secs(1)).unwrap_err().to_string();
+    let layer = &program().image.commands[3].layer;
     assert!(e.contains("descriptor 3") && e.contains(layer.as_str()) && e.contains("OutOfWindow"), "{e}");
 }
 
 #[test]
 fn load_refuses_every_address_outside_the_buffer_that_owns_it() {
     let base = program();
-    let last = base.commands.len() - 1;
+    let last = base.image.commands.len() - 1;
     let tampered: Vec<(&str, Box<dyn Fn(&mut Program)>)> = vec![
-        ("output past the arena", Box::new(|p: &mut Program| p.commands[1].desc.out_addr = p.arena_bytes as u32)),
-        ("input past the arena", Box::new(|p: &mut Program| p.commands[2].desc.in_addr = p.arena_bytes as u32 - 64)),
-        ("weights past their region", Box::new(|p: &mut Program| p.commands[0].desc.w_addr = p.weights.len() as u32)),
-        ("thresholds past their region", Box::new(move |p: &mut Program| p.commands[last - 1].desc.thr_addr = p.weights.len() as u32 - 64)),
-        ("address near 4 GiB", Box::new(|p: &mut Program| p.commands[0].desc.in_addr = 0xefff_0000)),
+        ("output past the arena", Box::new(|p: &mut Program| p.image.commands[1].desc.out_addr = p.image.arena_bytes as u32)),
+        ("input past the arena", Box::new(|p: &mut Program| p.image.commands[2].desc.in_addr = p.image.arena_bytes as u32 - 64)),
+        ("weights past their region", Box::new(|p: &mut Program| p.image.commands[0].desc.w_addr = p.image.weights.len() as u32)),
+        ("thresholds past their region", Box::new(move |p: &mut Program| p.image.commands[last - 1].desc.thr_addr = p.image.weights.len() as u32 - 64)),
+        ("address near 4 GiB", Box::new(|p: &mut Program| p.image.commands[0].desc.in_addr = 0xefff_0000)),
     ];
     for (what, f) in tampered {
         let mut p = base.clone();
         f(&mut p);
         let mut acc = Accelerator::open(mock("done")).unwrap();
-        let e = acc.load(&p).expect_err(what);
+        let e = acc.load(&p.image).expect_err(what);
         assert!(matches!(e, RuntimeError::AddressOutsideBuffer { .. } | RuntimeError::Unsupported { .. }), "{what}: {e}");
         // Nothing reached the device: no command list written, no start.
         let calls = &acc.platform().calls;
@@ -153,9 +153,9 @@ fn ownership_check_compares_with_the_buffer_not_the_window() {
 #[test]
 fn frames_of_the_wrong_size_are_refused_before_anything_is_written() {
     let mut acc = Accelerator::open(mock("done")).unwrap();
-    let loaded = acc.load(program()).unwrap();
+    let loaded = acc.load(&program().image).unwrap();
     let n = acc.platform().calls.len();
     let bad = FTensor::zeros(32, 64, 6);
-    assert!(matches!(acc.run(&loaded, &bad, Duration::from_secs(1)), Err(RuntimeError::BadInput { .. })));
+    assert!(matches!(acc.run(&loaded, program(), &bad, Duration::from_secs(1)), Err(RuntimeError::BadInput { .. })));
     assert_eq!(acc.platform().calls.len(), n);
 }
