@@ -159,3 +159,50 @@ fn frames_of_the_wrong_size_are_refused_before_anything_is_written() {
     assert!(matches!(acc.run(&loaded, program(), &bad, Duration::from_secs(1)), Err(RuntimeError::BadInput { .. })));
     assert_eq!(acc.platform().calls.len(), n);
 }
+
+#[test]
+fn every_out_of_range_field_is_refused_at_load_with_its_code() {
+    use zynqflow_isa::ErrorCode::*;
+    let tamper: Vec<(ErrorCode, fn(&mut Descriptor))> = vec![
+        (BadOpcode, |d| d.opcode = 3),
+        (ReservedBits, |d| d.a_out = 0),
+        (BadBits, |d| d.w_bits = 9),
+        (BadKernel, |d| d.kh = 8),
+        (BadStride, |d| d.stride = 3),
+        (BadUpsample, |d| d.upsample = 3),
+        (BadPadding, |d| d.pad_left = d.kw),
+        (BadShape, |d| d.cin = 0),
+        (BadPlacement, |d| d.out_off_y = 1),
+        (Overflow, |d| {
+            d.a_in = 8;
+            d.w_bits = 8;
+            d.kh = 7;
+            d.kw = 7;
+            d.pad_top = 0;
+            d.pad_left = 0;
+            d.cin = 4000;
+            d.in_c_total = 4000;
+        }),
+        (Misaligned, |d| d.out_addr += 8),
+    ];
+    for (code, f) in tamper {
+        let mut p = program().clone();
+        // Descriptor 1 is a threshold-mode conv; for ReservedBits make it raw
+        // with thresholds still set.
+        if code == ReservedBits {
+            p.image.commands[1].desc.mode = zynqflow_isa::MODE_RAW;
+            p.image.commands[1].desc.a_out = 2;
+        } else {
+            f(&mut p.image.commands[1].desc);
+        }
+        let mut acc = Accelerator::open(mock("done")).unwrap();
+        match acc.load(&p.image) {
+            Err(RuntimeError::Unsupported { code: got, layer }) => {
+                assert_eq!(got, code, "{layer}");
+                assert_eq!(layer, p.image.commands[1].layer);
+            }
+            other => panic!("{code:?}: expected a refusal, got {other:?}"),
+        }
+        assert!(!acc.platform().calls.iter().any(|c| matches!(c, Call::Write(id, _, _) if *id == 2)), "{code:?}: list written");
+    }
+}
