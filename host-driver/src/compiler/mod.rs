@@ -498,4 +498,25 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn no_layer_of_either_network_can_overflow_the_accumulator() {
+        // Compiling validates each descriptor's worst case against 32-bit
+        // accumulators; here the worst case is also computed and bounded.
+        let mut widest = 0u32;
+        for net in ["lmflownets", "flownets"] {
+            let g = Graph::by_name(net, 384, 512).unwrap();
+            let w = synthesize(&g, 1);
+            let p = compile(&QuantNet::new(g, &w).unwrap(), &ArrayConfig::pynq_z2().capabilities()).unwrap();
+            for c in &p.image.commands {
+                let d = &c.desc;
+                let wb = zynqflow_isa::WeightBits::new(d.w_bits).unwrap();
+                let wmax = u64::from(wb.min_value().unsigned_abs().max(wb.max_value().unsigned_abs()));
+                let worst = u64::from(d.kh * d.kw * d.cin) * ((1u64 << d.a_in) - 1) * wmax;
+                widest = widest.max(64 - worst.leading_zeros() + 1);
+            }
+        }
+        // FlowNetS predict_flow5: 3*3*1026 * 15 * 128 < 2^25, plus the sign bit.
+        assert_eq!(widest, 26);
+    }
 }
