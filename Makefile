@@ -24,9 +24,10 @@ deps:
 build:
 	$(CARGO) build --release
 
-## demo: flow for a synthetic frame pair on the best backend available (the CPU for now)
+## demo: flow for a synthetic frame pair on the best backend available
+## (the accelerator's functional model until the Verilator simulation exists)
 demo: deps build
-	$(BIN) infer --backend cpu --net $(NET) --synthetic-weights 1 --synthetic-frames 1 --size $(SIZE) --out flow.flo --png flow.png
+	$(BIN) infer --backend model --net $(NET) --synthetic-weights 1 --synthetic-frames 1 --size $(SIZE) --out flow.flo --png flow.png
 	@echo "demo: flow field in $(CURDIR)/flow.flo, colour-wheel picture in $(CURDIR)/flow.png"
 
 ## test: every test of the workspace, in release mode
