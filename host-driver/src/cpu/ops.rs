@@ -4,6 +4,7 @@
 
 use crate::graph::Shape;
 use crate::{FTensor, QTensor};
+use rayon::prelude::*;
 use zynqflow_isa::{ActBits, ActLayout, CHANNELS_PER_WORD};
 
 /// Space-to-depth by 2 of a float tensor: output channel `(dy·2 + dx)·C + c`
@@ -24,19 +25,38 @@ pub fn space_to_depth_f(t: &FTensor) -> FTensor {
 }
 
 /// Space-to-depth by 2 of quantized codes, same channel order as
-/// [`space_to_depth_f`].
+/// [`space_to_depth_f`]. Works on bit-planes: each of the four source
+/// pixels' planes is copied as a run of `C` bits to channel offset `d·C`
+/// (whole words when `C` is a multiple of 64).
 pub fn space_to_depth_q(t: &QTensor) -> QTensor {
     let (h, w, c) = (t.h() / 2, t.w() / 2, t.c());
+    let bits = t.bits().bits();
     let mut out = QTensor::zeros(ActLayout::new(h, w, 4 * c, t.bits()).expect("non-zero"));
-    for y in 0..h {
+    let (gi, go) = (t.layout.groups(), out.layout.groups());
+    let wpp = out.layout.words_per_pixel();
+    out.data.par_chunks_mut(w * wpp).enumerate().for_each(|(y, row)| {
         for x in 0..w {
+            let dst = &mut row[x * wpp..(x + 1) * wpp];
             for d in 0..4 {
-                for ch in 0..c {
-                    out.set(y, x, d * c + ch, t.get(2 * y + d / 2, 2 * x + d % 2, ch));
+                let src = t.pixel_words(2 * y + d / 2, 2 * x + d % 2);
+                for p in 0..bits {
+                    // Plane p of the source is words src[g*bits + p], g < gi.
+                    for ch0 in (0..c).step_by(CHANNELS_PER_WORD) {
+                        let n = (c - ch0).min(CHANNELS_PER_WORD);
+                        let v = src[(ch0 / CHANNELS_PER_WORD) * bits + p];
+                        let v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
+                        let o = d * c + ch0;
+                        let (g, sh) = (o / CHANNELS_PER_WORD, o % CHANNELS_PER_WORD);
+                        dst[g * bits + p] |= v << sh;
+                        if sh != 0 && sh + n > CHANNELS_PER_WORD {
+                            dst[(g + 1) * bits + p] |= v >> (CHANNELS_PER_WORD - sh);
+                        }
+                    }
                 }
             }
+            debug_assert!(go >= gi);
         }
-    }
+    });
     out
 }
 
@@ -169,11 +189,14 @@ mod tests {
         assert_eq!((s.h, s.w, s.c), (2, 3, 12));
         assert_eq!(s.at(1, 2, 3 + 1), t.at(2, 5, 1)); // dy=0, dx=1
         assert_eq!(s.at(1, 2, 9 + 2), t.at(3, 5, 2)); // dy=1, dx=1
-        let codes: Vec<u8> = (0..4 * 6 * 70).map(|i| (i % 4) as u8).collect();
-        let q = QTensor::from_codes(4, 6, 70, ActBits::B2, &codes);
-        let qs = space_to_depth_q(&q);
-        let fs = space_to_depth_f(&dequantize(&q, 1.0));
-        assert_eq!(dequantize(&qs, 1.0), fs);
+        for (c, bits) in [(70, 2), (6, 8), (64, 1), (23, 3), (128, 2)] {
+            let b = ActBits::new(bits).unwrap();
+            let codes: Vec<u8> = (0..4 * 6 * c).map(|i| ((i * 7 + i / 5) % (1 << bits)) as u8).collect();
+            let q = QTensor::from_codes(4, 6, c, b, &codes);
+            let qs = space_to_depth_q(&q);
+            let fs = space_to_depth_f(&dequantize(&q, 1.0));
+            assert_eq!(dequantize(&qs, 1.0), fs, "{c} channels, {bits} bits");
+        }
     }
 
     #[test]

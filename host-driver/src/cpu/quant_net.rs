@@ -96,19 +96,24 @@ pub fn finish_flow(acc: &RawTensor, scale: &[f64], bias: &[f32]) -> FTensor {
     FTensor::from_vec(acc.h(), acc.w(), c, data)
 }
 
-/// The frame pair (pixel codes 0..=255 as f32) as 8-bit input codes.
-/// Panics on a value that is not an integer in 0..=255 (the loaders never
-/// produce one).
+/// The frame pair (pixel codes 0..=255 as f32) as 8-bit input codes,
+/// packed straight into bit-planes. Panics on a value that is not an
+/// integer in 0..=255 (the loaders never produce one).
 pub fn input_codes(frames: &FTensor) -> QTensor {
-    let codes: Vec<u8> = frames
-        .data
-        .iter()
-        .map(|&v| {
+    let layout = zynqflow_isa::ActLayout::new(frames.h, frames.w, frames.c, ActBits::B8).expect("non-zero");
+    let mut t = QTensor::zeros(layout);
+    let wpp = layout.words_per_pixel();
+    for (px, dst) in t.data.chunks_mut(wpp).enumerate() {
+        for (ch, &v) in frames.data[px * frames.c..(px + 1) * frames.c].iter().enumerate() {
             assert!((0.0..=255.0).contains(&v) && v.fract() == 0.0, "pixel code {v} is not an integer in 0..=255");
-            v as u8
-        })
-        .collect();
-    QTensor::from_codes(frames.h, frames.w, frames.c, ActBits::B8, &codes)
+            let code = v as u64;
+            let (g, i) = (ch / zynqflow_isa::CHANNELS_PER_WORD, ch % zynqflow_isa::CHANNELS_PER_WORD);
+            for p in 0..8 {
+                dst[g * 8 + p] |= ((code >> p) & 1) << i;
+            }
+        }
+    }
+    t
 }
 
 /// Evaluates node `id` given the values of its inputs (`layer` for convolutions).
@@ -192,5 +197,18 @@ impl QuantNet {
             Some(Value::Float(f)) => f,
             _ => unreachable!("validated graphs end in a float flow"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_packing_matches_code_by_code_packing() {
+        let (h, w, c) = (3, 5, 70);
+        let codes: Vec<u8> = (0..h * w * c).map(|i| (i * 37 % 256) as u8).collect();
+        let f = FTensor::from_vec(h, w, c, codes.iter().map(|&v| f32::from(v)).collect());
+        assert_eq!(input_codes(&f), QTensor::from_codes(h, w, c, ActBits::B8, &codes));
     }
 }
