@@ -30,6 +30,9 @@ enum Command {
     /// The hardware/software contract.
     #[command(subcommand)]
     Isa(cmd::isa::IsaCommand),
+    /// Run single layers on a backend, from .npy arrays.
+    #[command(subcommand)]
+    Sim(cmd::sim::SimCommand),
 }
 
 fn main() {
@@ -41,6 +44,7 @@ fn main() {
         Command::Weights(c) => cmd::weights::run(c),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Isa(c) => cmd::isa::run(c),
+        Command::Sim(c) => cmd::sim::run(c),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -65,6 +65,10 @@ pub struct InferArgs {
 /// Runs inference and writes the outputs (atomically; none on failure).
 pub fn run(a: InferArgs) -> Result<()> {
     check_output_dir(&a.out)?;
+    let timeout = std::time::Duration::try_from_secs_f64(a.timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .ok_or_else(|| anyhow::anyhow!("--timeout {} is not a positive number of seconds", a.timeout))?;
     if let Some((h, w)) = a.size {
         zynqflow_driver::graph::check_size(h, w)?;
     }
@@ -102,7 +106,6 @@ pub fn run(a: InferArgs) -> Result<()> {
             let program = compile(&QuantNet::new(g, &w)?, &caps)?;
             let mut acc = Accelerator::open(ModelPlatform::new(caps))?;
             let loaded = acc.load(&program.image)?;
-            let timeout = std::time::Duration::from_secs_f64(a.timeout.max(0.001));
             let flow = acc.run(&loaded, &program, &frames, timeout)?;
             let c = acc.counters()?;
             println!(

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod infer;
 pub mod isa;
 pub mod net;
+pub mod sim;
 pub mod weights;
 
 use anyhow::{bail, Result};

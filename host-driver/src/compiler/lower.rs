@@ -133,7 +133,10 @@ pub fn lower(
             let ay = phase_axis(l.kh, s, geom.pad, ry);
             let ax = phase_axis(l.kw, s, geom.pad, rx);
             let (Some((nky, pad_y, k0y)), Some((nkx, pad_x, k0x))) = (ay, ax) else {
-                return Err(format!("transposed {}x{}/{s} pad {} has a phase no tap reaches", l.kh, l.kw, geom.pad));
+                return Err(format!(
+                    "transposed {}x{}/{s} pad {}: output phase ({ry},{rx}) has no kernel tap or would need negative padding",
+                    l.kh, l.kw, geom.pad
+                ));
             };
             let mut p = vec![0i8; l.cout * nky * nkx * l.cin];
             for co in 0..l.cout {

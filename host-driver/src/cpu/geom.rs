@@ -80,7 +80,7 @@ impl ConvGeom {
         if self.transposed && self.upsample != 1 {
             return Err("a transposed convolution cannot also upsample".into());
         }
-        if self.pad >= self.kh.max(self.kw) {
+        if self.pad >= self.kh.min(self.kw) {
             return Err(format!("padding {} not smaller than the kernel", self.pad));
         }
         Ok(())

@@ -144,6 +144,15 @@ pub enum IoError {
         /// What is wrong (one line).
         problem: String,
     },
+
+    /// A `.npy` array file is malformed or of an unsupported kind.
+    #[error("array file '{}': {problem}", .path.display())]
+    BadNpy {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (one line).
+        problem: String,
+    },
 }
 
 /// Makes a message from another library fit on one line.

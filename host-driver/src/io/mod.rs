@@ -5,6 +5,7 @@
 //! - [`synthetic`]: deterministic textured frame pairs with known flow;
 //! - [`flo`]: the [`Flow`] field and Middlebury `.flo` files;
 //! - [`flow_png`]: the Middlebury colour-wheel rendering as a PNG;
+//! - [`npy`]: NumPy `.npy` arrays (uint8, int8, int32), for `zynqflow sim layer`;
 //! - [`atomic`]: write-to-temporary-then-rename, used by every writer;
 //! - `portable_math` (private): libm-free `exp`/`sin` so that synthetic data
 //!   is bit-identical on the host and the board;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod flo;
 pub mod flow_png;
 pub mod frames;
+pub mod npy;
 mod portable_math;
 pub mod synthetic;
 
