@@ -2,11 +2,11 @@
 //! and of the randomized tests that compare single layers across backends.
 //! The layer's input sits at the start of the arena and its output after it.
 
-use super::lower::lower;
+use super::lower::{emit, lower, LayerFrame};
 use super::{push_aligned, Command, CompileError, Image, OutLayout};
 use crate::cpu::ConvGeom;
 use crate::quant::{QWeights, Thresholds};
-use zynqflow_isa::{ActBits, ActLayout, Capabilities, Descriptor, RawLayout, MODE_RAW, MODE_THRESHOLD, OP_CONV};
+use zynqflow_isa::{ActBits, ActLayout, Capabilities, RawLayout, MODE_RAW, MODE_THRESHOLD};
 
 /// What a single layer outputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,45 +69,25 @@ pub fn compile_layer(spec: &LayerSpec, w: &QWeights, thresholds: Option<&Thresho
         _ => 0,
     };
     let out_off = input.bytes().div_ceil(64) * 64;
-    let (dst_h, dst_w, dst_c) = (oh as u32, ow as u32, spec.cout as u32);
-    let mut commands = Vec::new();
-    for p in lower(&spec.geom, false, w, spec.cin, oh, ow).map_err(err)? {
-        let pw = QWeights::from_ints(spec.cout, p.kh, p.kw, spec.cin, wl.bits, &p.ints);
-        let w_off = push_aligned(&mut weights, &pw.data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
-        let desc = Descriptor {
-            opcode: OP_CONV,
-            mode,
-            a_in: spec.a_in.bits() as u32,
-            w_bits: wl.bits.bits() as u32,
-            a_out,
-            in_addr: 0,
-            w_addr: w_off as u32,
-            thr_addr: thr_off as u32,
-            out_addr: out_off as u32,
-            in_h: spec.in_h as u32,
-            in_w: spec.in_w as u32,
-            cin: spec.cin as u32,
-            cout: spec.cout as u32,
-            out_h: p.out_h as u32,
-            out_w: p.out_w as u32,
-            kh: p.kh as u32,
-            kw: p.kw as u32,
-            stride: p.stride as u32,
-            upsample: p.upsample as u32,
-            pad_top: p.pad_top as u32,
-            pad_left: p.pad_left as u32,
-            dst_h,
-            dst_w,
-            dst_c,
-            ch_off: 0,
-            out_stride: p.out_stride as u32,
-            out_off_y: p.out_off_y as u32,
-            out_off_x: p.out_off_x as u32,
-            in_c_total: spec.cin as u32,
-            in_ch_off: 0,
-        };
-        commands.push(Command { layer: format!("layer[{},{}]", p.out_off_y, p.out_off_x), node: 0, desc });
-    }
+    let frame = LayerFrame {
+        mode,
+        a_out,
+        thr_addr: thr_off as u32,
+        in_addr: 0,
+        out_addr: out_off as u32,
+        input,
+        in_ch_off: 0,
+        cin: spec.cin,
+        cout: spec.cout,
+        dst: (oh, ow, spec.cout),
+        ch_off: 0,
+    };
+    let phases = lower(&spec.geom, false, w, spec.cin, oh, ow).map_err(err)?;
+    let commands = phases
+        .iter()
+        .zip(emit(&phases, &frame, wl.bits, &mut weights))
+        .map(|(p, desc)| Command { layer: format!("layer[{},{}]", p.out_off_y, p.out_off_x), node: 0, desc })
+        .collect();
     let image = Image { commands, weights, arena_bytes: out_off + out.bytes(), input: (0, input), output: (out_off, out) };
     image.check(caps)?;
     Ok(image)

@@ -11,8 +11,82 @@
 //!   stride `s` and offset (ry, rx).
 //! - anything else is one conv as it is.
 
+use super::push_aligned;
 use crate::cpu::ConvGeom;
 use crate::quant::QWeights;
+use zynqflow_isa::{ActLayout, Descriptor, WeightBits, OP_CONV};
+
+/// What all the descriptors of one layer share: widths, mode, the input
+/// slice, the destination and the threshold table. Addresses are offsets
+/// (arena for `in_addr`/`out_addr`, weights region for `thr_addr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerFrame {
+    /// `MODE_THRESHOLD` or `MODE_RAW`.
+    pub mode: u32,
+    /// Output code width (0 in raw mode).
+    pub a_out: u32,
+    /// Threshold table offset (0 in raw mode).
+    pub thr_addr: u32,
+    /// Input tensor offset.
+    pub in_addr: u32,
+    /// Destination tensor offset.
+    pub out_addr: u32,
+    /// The whole input tensor.
+    pub input: ActLayout,
+    /// First input channel read.
+    pub in_ch_off: usize,
+    /// Input channels read.
+    pub cin: usize,
+    /// Output channels.
+    pub cout: usize,
+    /// Destination tensor rows, columns, channels.
+    pub dst: (usize, usize, usize),
+    /// First destination channel written.
+    pub ch_off: usize,
+}
+
+/// Packs each phase's weights into `blob` and returns one descriptor per phase.
+pub fn emit(phases: &[PhaseConv], f: &LayerFrame, w_bits: WeightBits, blob: &mut Vec<u8>) -> Vec<Descriptor> {
+    phases
+        .iter()
+        .map(|p| {
+            let pw = QWeights::from_ints(f.cout, p.kh, p.kw, f.cin, w_bits, &p.ints);
+            let w_off = push_aligned(blob, &pw.data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
+            Descriptor {
+                opcode: OP_CONV,
+                mode: f.mode,
+                a_in: f.input.bits.bits() as u32,
+                w_bits: w_bits.bits() as u32,
+                a_out: f.a_out,
+                in_addr: f.in_addr,
+                w_addr: w_off as u32,
+                thr_addr: f.thr_addr,
+                out_addr: f.out_addr,
+                in_h: f.input.height as u32,
+                in_w: f.input.width as u32,
+                cin: f.cin as u32,
+                cout: f.cout as u32,
+                out_h: p.out_h as u32,
+                out_w: p.out_w as u32,
+                kh: p.kh as u32,
+                kw: p.kw as u32,
+                stride: p.stride as u32,
+                upsample: p.upsample as u32,
+                pad_top: p.pad_top as u32,
+                pad_left: p.pad_left as u32,
+                dst_h: f.dst.0 as u32,
+                dst_w: f.dst.1 as u32,
+                dst_c: f.dst.2 as u32,
+                ch_off: f.ch_off as u32,
+                out_stride: p.out_stride as u32,
+                out_off_y: p.out_off_y as u32,
+                out_off_x: p.out_off_x as u32,
+                in_c_total: f.input.channels as u32,
+                in_ch_off: f.in_ch_off as u32,
+            }
+        })
+        .collect()
+}
 
 /// The geometry of one accelerator convolution along one axis and overall.
 #[derive(Debug, Clone, PartialEq, Eq)]

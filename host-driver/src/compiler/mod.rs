@@ -31,7 +31,6 @@ use memplan::Lifetime;
 use std::ops::Range;
 use zynqflow_isa::{
     validate, ActBits, ActLayout, Capabilities, Descriptor, ErrorCode, RawLayout, ADDRESS_ALIGN, MODE_RAW, MODE_THRESHOLD,
-    OP_CONV,
 };
 
 /// Why a network cannot be compiled for an accelerator.
@@ -357,44 +356,22 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
             Ok(a) => (a.height, a.width, a.channels),
             Err(r) => (r.height, r.width, r.channels),
         };
-        let in_l = tensors[t_in].layout.expect("inputs are codes");
-        for p in &phases {
-            let pw = QWeights::from_ints(run_w.layout.cout, p.kh, p.kw, cin, wl.bits, &p.ints);
-            let w_off = push_aligned(&mut weights, &u64_bytes(&pw.data));
-            let d = Descriptor {
-                opcode: OP_CONV,
-                mode,
-                a_in: a_in.bits() as u32,
-                w_bits: wl.bits.bits() as u32,
-                a_out,
-                in_addr: 0,
-                w_addr: w_off as u32,
-                thr_addr: thr_off.unwrap_or(0) as u32,
-                out_addr: 0,
-                in_h: in_l.height as u32,
-                in_w: in_l.width as u32,
-                cin: cin as u32,
-                cout: run_w.layout.cout as u32,
-                out_h: p.out_h as u32,
-                out_w: p.out_w as u32,
-                kh: p.kh as u32,
-                kw: p.kw as u32,
-                stride: p.stride as u32,
-                upsample: p.upsample as u32,
-                pad_top: p.pad_top as u32,
-                pad_left: p.pad_left as u32,
-                dst_h: dst_h as u32,
-                dst_w: dst_w as u32,
-                dst_c: dst_c as u32,
-                ch_off: ch_off as u32,
-                out_stride: p.out_stride as u32,
-                out_off_y: p.out_off_y as u32,
-                out_off_x: p.out_off_x as u32,
-                in_c_total: in_l.channels as u32,
-                in_ch_off: in_off as u32,
-            };
+        let frame = lower::LayerFrame {
+            mode,
+            a_out,
+            thr_addr: thr_off.unwrap_or(0) as u32,
+            in_addr: 0,
+            out_addr: 0,
+            input: tensors[t_in].layout.expect("inputs are codes"),
+            in_ch_off: in_off,
+            cin,
+            cout: run_w.layout.cout,
+            dst: (dst_h, dst_w, dst_c),
+            ch_off,
+        };
+        for (p, desc) in phases.iter().zip(lower::emit(&phases, &frame, wl.bits, &mut weights)) {
             let name = if phases.len() > 1 { format!("{}[{},{}]", node.name, p.out_off_y, p.out_off_x) } else { node.name.clone() };
-            commands.push(Command { layer: name, node: id, desc: d });
+            commands.push(Command { layer: name, node: id, desc });
             desc_tensors.push((t_in, t_out));
         }
         placement[id] = Placement::Accelerator(first..commands.len());
@@ -451,10 +428,6 @@ pub(crate) fn push_aligned(buf: &mut Vec<u8>, bytes: &[u8]) -> usize {
     buf.resize(off, 0);
     buf.extend_from_slice(bytes);
     off
-}
-
-fn u64_bytes(v: &[u64]) -> Vec<u8> {
-    v.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
 fn i32_bytes(v: &[i32]) -> Vec<u8> {
