@@ -34,9 +34,29 @@ fn main() {
         Layer { name: "3x3_96x128_256to128_A2W1", h: 96, w: 128, cin: 256, a: 2, cout: 128, wb: 1, geom: k3 },
         Layer { name: "3x3_6x8_2048to1024_A2W1", h: 6, w: 8, cin: 2048, a: 2, cout: 1024, wb: 1, geom: k3 },
         Layer { name: "up3x3_48x64_224to64_A2W1", h: 48, w: 64, cin: 224, a: 2, cout: 64, wb: 1, geom: up3 },
-        Layer { name: "7x7s2_384x512_6to64_A8W8", h: 384, w: 512, cin: 6, a: 8, cout: 64, wb: 8, geom: ConvGeom::square(7, 2, 3) },
-        Layer { name: "5x5s2_192x256_64to128_A4W4", h: 192, w: 256, cin: 64, a: 4, cout: 128, wb: 4, geom: ConvGeom::square(5, 2, 2) },
+        Layer {
+            name: "7x7s2_384x512_6to64_A8W8",
+            h: 384,
+            w: 512,
+            cin: 6,
+            a: 8,
+            cout: 64,
+            wb: 8,
+            geom: ConvGeom::square(7, 2, 3),
+        },
+        Layer {
+            name: "5x5s2_192x256_64to128_A4W4",
+            h: 192,
+            w: 256,
+            cin: 64,
+            a: 4,
+            cout: 128,
+            wb: 4,
+            geom: ConvGeom::square(5, 2, 2),
+        },
         Layer { name: "3x3_24x32_512to512_A4W4", h: 24, w: 32, cin: 512, a: 4, cout: 512, wb: 4, geom: k3 },
+        Layer { name: "3x3_6x8_1024to1024_A4W4", h: 6, w: 8, cin: 1024, a: 4, cout: 1024, wb: 4, geom: k3 },
+        Layer { name: "deconv4x4s2_6x8_1024to512_A4W4", h: 6, w: 8, cin: 1024, a: 4, cout: 512, wb: 4, geom: deconv },
         Layer { name: "deconv4x4s2_48x64_386to64_A4W4", h: 48, w: 64, cin: 386, a: 4, cout: 64, wb: 4, geom: deconv },
     ];
     let mut rng = ChaCha8Rng::seed_from_u64(1);
@@ -47,7 +67,13 @@ fn main() {
         let input = QTensor::from_codes(l.h, l.w, l.cin, a, &codes);
         let g = l.geom;
         let ints: Vec<i8> = (0..l.cout * g.kh * g.kw * l.cin)
-            .map(|_| if wb.is_binary() { [-1, 1][rng.gen_range(0..2)] } else { rng.gen_range(wb.min_value()..=wb.max_value()) as i8 })
+            .map(|_| {
+                if wb.is_binary() {
+                    [-1, 1][rng.gen_range(0..2)]
+                } else {
+                    rng.gen_range(wb.min_value()..=wb.max_value()) as i8
+                }
+            })
             .collect();
         let weights = QWeights::from_ints(l.cout, g.kh, g.kw, l.cin, wb, &ints);
         let (ho, wo) = g.out_shape(l.h, l.w).unwrap();
@@ -64,6 +90,12 @@ fn main() {
             total += d;
             runs += 1;
         }
-        println!("{:<34} {:>10.3} {:>10.2} {:>10.1}", l.name, macs / 1e9, best.as_secs_f64() * 1e3, macs / best.as_secs_f64() / 1e9);
+        println!(
+            "{:<34} {:>10.3} {:>10.2} {:>10.1}",
+            l.name,
+            macs / 1e9,
+            best.as_secs_f64() * 1e3,
+            macs / best.as_secs_f64() / 1e9
+        );
     }
 }

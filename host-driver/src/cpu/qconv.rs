@@ -16,30 +16,41 @@
 //! activation bits and contribute nothing.
 //!
 //! ## How it is fast
-//! Output rows are split across rayon tasks. Per task and per *phase* (a
-//! transposed convolution of stride `s` has `s²` phases, each using only the
-//! kernel taps that land on it, so no work is spent on the zeros between
-//! input pixels), the receptive field of every output pixel is gathered into
-//! a contiguous plane-major buffer (`[plane][tap][group]` `u64` words), and
-//! the weights are pre-transposed once per call to `[co][plane][tap][group]`.
-//! Each pair of planes is then a popcount dot product of two contiguous
-//! slices, computed by a 4-pixel × 4-channel register-blocked micro-kernel
-//! that LLVM vectorizes (AVX-512 `vpopcntq` where available, chosen at run
-//! time). Layers with a large bit product `A·W` (8-bit first layers, 4×4-bit
-//! FlowNetS) instead unpack codes to bytes and use `u8 × i8` dot products
-//! (AVX-512 VNNI), which costs less than `A·W` popcount passes; both methods
-//! give bit-identical results.
+//! Output rows are split into rayon tasks of about 64 pixels. A transposed
+//! convolution of stride `s` is split into `s²` phases (output parities),
+//! each using only the kernel taps that reach it, so no work is spent on the
+//! zeros between input pixels. Per task and phase, the receptive fields are
+//! gathered into a tile-major buffer (`[6-pixel tile][plane][tap·G + group]
+//! [pixel]` words); the weights, rearranged once per call, are
+//! `[32-channel block][plane][tap·G + group][channel]`. The micro-kernel
+//! (`qconv/kernels.rs`) is an outer product: per word position it broadcasts one
+//! activation word of each of 6 pixels, ANDs it with 32 channels' weight
+//! words (4 AVX-512 vectors) and accumulates `vpopcntq` counts per channel
+//! lane, so no horizontal sums are needed; plane pairs are combined with
+//! shifts. When the bit product `A·W` is large (8-bit first layers, 4-bit
+//! FlowNetS), codes unpacked to bytes and `vpdpbusd` (`u8 × i8`, AVX-512
+//! VNNI) in the same tiling are cheaper; [`qconv`] picks the method with a
+//! measured cost model (which also counts the per-call weight
+//! rearrangement, dominant on 6×8 maps). Both methods are exact and tested
+//! bit for bit against a naive reference. Kernels are chosen at run time
+//! (`is_x86_feature_detected!`): AVX-512 intrinsics, else portable code
+//! compiled for AVX2+POPCNT or for the baseline target.
 //!
-//! Measured (AMD EPYC Zen 4, 2 cores, `cargo bench -p zynqflow-driver --bench
-//! qconv`): 3×3, 48×64, Cin 512 → 256, A2/W1: MEASURED_A; 3×3, 192×256,
-//! Cin 24 → 64, A8/W8: MEASURED_B.
+//! Measured on the 2-core AMD EPYC (Zen 4) dev machine, both cores,
+//! `cargo bench -p zynqflow-driver --bench qconv` (best of ≥ 2 s): 3×3,
+//! 48×64, Cin 512 → 256, A2/W1: ≈ 1000 GMAC/s (3.6 ms; 500 on one core);
+//! 3×3, 192×256, Cin 24 → 64, A8/W8: ≈ 185 GMAC/s (3.7 ms). [`threshold`]
+//! takes ≈ 0.4 ns per 2-bit output code.
 
 use crate::cpu::ConvGeom;
 use crate::quant::{QWeights, Thresholds};
 use crate::tensor::{QTensor, RawTensor};
 use rayon::prelude::*;
-use std::array::from_fn;
-use zynqflow_isa::{ActLayout, ThresholdMode, WeightBits, CHANNELS_PER_WORD};
+use zynqflow_isa::{RawLayout, WeightBits, CHANNELS_PER_WORD};
+
+mod kernels;
+mod thresholds;
+use thresholds::threshold_with;
 
 /// How the dot products are computed (both are exact).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +63,7 @@ enum Method {
 
 /// Instruction-set level of the micro-kernels, detected at run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 enum Isa {
     /// Whatever the compile target offers.
     Portable,
@@ -95,10 +107,8 @@ pub fn qconv(input: &QTensor, weights: &QWeights, geom: &ConvGeom) -> RawTensor 
 fn qconv_with(input: &QTensor, weights: &QWeights, geom: &ConvGeom, method: Option<Method>, isa: Isa) -> RawTensor {
     let wl = weights.layout;
     assert_eq!(input.c(), wl.cin, "qconv: input has {} channels, weights expect {}", input.c(), wl.cin);
-    assert!((wl.kh, wl.kw) == (geom.kh, geom.kw), "qconv: weights are {}x{}, geometry {}x{}", wl.kh, wl.kw, geom.kh, geom.kw);
-    if let Err(e) = geom.check() {
-        panic!("qconv: bad geometry: {e}");
-    }
+    assert_eq!((wl.kh, wl.kw), (geom.kh, geom.kw), "qconv: kernel size of weights and geometry");
+    geom.check().unwrap_or_else(|e| panic!("qconv: bad geometry: {e}"));
     let (hout, wout) = geom
         .out_shape(input.h(), input.w())
         .unwrap_or_else(|| panic!("qconv: {geom:?} leaves no output for a {}x{} input", input.h(), input.w()));
@@ -114,8 +124,7 @@ fn qconv_with(input: &QTensor, weights: &QWeights, geom: &ConvGeom, method: Opti
             Method::Unpacked
         }
         Some(m) => m,
-        // Per tap and 64 channels: A·W popcount words vs one 64-byte block.
-        None if fits && 3 * abits * wbits.bits() * cin.div_ceil(64) * 64 > 32 * cin.div_ceil(16) * 16 => Method::Unpacked,
+        None if fits && unpacked_is_cheaper(geom, hout * wout, cin, abits, wbits.bits()) => Method::Unpacked,
         None => Method::BitPlane,
     };
     let phases = Phase::all(geom);
@@ -123,19 +132,51 @@ fn qconv_with(input: &QTensor, weights: &QWeights, geom: &ConvGeom, method: Opti
     let lanes = if method == Method::BitPlane { 8 } else { 16 };
     let nv = wl.cout.div_ceil(lanes).next_power_of_two().min(4);
     let prep = match method {
-        Method::BitPlane => Prepared::Bits(phases.iter().map(|ph| ph.bit_weights(weights, 8 * nv)).collect()),
+        Method::BitPlane => {
+            let pops = if wbits.is_binary() { pixel_pops(input) } else { Vec::new() };
+            Prepared::Bits(phases.iter().map(|ph| ph.bit_weights(weights, 8 * nv)).collect(), pops)
+        }
         Method::Unpacked => {
             Prepared::Bytes(unpack_codes(input), phases.iter().map(|ph| ph.byte_weights(weights, 16 * nv)).collect())
         }
     };
-    let cx = Ctx { input, geom: *geom, wout, cout: wl.cout, abits, wbits, nv, phases, prep };
-    let mut out = RawTensor::zeros(hout, wout, wl.cout);
+    let rows = coord_table(geom, hout, geom.kh, input.h());
+    let cols = coord_table(geom, wout, geom.kw, input.w());
+    let cx = Ctx { input, geom: *geom, wout, cout: wl.cout, abits, wbits, nv, phases, prep, rows, cols };
+    // Rows are split into tasks of about 64 pixels, as many as a multiple of
+    // the thread count; each task zeroes its part of the (uninitialized)
+    // output while it is hot in cache, instead of a serial memset up front.
+    let n = hout * wout * wl.cout;
     let threads = rayon::current_num_threads().max(1);
-    let rows = 32usize.div_ceil(wout).min(hout.div_ceil(threads)).max(1);
-    out.data.par_chunks_mut(rows * wout * wl.cout).enumerate().for_each_init(Scratch::default, |s, (i, chunk)| {
-        run_task(&cx, isa, i * rows, chunk, s)
+    let per_task = 64usize.div_ceil(wout).min(hout.div_ceil(threads)).max(1);
+    let per_task = hout.div_ceil(hout.div_ceil(per_task).next_multiple_of(threads)); // balance the threads
+    let mut data: Vec<i32> = Vec::with_capacity(n);
+    data.spare_capacity_mut()[..n].par_chunks_mut(per_task * wout * wl.cout).enumerate().for_each(|(i, chunk)| {
+        SCRATCH.with_borrow_mut(|s| {
+            if s.zeros.len() < chunk.len() {
+                s.zeros.resize(chunk.len(), 0);
+            }
+            let out = chunk.write_copy_of_slice(&s.zeros[..chunk.len()]);
+            run_task(&cx, isa, i * per_task, out, s)
+        })
     });
-    out
+    // SAFETY: the chunks above tile the first `n` spare slots of `data`, and
+    // each was initialized by `write_copy_of_slice` (a task that panics
+    // propagates the panic before this line is reached).
+    unsafe { data.set_len(n) };
+    RawTensor { layout: RawLayout { height: hout, width: wout, channels: wl.cout }, data }
+}
+
+/// Cost model fitted on the 2-core Zen 4 dev machine (ns per output channel
+/// and tap): bit-planes ≈ 0.032 per pixel, 64-channel group and plane pair,
+/// plus 0.6 per weight word prepared; bytes ≈ 0.0025 per pixel and channel,
+/// plus 0.7 per weight byte prepared (which dominates on 6×8 maps).
+fn unpacked_is_cheaper(geom: &ConvGeom, pixels: usize, cin: usize, a: usize, w: usize) -> bool {
+    let s2 = if geom.transposed { geom.stride * geom.stride } else { 1 };
+    let p = pixels as f64 / s2 as f64; // taps used per output: T / s²
+    let bits = cin.div_ceil(64) as f64 * w as f64 * (0.032 * p * a as f64 + 0.6);
+    let bytes = cin as f64 * (0.0025 * p + 0.7);
+    bytes < bits
 }
 
 /// The taps of a kernel that reach one class of output pixels.
@@ -151,7 +192,8 @@ impl Phase {
     /// output `o` only receives through `k ≡ o + pad (mod s)`.
     fn all(g: &ConvGeom) -> Vec<Phase> {
         let s = if g.transposed { g.stride } else { 1 };
-        let pick = |r: usize, k: usize| (0..k).filter(|&t| (t + s - (r + g.pad) % s) % s == 0).collect::<Vec<_>>();
+        let pick =
+            |r: usize, k: usize| (0..k).filter(|&t| (t + s - (r + g.pad) % s).is_multiple_of(s)).collect::<Vec<_>>();
         (0..s * s).map(|i| Phase { kys: pick(i / s, g.kh), kxs: pick(i % s, g.kw) }).collect()
     }
 
@@ -166,69 +208,92 @@ impl Phase {
         let (g, nb) = (l.groups(), l.bits.bits());
         let len = self.kys.len() * self.kxs.len() * g;
         let mut out = vec![0u64; l.cout.next_multiple_of(nc) * nb * len];
-        for co in 0..l.cout {
-            let (b, c) = (co / nc, co % nc);
+        if len == 0 {
+            return out; // a transposed phase no tap reaches
+        }
+        out.par_chunks_mut(nb * len * nc).enumerate().for_each(|(b, block)| {
+            let cos = b * nc..l.cout.min(b * nc + nc);
             for (t, (ky, kx)) in self.taps().enumerate() {
                 for gi in 0..g {
                     for q in 0..nb {
-                        out[((b * nb + q) * len + t * g + gi) * nc + c] = w.data[l.word_index(co, ky, kx, gi, q)];
+                        let dst = &mut block[(q * len + t * g + gi) * nc..][..nc];
+                        for (d, co) in dst.iter_mut().zip(cos.clone()) {
+                            *d = w.data[l.word_index(co, ky, kx, gi, q)];
+                        }
                     }
                 }
             }
-        }
+        });
         out
     }
 
-    /// Byte weights in blocks of `nc` output channels: for `k = tap·Cin + ci`,
-    /// `[block][k / 4][nc][k % 4]`, the operand layout of `vpdpbusd`.
+    /// 4-byte quads per kernel row of unpacked codes or weights: row `ty`
+    /// starts at byte `4·ty·row_quads`, tap (ty, tx) channel ci at
+    /// `4·ty·row_quads + tx·Cin + ci`.
+    fn row_quads(&self, cin: usize) -> usize {
+        (self.kxs.len() * cin).div_ceil(4)
+    }
+
+    /// Byte weights in blocks of `nc` output channels: for `k` as in
+    /// [`Phase::row_quads`], `[block][k / 4][nc][k % 4]`, the operand layout
+    /// of `vpdpbusd`.
     fn byte_weights(&self, w: &QWeights, nc: usize) -> Vec<i8> {
         let l = w.layout;
-        let kq = (self.kys.len() * self.kxs.len() * l.cin).div_ceil(4);
+        let rq = self.row_quads(l.cin);
+        let kq = self.kys.len() * rq;
         let mut out = vec![0i8; l.cout.next_multiple_of(nc) * kq * 4];
-        let mut bytes = [0u8; CHANNELS_PER_WORD];
-        for co in 0..l.cout {
-            let (b, c) = (co / nc, co % nc);
+        if kq == 0 {
+            return out;
+        }
+        let decode: [i8; 256] = std::array::from_fn(|e| l.bits.decode(e as u8) as i8);
+        out.par_chunks_mut(kq * nc * 4).enumerate().for_each(|(b, block)| {
+            // One (tap, group) at a time: the codes of all the block's
+            // channels, then written quad row by quad row.
+            let cos = b * nc..l.cout.min(b * nc + nc);
+            let mut vals = vec![[0i8; CHANNELS_PER_WORD]; cos.len()];
+            let mut bytes = [0u8; CHANNELS_PER_WORD];
             for (t, (ky, kx)) in self.taps().enumerate() {
+                let (ty, tx) = (t / self.kxs.len(), t % self.kxs.len());
                 for gi in 0..l.groups() {
-                    let first = l.word_index(co, ky, kx, gi, 0);
-                    spread_planes(&w.data[first..first + l.bits.bits()], &mut bytes);
                     let n = (l.cin - gi * CHANNELS_PER_WORD).min(CHANNELS_PER_WORD);
-                    for (i, &e) in bytes[..n].iter().enumerate() {
-                        let k = t * l.cin + gi * CHANNELS_PER_WORD + i;
-                        out[((b * kq + k / 4) * nc + c) * 4 + k % 4] = l.bits.decode(e) as i8;
+                    for (v, co) in vals.iter_mut().zip(cos.clone()) {
+                        let first = l.word_index(co, ky, kx, gi, 0);
+                        spread_planes(&w.data[first..first + l.bits.bits()], &mut bytes[..n]);
+                        for (v, &e) in v.iter_mut().zip(&bytes[..n]) {
+                            *v = decode[usize::from(e)];
+                        }
+                    }
+                    for i in 0..n {
+                        let k = 4 * ty * rq + tx * l.cin + gi * CHANNELS_PER_WORD + i;
+                        let row = &mut block[k / 4 * nc * 4..][..nc * 4];
+                        for (d, v) in row.chunks_exact_mut(4).zip(&vals) {
+                            d[k % 4] = v[i];
+                        }
                     }
                 }
             }
-        }
+        });
         out
     }
 }
 
-/// `SPREAD[b]` has byte `i` = bit `i` of `b`.
-const SPREAD: [u64; 256] = {
-    let mut t = [0u64; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut b = 0;
-        while b < 8 {
-            t[i] |= ((i as u64 >> b) & 1) << (8 * b);
-            b += 1;
-        }
-        i += 1;
-    }
-    t
-};
+/// Byte `i` of the result is bit `i` of `b`: replicate `b` into every byte,
+/// keep bit `i` in byte `i`, and turn a non-zero byte into 1 (adding 0x7f
+/// sets bit 7 of exactly the non-zero bytes, and never carries).
+fn spread(b: u64) -> u64 {
+    let bits = ((b & 0xff) * 0x0101_0101_0101_0101) & 0x8040_2010_0804_0201;
+    ((bits + 0x7f7f_7f7f_7f7f_7f7f) >> 7) & 0x0101_0101_0101_0101
+}
 
-/// Turns the bit-planes of 64 channels into one byte per channel.
-fn spread_planes(planes: &[u64], out: &mut [u8; CHANNELS_PER_WORD]) {
-    let mut acc = [0u64; 8];
-    for (p, &w) in planes.iter().enumerate() {
-        for (k, a) in acc.iter_mut().enumerate() {
-            *a |= SPREAD[((w >> (8 * k)) & 0xff) as usize] << p;
+/// Turns the bit-planes of (up to) 64 channels into one byte per channel,
+/// for the first `out.len()` channels.
+fn spread_planes(planes: &[u64], out: &mut [u8]) {
+    for (k, dst) in out.chunks_mut(8).enumerate() {
+        let mut acc = 0u64;
+        for (p, &w) in planes.iter().enumerate() {
+            acc |= spread(w >> (8 * k)) << p;
         }
-    }
-    for (k, a) in acc.iter().enumerate() {
-        out[8 * k..8 * k + 8].copy_from_slice(&a.to_le_bytes());
+        dst.copy_from_slice(&acc.to_le_bytes()[..dst.len()]);
     }
 }
 
@@ -237,21 +302,29 @@ fn unpack_codes(t: &QTensor) -> Vec<u8> {
     let (c, a) = (t.c(), t.bits().bits());
     let mut out = vec![0u8; t.h() * t.w() * c];
     out.par_chunks_mut(t.w() * c).enumerate().for_each(|(y, row)| {
-        let mut bytes = [0u8; CHANNELS_PER_WORD];
         for (x, px) in row.chunks_mut(c).enumerate() {
             let words = t.pixel_words(y, x);
             for (gi, dst) in px.chunks_mut(CHANNELS_PER_WORD).enumerate() {
-                spread_planes(&words[gi * a..(gi + 1) * a], &mut bytes);
-                dst.copy_from_slice(&bytes[..dst.len()]);
+                spread_planes(&words[gi * a..(gi + 1) * a], dst);
             }
         }
     });
     out
 }
 
+/// `Σ_p 2^p·popcount(a_p)` (the sum of the codes) of every input pixel.
+fn pixel_pops(t: &QTensor) -> Vec<i64> {
+    let (wpp, a) = (t.layout.words_per_pixel(), t.bits().bits());
+    t.data
+        .par_chunks(wpp)
+        .map(|px| px.iter().enumerate().map(|(i, w)| i64::from(w.count_ones()) << (i % a)).sum())
+        .collect()
+}
+
 /// Weights (and, for bytes, the unpacked input) prepared per phase.
 enum Prepared {
-    Bits(Vec<Vec<u64>>),
+    /// Weights per phase; for binary weights, `Σ_p 2^p·popcount(a_p)` per input pixel.
+    Bits(Vec<Vec<u64>>, Vec<i64>),
     Bytes(Vec<u8>, Vec<Vec<i8>>),
 }
 
@@ -267,48 +340,41 @@ struct Ctx<'a> {
     nv: usize,
     phases: Vec<Phase>,
     prep: Prepared,
+    /// `[oy][ky]` and `[ox][kx]`: the input row / column read, or `NONE`.
+    rows: Vec<u32>,
+    cols: Vec<u32>,
+}
+
+/// Marks a tap that falls in the padding (or between transposed inputs).
+const NONE: u32 = u32::MAX;
+
+/// `[o][k]` table of the input coordinate output `o` reads through tap `k`
+/// along an axis of `n` inputs, [`NONE`] where it reads zero.
+fn coord_table(g: &ConvGeom, outs: usize, k: usize, n: usize) -> Vec<u32> {
+    let f = |o, t| if g.transposed { g.transposed_input_coord(o, t, n) } else { g.input_coord(o, t, n) };
+    (0..outs * k).map(|i| f(i / k, i % k).map_or(NONE, |c| c as u32)).collect()
 }
 
 impl Ctx<'_> {
-    /// Input coordinate read by output `o` through tap `k`, along an axis of `n`.
-    #[inline]
-    fn coord(&self, o: usize, k: usize, n: usize) -> Option<usize> {
-        if self.geom.transposed {
-            self.geom.transposed_input_coord(o, k, n)
-        } else {
-            self.geom.input_coord(o, k, n)
-        }
-    }
-
-    /// Calls `f(pixel index, iy, ix, tap)` for every tap of `pixels` inside the input.
-    fn for_each_tap(&self, ph: &Phase, pixels: &[(usize, usize)], mut f: impl FnMut(usize, usize, usize, usize)) {
-        let (h, w) = (self.input.h(), self.input.w());
-        for (i, &(oy, ox)) in pixels.iter().enumerate() {
-            for (ty, &ky) in ph.kys.iter().enumerate() {
-                let Some(iy) = self.coord(oy, ky, h) else { continue };
-                for (tx, &kx) in ph.kxs.iter().enumerate() {
-                    if let Some(ix) = self.coord(ox, kx, w) {
-                        f(i, iy, ix, ty * ph.kxs.len() + tx);
-                    }
-                }
-            }
-        }
-    }
-
     /// Index in a task's output of channel 0 of pixel (oy, ox).
-    #[inline]
     fn out_index(&self, y0: usize, (oy, ox): (usize, usize)) -> usize {
         ((oy - y0) * self.wout + ox) * self.cout
     }
 }
 
-/// Per-worker buffers, reused across the tasks a rayon worker runs.
+/// Per-thread buffers, reused across tasks and calls (a task makes no rayon
+/// calls, so a worker never re-enters one while it holds the borrow).
 #[derive(Default)]
 struct Scratch {
     pixels: Vec<(usize, usize)>,
     words: Vec<u64>,
     pops: Vec<i64>,
     bytes: Vec<u8>,
+    zeros: Vec<i32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// Runs one task with the micro-kernels of level `isa`.
@@ -353,20 +419,14 @@ fn task<const MR: usize, const SIMD: bool>(cx: &Ctx, y0: usize, out: &mut [i32],
             continue; // no tap reaches these outputs: they stay 0
         }
         match (&cx.prep, cx.nv) {
-            (Prepared::Bits(w), 1) => bit_phase::<MR, 1, SIMD>(cx, ph, &w[pi], y0, out, s),
-            (Prepared::Bits(w), 2) => bit_phase::<MR, 2, SIMD>(cx, ph, &w[pi], y0, out, s),
-            (Prepared::Bits(w), _) => bit_phase::<MR, 4, SIMD>(cx, ph, &w[pi], y0, out, s),
+            (Prepared::Bits(w, pops), 1) => bit_phase::<MR, 1, SIMD>(cx, ph, &w[pi], pops, y0, out, s),
+            (Prepared::Bits(w, pops), 2) => bit_phase::<MR, 2, SIMD>(cx, ph, &w[pi], pops, y0, out, s),
+            (Prepared::Bits(w, pops), _) => bit_phase::<MR, 4, SIMD>(cx, ph, &w[pi], pops, y0, out, s),
             (Prepared::Bytes(c, w), 1) => byte_phase::<MR, 1, SIMD>(cx, ph, c, &w[pi], y0, out, s),
             (Prepared::Bytes(c, w), 2) => byte_phase::<MR, 2, SIMD>(cx, ph, c, &w[pi], y0, out, s),
             (Prepared::Bytes(c, w), _) => byte_phase::<MR, 4, SIMD>(cx, ph, c, &w[pi], y0, out, s),
         }
     }
-}
-
-/// Tile starts covering `m` pixels with tiles of `mr` (the last one is
-/// moved back to stay inside; buffers hold at least `mr` pixels).
-fn tile_starts(m: usize, mr: usize) -> impl Iterator<Item = usize> {
-    (0..m).step_by(mr).map(move |m0| m0.min(m.max(mr) - mr))
 }
 
 /// Bit-plane method for the pixels in `s.pixels`, all of phase `ph`.
@@ -375,6 +435,7 @@ fn bit_phase<const MR: usize, const NV: usize, const SIMD: bool>(
     cx: &Ctx,
     ph: &Phase,
     wt: &[u64],
+    in_pops: &[i64],
     y0: usize,
     out: &mut [i32],
     s: &mut Scratch,
@@ -382,88 +443,68 @@ fn bit_phase<const MR: usize, const NV: usize, const SIMD: bool>(
     let (a, nw, binary) = (cx.abits, cx.wbits.bits(), cx.wbits.is_binary());
     let g = cx.input.layout.groups();
     let len = ph.kys.len() * ph.kxs.len() * g;
-    let m = s.pixels.len();
-    s.words.clear();
-    s.words.resize(m.max(MR) * a * len, 0);
+    let (m, per_tile) = (s.pixels.len(), a * len * MR);
+    let size = m.div_ceil(MR) * per_tile;
+    if s.words.len() < size {
+        s.words.resize(size, 0);
+    }
     s.pops.clear();
     s.pops.resize(m, 0);
-    // Gather: pixel i, plane p, tap t, group gi at (i·A + p)·len + t·G + gi.
-    let (words, pops) = (&mut s.words, &mut s.pops);
-    cx.for_each_tap(ph, &s.pixels, |i, iy, ix, t| {
-        let src = cx.input.pixel_words(iy, ix);
-        for gi in 0..g {
+    // Gather, tile-major: pixel i = tile·MR + lane, plane p, tap t, group gi
+    // at ((tile·A + p)·len + t·G + gi)·MR + lane. Every word of a used lane
+    // is written; unused lanes of the last tile hold stale words whose
+    // results are never read.
+    let (kh, kw, w) = (cx.geom.kh, cx.geom.kw, cx.input.w());
+    for (i, &(oy, ox)) in s.pixels.iter().enumerate() {
+        let tile = &mut s.words[i / MR * per_tile..][..per_tile];
+        for (t, (ky, kx)) in ph.taps().enumerate() {
+            let (iy, ix) = (cx.rows[oy * kh + ky], cx.cols[ox * kw + kx]);
+            let src = (iy != NONE && ix != NONE).then(|| iy as usize * w + ix as usize);
+            let px = src.map_or(&[][..], |src| &cx.input.data[src * g * a..][..g * a]);
             for p in 0..a {
-                let w = src[gi * a + p];
-                words[(i * a + p) * len + t * g + gi] = w;
-                pops[i] += i64::from(w.count_ones()) << p;
+                let dst = tile[(p * len + t * g) * MR..][..g * MR].as_chunks_mut::<MR>().0;
+                for (gi, d) in dst.iter_mut().enumerate() {
+                    d[i % MR] = px.get(gi * a + p).copied().unwrap_or(0);
+                }
+            }
+            if let (true, Some(src)) = (binary, src) {
+                s.pops[i] += in_pops[src];
             }
         }
-    });
-    // Plane-pair factors as (shift, negative).
+    }
+    // Plane-pair factors 2^p·pw(q) (binary: 2^(p+1)) as (shift, negative).
     let fac: Vec<(u32, bool)> = (0..a * nw)
-        .map(|i| {
-            let (p, q) = ((i / nw) as u32, i % nw);
-            if binary {
-                (p + 1, false)
-            } else {
-                (p + q as u32, q + 1 == nw && nw > 1)
-            }
-        })
+        .map(|i| if binary { (i as u32 + 1, false) } else { ((i / nw + i % nw) as u32, i % nw + 1 == nw) })
         .collect();
     let nc = 8 * NV;
-    for (b, wb) in wt.chunks_exact(nw * len * nc).enumerate() {
-        for m0 in tile_starts(m, MR) {
-            let ar: [&[u64]; MR] = from_fn(|i| &s.words[(m0 + i) * a * len..][..a * len]);
+    let wc = wt.as_chunks::<8>().0.as_chunks::<NV>().0;
+    for (b, wb) in wc.chunks_exact(nw * len).enumerate() {
+        for (ti, x) in s.words[..size].as_chunks::<MR>().0.chunks_exact(a * len).enumerate() {
             let mut res = [[[0i64; 8]; NV]; MR];
             #[cfg(target_arch = "x86_64")]
             if SIMD {
                 // SAFETY: `SIMD` is only set by `task_avx512`, which runs
                 // after `detect_isa` found AVX-512 F and VPOPCNTDQ.
-                unsafe { simd::tile_bits::<MR, NV>(&ar, wb, len, &fac, &mut res) };
+                unsafe { kernels::avx512::tile_bits::<MR, NV>(x, wb, len, &fac, &mut res) };
             }
             if !SIMD || cfg!(not(target_arch = "x86_64")) {
-                tile_bits::<MR, NV>(&ar, wb, len, &fac, &mut res);
+                kernels::tile_bits::<MR, NV>(x, wb, len, &fac, &mut res);
             }
+            let m0 = ti * MR;
             for (i, r) in res.iter().enumerate().take(m - m0) {
                 let base = cx.out_index(y0, s.pixels[m0 + i]);
-                let corr = if binary { s.pops[m0 + i] } else { 0 };
-                for (c, &v) in r.iter().flatten().enumerate().take(cx.cout.saturating_sub(b * nc)) {
-                    out[base + b * nc + c] =
-                        i32::try_from(v - corr).unwrap_or_else(|_| panic!("qconv: accumulator {} overflows i32", v - corr));
+                let n = cx.cout.saturating_sub(b * nc).min(nc);
+                let corr = s.pops[m0 + i];
+                let (mut lo, mut hi) = (0i64, 0i64);
+                for (d, &v) in out[base + b * nc..][..n].iter_mut().zip(r.as_flattened()) {
+                    let v = v.wrapping_sub(corr);
+                    (lo, hi) = (lo.min(v), hi.max(v));
+                    *d = v as i32;
+                }
+                if lo < i64::from(i32::MIN) || hi > i64::from(i32::MAX) {
+                    panic!("qconv: accumulator {} overflows i32", if lo < i64::from(i32::MIN) { lo } else { hi });
                 }
             }
-        }
-    }
-}
-
-/// Adds to `res[i][c]` (channel `c` of the block as `[vector][lane]`)
-/// `Σ_(p,q) ±2^shift · Σ_k popcount(a[i][p·len + k] & w[(q·len + k)·nc + c])`,
-/// `fac[p·W + q] = (shift, negative)`.
-#[inline(always)]
-fn tile_bits<const MR: usize, const NV: usize>(
-    a: &[&[u64]; MR],
-    w: &[u64],
-    len: usize,
-    fac: &[(u32, bool)],
-    res: &mut [[[i64; 8]; NV]; MR],
-) {
-    let nw = w.len() / (len * 8 * NV);
-    for (pq, &(sh, neg)) in fac.iter().enumerate() {
-        let (p, q) = (pq / nw, pq % nw);
-        let mut acc = [[[0u64; 8]; NV]; MR];
-        for (k, wk) in w[q * len * 8 * NV..][..len * 8 * NV].chunks_exact(8 * NV).enumerate() {
-            for (acc, a) in acc.iter_mut().zip(a) {
-                let x = a[p * len + k];
-                for (acc, wv) in acc.iter_mut().zip(wk.chunks_exact(8)) {
-                    for (acc, &y) in acc.iter_mut().zip(wv) {
-                        *acc = acc.wrapping_add(u64::from((x & y).count_ones()));
-                    }
-                }
-            }
-        }
-        for (r, &c) in res.iter_mut().flatten().flatten().zip(acc.iter().flatten().flatten()) {
-            let v = (c << sh) as i64;
-            *r = if neg { r.wrapping_sub(v) } else { r.wrapping_add(v) };
         }
     }
 }
@@ -479,28 +520,61 @@ fn byte_phase<const MR: usize, const NV: usize, const SIMD: bool>(
     out: &mut [i32],
     s: &mut Scratch,
 ) {
-    let (c, w) = (cx.input.c(), cx.input.w());
-    let kb = (ph.kys.len() * ph.kxs.len() * c).next_multiple_of(4);
+    let (c, w, kw) = (cx.input.c(), cx.input.w(), cx.geom.kw);
+    let (nkx, rq) = (ph.kxs.len(), ph.row_quads(c));
+    let kq = ph.kys.len() * rq;
     let m = s.pixels.len();
-    s.bytes.clear();
-    s.bytes.resize(m.max(MR) * kb, 0);
-    let bytes = &mut s.bytes;
-    cx.for_each_tap(ph, &s.pixels, |i, iy, ix, t| {
-        bytes[i * kb + t * c..][..c].copy_from_slice(&codes[(iy * w + ix) * c..][..c]);
-    });
+    // Gather per pixel (k as in `Phase::row_quads`), writing every byte.
+    if s.bytes.len() < m * kq * 4 {
+        s.bytes.resize(m * kq * 4, 0);
+    }
+    // Without upsampling or transposition the taps of a kernel row read
+    // consecutive input pixels: one copy per kernel row.
+    let span = !cx.geom.transposed && cx.geom.upsample == 1;
+    for (row, &(oy, ox)) in s.bytes.chunks_exact_mut(kq * 4).zip(&s.pixels) {
+        for (seg, &ky) in row.chunks_exact_mut(rq * 4).zip(&ph.kys) {
+            let iy = cx.rows[oy * cx.geom.kh + ky];
+            if iy == NONE {
+                seg.fill(0);
+                continue;
+            }
+            let src = &codes[iy as usize * w * c..][..w * c];
+            let cols = &cx.cols[ox * kw..][..kw];
+            if span {
+                let lo = cols.iter().position(|&x| x != NONE).unwrap_or(kw);
+                let hi = cols.iter().rposition(|&x| x != NONE).map_or(lo, |h| h + 1);
+                seg[..lo * c].fill(0);
+                if hi > lo {
+                    seg[lo * c..hi * c].copy_from_slice(&src[cols[lo] as usize * c..][..(hi - lo) * c]);
+                }
+                seg[hi * c..].fill(0);
+            } else {
+                for (d, &kx) in seg.chunks_exact_mut(c).zip(&ph.kxs) {
+                    match cols[kx] {
+                        NONE => d.fill(0),
+                        ix => d.copy_from_slice(&src[ix as usize * c..][..c]),
+                    }
+                }
+                seg[nkx * c..].fill(0);
+            }
+        }
+    }
     let nc = 16 * NV;
-    for (b, wb) in wt.chunks_exact(kb * nc).enumerate() {
-        for m0 in tile_starts(m, MR) {
-            let ar: [&[u8]; MR] = from_fn(|i| &s.bytes[(m0 + i) * kb..][..kb]);
+    let wc = wt.as_chunks::<64>().0.as_chunks::<NV>().0;
+    let rows = s.bytes.as_chunks::<4>().0;
+    for (b, wb) in wc.chunks_exact(kq).enumerate() {
+        for m0 in (0..m).step_by(MR) {
+            // Lanes past the last pixel repeat it; their results are dropped.
+            let x: [&[[u8; 4]]; MR] = std::array::from_fn(|i| &rows[(m0 + i).min(m - 1) * kq..][..kq]);
             let mut res = [[[0i32; 16]; NV]; MR];
             #[cfg(target_arch = "x86_64")]
             if SIMD {
                 // SAFETY: `SIMD` is only set by `task_avx512`, which runs
                 // after `detect_isa` found AVX-512 F and VNNI.
-                unsafe { simd::tile_bytes::<MR, NV>(&ar, wb, &mut res) };
+                unsafe { kernels::avx512::tile_bytes::<MR, NV>(&x, wb, &mut res) };
             }
             if !SIMD || cfg!(not(target_arch = "x86_64")) {
-                tile_bytes::<MR, NV>(&ar, wb, &mut res);
+                kernels::tile_bytes::<MR, NV>(&x, wb, &mut res);
             }
             for (i, r) in res.iter().enumerate().take(m - m0) {
                 let base = cx.out_index(y0, s.pixels[m0 + i]);
@@ -511,131 +585,22 @@ fn byte_phase<const MR: usize, const NV: usize, const SIMD: bool>(
     }
 }
 
-/// `res[i][c] = Σ_k a[i][k] · w[(k/4)·nc + c][k%4]` (wrapping; callers
-/// checked that no sum can leave `i32`).
-#[inline(always)]
-fn tile_bytes<const MR: usize, const NV: usize>(a: &[&[u8]; MR], w: &[i8], res: &mut [[[i32; 16]; NV]; MR]) {
-    for (k, wk) in w.chunks_exact(64 * NV).enumerate() {
-        for (r, a) in res.iter_mut().zip(a) {
-            let x = &a[4 * k..4 * k + 4];
-            for (r, wq) in r.iter_mut().flatten().zip(wk.chunks_exact(4)) {
-                let mut sum = *r;
-                for (&x, &y) in x.iter().zip(wq) {
-                    sum = sum.wrapping_add(i32::from(x).wrapping_mul(i32::from(y)));
-                }
-                *r = sum;
-            }
-        }
-    }
-}
-
-/// AVX-512 versions of the micro-kernels (same contracts as the portable ones).
-#[cfg(target_arch = "x86_64")]
-mod simd {
-    use std::arch::x86_64::*;
-
-    /// [`super::tile_bits`] with `vpopcntq`.
-    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
-    pub(super) fn tile_bits<const MR: usize, const NV: usize>(
-        a: &[&[u64]; MR],
-        w: &[u64],
-        len: usize,
-        fac: &[(u32, bool)],
-        res: &mut [[[i64; 8]; NV]; MR],
-    ) {
-        let nw = w.len() / (len * 8 * NV);
-        let mut tot = [[_mm512_setzero_si512(); NV]; MR];
-        for (pq, &(sh, neg)) in fac.iter().enumerate() {
-            let (p, q) = (pq / nw, pq % nw);
-            let mut acc = [[_mm512_setzero_si512(); NV]; MR];
-            for (k, wk) in w[q * len * 8 * NV..][..len * 8 * NV].chunks_exact(8 * NV).enumerate() {
-                let mut wv = [_mm512_setzero_si512(); NV];
-                for (v, wv) in wv.iter_mut().enumerate() {
-                    // SAFETY: `wk` holds 8·NV words, so words 8v..8v+8 are in it.
-                    *wv = unsafe { _mm512_loadu_si512(wk.as_ptr().add(8 * v).cast()) };
-                }
-                for (acc, a) in acc.iter_mut().zip(a) {
-                    let x = _mm512_set1_epi64(a[p * len + k] as i64);
-                    for (acc, &wv) in acc.iter_mut().zip(&wv) {
-                        *acc = _mm512_add_epi64(*acc, _mm512_popcnt_epi64(_mm512_and_si512(x, wv)));
-                    }
-                }
-            }
-            let count = _mm_cvtsi32_si128(sh as i32);
-            for (tot, acc) in tot.iter_mut().flatten().zip(acc.iter().flatten()) {
-                let v = _mm512_sll_epi64(*acc, count);
-                *tot = if neg { _mm512_sub_epi64(*tot, v) } else { _mm512_add_epi64(*tot, v) };
-            }
-        }
-        for (r, t) in res.iter_mut().flatten().zip(tot.iter().flatten()) {
-            // SAFETY: `r` is an `[i64; 8]`, exactly one 64-byte vector.
-            unsafe { _mm512_storeu_si512(r.as_mut_ptr().cast(), *t) };
-        }
-    }
-
-    /// [`super::tile_bytes`] with `vpdpbusd` (u8 × i8, exact, no saturation).
-    #[target_feature(enable = "avx512f,avx512vnni")]
-    pub(super) fn tile_bytes<const MR: usize, const NV: usize>(a: &[&[u8]; MR], w: &[i8], res: &mut [[[i32; 16]; NV]; MR]) {
-        let mut acc = [[_mm512_setzero_si512(); NV]; MR];
-        for (k, wk) in w.chunks_exact(64 * NV).enumerate() {
-            let mut wv = [_mm512_setzero_si512(); NV];
-            for (v, wv) in wv.iter_mut().enumerate() {
-                // SAFETY: `wk` holds 64·NV bytes, so bytes 64v..64v+64 are in it.
-                *wv = unsafe { _mm512_loadu_si512(wk.as_ptr().add(64 * v).cast()) };
-            }
-            for (acc, a) in acc.iter_mut().zip(a) {
-                let x = _mm512_set1_epi32(i32::from_le_bytes([a[4 * k], a[4 * k + 1], a[4 * k + 2], a[4 * k + 3]]));
-                for (acc, &wv) in acc.iter_mut().zip(&wv) {
-                    *acc = _mm512_dpbusd_epi32(*acc, x, wv);
-                }
-            }
-        }
-        for (r, t) in res.iter_mut().flatten().zip(acc.iter().flatten()) {
-            // SAFETY: `r` is an `[i32; 16]`, exactly one 64-byte vector.
-            unsafe { _mm512_storeu_si512(r.as_mut_ptr().cast(), *t) };
-        }
-    }
-}
-
-/// Output codes from accumulators: channel `co` gets
-/// `th.channel(co)`'s [`ThresholdMode`] applied to its accumulator, giving
-/// `th.out_bits()`-bit codes in the bit-plane layout.
+/// Output codes from accumulators: channel `co` gets the mode of
+/// `th.channel(co)` applied to its accumulator, exactly as defined by
+/// [`zynqflow_isa::ThresholdMode::apply`], giving `th.out_bits()`-bit codes
+/// in the bit-plane layout.
+///
+/// Up to 4-bit outputs are computed 64 channels at a time: each threshold
+/// gives a mask of the channels that pass it, and the masks are summed into
+/// the output bit-planes by a bit-sliced ripple-carry adder.
 ///
 /// Panics if `acc` has a channel count other than `th.cout()` or is empty.
 pub fn threshold(acc: &RawTensor, th: &Thresholds) -> QTensor {
-    assert_eq!(acc.c(), th.cout(), "threshold: {} accumulator channels, {} threshold channels", acc.c(), th.cout());
-    let layout = ActLayout::new(acc.h(), acc.w(), acc.c(), th.out_bits()).expect("threshold: empty accumulator tensor");
-    // Sorted tables (the normal case) are searched by bisection; anything
-    // else falls back to the definition, `ThresholdMode::apply`.
-    let chans: Vec<(ThresholdMode, &[i32], bool)> = (0..th.cout())
-        .map(|co| {
-            let (mode, t) = th.channel(co);
-            let sorted = match mode {
-                ThresholdMode::Ascending => t.is_sorted(),
-                ThresholdMode::Descending => t.windows(2).all(|p| p[0] >= p[1]),
-                ThresholdMode::Constant(_) => false,
-            };
-            (mode, t, sorted)
-        })
-        .collect();
-    let (c, a, wpp) = (acc.c(), layout.bits.bits(), layout.words_per_pixel());
-    let mut out = QTensor::zeros(layout);
-    out.data.par_chunks_mut(wpp * acc.w()).zip(acc.data.par_chunks(c * acc.w())).for_each(|(dst, src)| {
-        for (d, s) in dst.chunks_mut(wpp).zip(src.chunks(c)) {
-            for (co, (&v, &(mode, t, sorted))) in s.iter().zip(&chans).enumerate() {
-                let code = match mode {
-                    ThresholdMode::Ascending if sorted => t.partition_point(|&x| x <= v) as u64,
-                    ThresholdMode::Descending if sorted => t.partition_point(|&x| x >= v) as u64,
-                    _ => u64::from(mode.apply(v, t)),
-                };
-                let (g, bit) = (co / CHANNELS_PER_WORD, co % CHANNELS_PER_WORD);
-                for (p, word) in d[g * a..(g + 1) * a].iter_mut().enumerate() {
-                    *word |= ((code >> p) & 1) << bit;
-                }
-            }
-        }
-    });
-    out
+    #[cfg(target_arch = "x86_64")]
+    let simd = is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    let simd = false;
+    threshold_with(acc, th, simd)
 }
 
 #[cfg(test)]
