@@ -78,7 +78,7 @@
 //!   latches bits 63:32 into a shadow register, which the HI read returns, so
 //!   LO then HI gives one consistent 64-bit value of a running counter.
 //!
-//! Tests: `hdl/tests/axil_regs.rs` (an AXI4-Lite master in the rust-hdl
+//! Tests: `hdl/tests/axil_regs/` (an AXI4-Lite master in the rust-hdl
 //! simulation, a reference model under random traffic, Verilator lint, Yosys,
 //! and co-simulation of the generated Verilog with Icarus).
 
