@@ -27,8 +27,10 @@ build:
 ## demo: flow for a synthetic frame pair on the best backend available
 ## (the accelerator's functional model until the Verilator simulation exists)
 demo: deps build
-	$(BIN) infer --backend model --net $(NET) --synthetic-weights 1 --synthetic-frames 1 --size $(SIZE) --out flow.flo --png flow.png
+	$(BIN) infer --backend model --net $(NET) --synthetic-weights 1 --synthetic-frames 1 --size $(SIZE) --out flow.flo --png flow.png --truth-png flow_truth.png
 	@echo "demo: flow field in $(CURDIR)/flow.flo, colour-wheel picture in $(CURDIR)/flow.png"
+	@echo "      the synthetic pair's true flow in $(CURDIR)/flow_truth.png (the weights are synthetic and untrained:"
+	@echo "      give --weights FILE with trained weights for a meaningful flow, see docs/weights.md)"
 
 ## test: every test of the workspace, in release mode
 test: deps
@@ -40,4 +42,4 @@ bench: build
 
 clean:
 	$(CARGO) clean
-	rm -f flow.flo flow.png
+	rm -f flow.flo flow.png flow_truth.png

@@ -175,3 +175,20 @@ fn net_prints_the_hand_counted_totals() {
     let (t, _) = net_total("flownets", "192x256");
     assert!(t.starts_with("total: 3.95 GMAC, 38.7 M parameters"), "{t}");
 }
+
+#[test]
+fn truth_png_shows_the_synthetic_pairs_flow_and_reports_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["infer", "--synthetic-weights", "2", "--synthetic-frames", "5", "--size", "64x128", "--out", "f.flo", "--truth-png", "t.png"];
+    let o = zynqflow_ok(dir.path(), &args);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("average end-point error") && stdout.contains(" px"), "{stdout}");
+    check_png(&std::fs::read(dir.path().join("t.png")).unwrap(), 128, 64);
+    // Only a synthetic pair has a known flow.
+    common::write_ppm(&dir.path().join("a.ppm"), 128, 64, 0.0, 0.0, 1);
+    common::write_ppm(&dir.path().join("b.ppm"), 128, 64, 1.0, 0.0, 1);
+    let o = zynqflow(dir.path(), &["infer", "--synthetic-weights", "2", "--frames", "a.ppm", "b.ppm", "--out", "g.flo", "--truth-png", "u.png"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--truth-png needs --synthetic-frames"));
+    assert!(!dir.path().join("g.flo").exists() && !dir.path().join("u.png").exists());
+}

@@ -60,6 +60,10 @@ pub struct InferArgs {
     /// Also write the colour-wheel visualisation as a PNG.
     #[arg(long)]
     pub png: Option<PathBuf>,
+    /// With --synthetic-frames: also write the pair's true flow as a colour-wheel
+    /// PNG, and report the average end-point error of the result against it.
+    #[arg(long)]
+    pub truth_png: Option<PathBuf>,
 }
 
 /// Runs inference and writes the outputs (atomically; none on failure).
@@ -75,6 +79,13 @@ pub fn run(a: InferArgs) -> Result<()> {
     if let Some(p) = &a.png {
         check_output_dir(p)?;
     }
+    if let Some(p) = &a.truth_png {
+        if a.synthetic_frames.is_none() {
+            bail!("--truth-png needs --synthetic-frames (only a synthetic pair has a known flow)");
+        }
+        check_output_dir(p)?;
+    }
+    let mut truth = None;
     let (frames, size) = match (&a.frames, a.synthetic_frames) {
         (Some(f), None) => {
             let t = io::load_pair(&f[0], &f[1], a.size)?;
@@ -84,7 +95,8 @@ pub fn run(a: InferArgs) -> Result<()> {
         (None, Some(seed)) => {
             let (h, w) = a.size.unwrap_or((384, 512));
             zynqflow_driver::graph::check_size(h, w)?;
-            let (fa, fb, _) = io::synthetic_pair(seed, h, w);
+            let (fa, fb, gt) = io::synthetic_pair(seed, h, w);
+            truth = Some(gt);
             (io::frames::pair_tensor(&fa, &fb), (h, w))
         }
         _ => bail!("give exactly one of --frames A B and --synthetic-frames SEED"),
@@ -120,13 +132,32 @@ pub fn run(a: InferArgs) -> Result<()> {
     };
     log::info!("inference took {:.2} s", start.elapsed().as_secs_f64());
     let flow = Flow::from_ftensor(&flow);
+    if let Some(gt) = &truth {
+        let epe: f64 = (0..flow.h * flow.w)
+            .map(|i| {
+                let (du, dv) = (flow.data[2 * i] - gt.data[2 * i], flow.data[2 * i + 1] - gt.data[2 * i + 1]);
+                f64::from(du * du + dv * dv).sqrt()
+            })
+            .sum::<f64>()
+            / (flow.h * flow.w) as f64;
+        let weights = if a.synthetic_weights.is_some() { " (synthetic, untrained weights: expect no agreement)" } else { "" };
+        println!("average end-point error against the synthetic pair's true flow: {epe:.2} px{weights}");
+    }
     io::write_flo(&a.out, &flow)?;
-    if let Some(p) = &a.png {
-        if let Err(e) = io::write_flow_png(p, &flow) {
-            let _ = std::fs::remove_file(&a.out);
-            return Err(e.into());
+    let mut written = vec![a.out.clone()];
+    let pngs = [(a.png.as_ref(), &flow), (a.truth_png.as_ref(), truth.as_ref().unwrap_or(&flow))];
+    for (path, f) in pngs {
+        if let Some(p) = path {
+            if let Err(e) = io::write_flow_png(p, f) {
+                for w in &written {
+                    let _ = std::fs::remove_file(w);
+                }
+                return Err(e.into());
+            }
+            written.push(p.clone());
         }
     }
-    println!("wrote {} ({}x{} flow){}", a.out.display(), flow.w, flow.h, a.png.as_ref().map(|p| format!(" and {}", p.display())).unwrap_or_default());
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    println!("wrote {} ({}x{} flow)", names.join(", "), flow.w, flow.h);
     Ok(())
 }
