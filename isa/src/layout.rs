@@ -130,7 +130,7 @@ impl ActLayout {
     /// Checks that a tensor of `channels` channels may be written at
     /// `offset` inside this one (concatenation).
     pub fn check_channel_slice(&self, offset: usize, channels: usize) -> Result<(), LayoutError> {
-        if offset % CHANNELS_PER_WORD != 0 {
+        if !offset.is_multiple_of(CHANNELS_PER_WORD) {
             return Err(LayoutError::MisalignedChannelOffset(offset));
         }
         if channels == 0 {

@@ -132,7 +132,7 @@ pub fn validate_list(base: u32, count: u32, window: &Range<u64>) -> Result<(), E
     if count == 0 {
         return Err(ErrorCode::BadCount);
     }
-    if base % ADDRESS_ALIGN != 0 {
+    if !base.is_multiple_of(ADDRESS_ALIGN) {
         return Err(ErrorCode::Misaligned);
     }
     let list = u64::from(base)..u64::from(base) + u64::from(count) * DESCRIPTOR_BYTES as u64;
@@ -196,7 +196,7 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
         || d.dst_w > max_w
         || d.in_c_total > max_c
         || d.dst_c > max_c
-        || d.in_ch_off % CHANNELS_PER_WORD as u32 != 0
+        || !d.in_ch_off.is_multiple_of(CHANNELS_PER_WORD as u32)
         || d.in_ch_off + d.cin > d.in_c_total
     {
         return Err(BadShape);
@@ -207,7 +207,7 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
         || (d.out_h - 1) * d.out_stride + d.out_off_y >= d.dst_h
         || (d.out_w - 1) * d.out_stride + d.out_off_x >= d.dst_w
         || d.ch_off + d.cout > d.dst_c
-        || (!raw && d.ch_off % CHANNELS_PER_WORD as u32 != 0)
+        || (!raw && !d.ch_off.is_multiple_of(CHANNELS_PER_WORD as u32))
     {
         return Err(BadPlacement);
     }

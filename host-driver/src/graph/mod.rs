@@ -304,7 +304,7 @@ fn shape_err(layer: &str, problem: String) -> GraphError {
 
 /// Checks a requested input size: positive multiples of 64 (six stride-2 stages).
 pub fn check_size(h: usize, w: usize) -> Result<(), GraphError> {
-    if h == 0 || w == 0 || h % 64 != 0 || w % 64 != 0 {
+    if h == 0 || w == 0 || !h.is_multiple_of(64) || !w.is_multiple_of(64) {
         return Err(GraphError::BadSize { h, w });
     }
     Ok(())

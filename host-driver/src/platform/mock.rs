@@ -84,7 +84,7 @@ impl MockPlatform {
 
 impl Platform for MockPlatform {
     fn read_reg(&mut self, offset: u32) -> Result<u32, PlatformError> {
-        if offset % 4 != 0 || offset >= regs::WINDOW_BYTES {
+        if !offset.is_multiple_of(4) || offset >= regs::WINDOW_BYTES {
             return Err(PlatformError::BadRegister(offset));
         }
         let v = self.regs.get(&offset).copied().unwrap_or(0);
@@ -93,7 +93,7 @@ impl Platform for MockPlatform {
     }
 
     fn write_reg(&mut self, offset: u32, value: u32) -> Result<(), PlatformError> {
-        if offset % 4 != 0 || offset >= regs::WINDOW_BYTES {
+        if !offset.is_multiple_of(4) || offset >= regs::WINDOW_BYTES {
             return Err(PlatformError::BadRegister(offset));
         }
         self.calls.push(Call::WriteReg(offset, value));
