@@ -67,11 +67,15 @@
 //!    plane `q`: `w_in[r]` = plane `q` of those channels of output channel
 //!    `r` at that tap, `a_in[c]` = plane `p` of those channels of the input
 //!    pixel that tap reads for output pixel `c`, `ctl_in` =
-//!    `StepControl::for_planes(A, W, p, q, first, last)`. Every
-//!    (tap, word, p, q) once, in any order; the tests use taps, then words, then
-//!    `p`, then `q`.
+//!    the control of that step in [`StepControl::sequence`]`(A, W, n)` over
+//!    the tile's `n` (tap, word) pairs. Every (tap, word, p, q) once, ordered by
+//!    plane level `s = p + q` descending (Horner's scheme, [`crate::pe`]):
+//!    `double` on the first step of each level after the first, no level
+//!    empty; within a level any order (the helper: pairs, then `p`; the tests
+//!    number pairs taps then words).
 //! 3. `first` on the tile's first step, `last` on its last (both on a one-step
-//!    tile). Each tile may use other widths than the previous one.
+//!    tile), as `sequence` sets them. Each tile may use other widths than the
+//!    previous one.
 //! 4. Padding is zero activation words: channels past `cin`, groups past the
 //!    last, taps outside the (upsampled, padded) input. Their weight words may
 //!    hold anything (for binary weights too: the `popcount(a)` correction
@@ -251,6 +255,7 @@ impl<const W: usize> Logic for SystolicArray<W> {
         }
         for c in 0..self._cols {
             self.heads[c].word.next = self.a_in[c].val();
+            self.heads[c].mask.next = self.a_in[c].val();
             self.a_skew[c].data_in.next = self.a_in[c].val();
             self.pa_skew[c].data_in.next = self.heads[c].count.val();
         }

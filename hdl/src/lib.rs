@@ -3,8 +3,9 @@
 //! What exists: the compute core, built from `zynqflow_isa::ArrayConfig`
 //! (`rows`, `cols`, `lanes`, `acc_bits`):
 //! - [`popcount`]: the 64·lanes-bit population count (the bit-serial multiply);
-//! - [`pe`]: the processing element — AND, popcount, shift by the plane
-//!   weights, 32-bit accumulate, two-register drain stage — and
+//! - [`pe`]: the processing element — AND, popcount, doubling on each new
+//!   plane level (Horner's scheme, no barrel shifter), 32-bit accumulate,
+//!   two-register drain stage — and
 //!   [`pe::StepControl`], the control word that travels with each step;
 //! - [`skew`]: the delay lines that skew the array's inputs and deskew its
 //!   outputs;

@@ -1,6 +1,6 @@
 //! The systolic array end to end: random convolution tiles sequenced exactly as
-//! the controller will (taps × channel groups × activation planes × weight
-//! planes), every drained result compared with the integer dot product of the
+//! the controller will (`StepControl::sequence`: plane levels `p + q`
+//! descending, then (tap, channel word) pairs, then planes), every drained result compared with the integer dot product of the
 //! codes and weights, the drain's timing and order checked cycle by cycle, and
 //! the generated Verilog linted, elaborated and co-simulated.
 
@@ -124,47 +124,35 @@ fn random_tile(rng: &mut ChaCha8Rng, shape: Shape, a: u32, w: u32, values: Value
         }
     }
 
-    // Controller order: taps, channel words (lanes groups each), a planes, w planes.
-    let k = kh * kw * groups_per_step * a_bits.bits() * w_bits.bits();
-    let mut steps = Vec::with_capacity(k);
-    for ky in 0..kh {
-        for kx in 0..kw {
-            for gw in 0..groups_per_step {
-                for p in 0..a_bits.bits() {
-                    for q in 0..w_bits.bits() {
-                        let lane_groups = (0..lanes).map(|l| gw * lanes + l);
-                        let a = (0..cols)
-                            .map(|c| {
-                                lane_groups
-                                    .clone()
-                                    .map(|g| match pixel(c, ky, kx) {
-                                        Some((y, x)) if g < groups => act.data[act.layout.word_index(y, x, g, p)],
-                                        _ => 0,
-                                    })
-                                    .collect()
-                            })
-                            .collect();
-                        let w =
-                            (0..rows)
-                                .map(|r| {
-                                    lane_groups
-                                        .clone()
-                                        .map(|g| {
-                                            if g < groups {
-                                                wts.data[wts.layout.word_index(r, ky, kx, g, q)]
-                                            } else {
-                                                0
-                                            }
-                                        })
-                                        .collect()
-                                })
-                                .collect();
-                        let (first, last) = (steps.is_empty(), steps.len() == k - 1);
-                        steps.push(Step { w, a, ctl: StepControl::for_planes(a_bits, w_bits, p, q, first, last) });
-                    }
-                }
-            }
-        }
+    // Controller order: `StepControl::sequence` over the (tap, channel word)
+    // pairs, numbered taps then words.
+    let pairs = kh * kw * groups_per_step;
+    let seq = StepControl::sequence(a_bits, w_bits, pairs);
+    let mut steps = Vec::with_capacity(seq.len());
+    for s in seq {
+        let (tap, gw) = (s.pair / groups_per_step, s.pair % groups_per_step);
+        let (ky, kx, p, q) = (tap / kw, tap % kw, s.p, s.q);
+        let lane_groups = (0..lanes).map(|l| gw * lanes + l);
+        let a = (0..cols)
+            .map(|c| {
+                lane_groups
+                    .clone()
+                    .map(|g| match pixel(c, ky, kx) {
+                        Some((y, x)) if g < groups => act.data[act.layout.word_index(y, x, g, p)],
+                        _ => 0,
+                    })
+                    .collect()
+            })
+            .collect();
+        let w = (0..rows)
+            .map(|r| {
+                lane_groups
+                    .clone()
+                    .map(|g| if g < groups { wts.data[wts.layout.word_index(r, ky, kx, g, q)] } else { 0 })
+                    .collect()
+            })
+            .collect();
+        steps.push(Step { w, a, ctl: s.ctl });
     }
     Tile { steps, expected, a_bits: a as usize, w_bits: w as usize }
 }
@@ -283,7 +271,7 @@ fn run<const W: usize>(
     let mut inputs: Vec<(String, usize)> = vec![("reset".into(), 1)];
     inputs.extend((0..rows).map(|r| (format!("w_in${r}"), W)));
     inputs.extend((0..cols).map(|c| (format!("a_in${c}"), W)));
-    inputs.push(("ctl_in".into(), 9));
+    inputs.push(("ctl_in".into(), zynqflow_hdl::pe::CTL_BITS));
     let mut outputs: Vec<(String, usize)> = (0..cols).map(|c| (format!("out_data${c}"), 32)).collect();
     outputs.extend((0..cols).map(|c| (format!("out_valid${c}"), 1)));
     let names = |v: &[(String, usize)]| v.iter().map(|(n, w)| (n.clone(), *w)).collect::<Vec<_>>();

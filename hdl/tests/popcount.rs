@@ -1,17 +1,22 @@
-//! The popcount tree alone: every bit position, all ones, random words, for
-//! one and four lanes; its Verilog linted.
+//! The popcount tree alone: every bit position, all ones, random words and
+//! masks (the folded AND), for one and four lanes; its Verilog linted.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
 use zynqflow_hdl::popcount::Popcount;
 
-fn count<const W: usize>(p: &mut Popcount<W>, lanes: &[u64]) -> u32 {
+fn bits<const W: usize>(lanes: &[u64]) -> Bits<W> {
     let mut b = Bits::<W>::default();
     for (l, v) in lanes.iter().enumerate() {
         b.set_bits::<64>(64 * l, (*v).into());
     }
-    p.word.next = b;
+    b
+}
+
+fn count<const W: usize>(p: &mut Popcount<W>, lanes: &[u64], mask: &[u64]) -> u32 {
+    p.word.next = bits::<W>(lanes);
+    p.mask.next = bits::<W>(mask);
     for _ in 0..100 {
         p.update_all();
         if !p.has_changed() {
@@ -34,9 +39,17 @@ fn check<const W: usize>(seed: u64) {
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     words.extend((0..200).map(|_| (0..lanes).map(|_| rng.gen()).collect()));
+    let ones = vec![u64::MAX; lanes];
     for w in &words {
+        // Unmasked (`mask` all ones, and `mask` = `word` as the array's heads use it).
         let want: u32 = w.iter().map(|x| x.count_ones()).sum();
-        assert_eq!(count(&mut p, w), want, "{w:x?}");
+        assert_eq!(count(&mut p, w, &ones), want, "{w:x?}");
+        assert_eq!(count(&mut p, w, w), want, "{w:x?} & itself");
+        // The AND: a random mask, and each single bit against all-ones words.
+        let m: Vec<u64> = (0..lanes).map(|_| rng.gen()).collect();
+        let want: u32 = w.iter().zip(&m).map(|(x, m)| (x & m).count_ones()).sum();
+        assert_eq!(count(&mut p, w, &m), want, "{w:x?} & {m:x?}");
+        assert_eq!(count(&mut p, &ones, w), w.iter().map(|x| x.count_ones()).sum::<u32>(), "ones & {w:x?}");
     }
 }
 

@@ -1,5 +1,4 @@
-//! Shared test tools: a cycle driver for rust-hdl blocks, the software model of
-//! one step, and per-cycle vector logs that replay on the generated Verilog
+//! Shared test tools: a cycle driver for rust-hdl blocks and per-cycle vector logs that replay on the generated Verilog
 //! with Icarus Verilog.
 #![allow(dead_code)] // each test binary uses part of this module
 
@@ -8,7 +7,7 @@ use std::path::Path;
 
 use rust_hdl::prelude::*;
 use zynqflow_hdl::array::SystolicArray;
-use zynqflow_hdl::pe::{Pe, StepControl};
+use zynqflow_hdl::pe::Pe;
 use zynqflow_hdl::skew::Delay;
 use zynqflow_hdl::verilog_check;
 
@@ -83,19 +82,6 @@ pub fn word<const W: usize>(lanes: &[u64]) -> Bits<W> {
         b.set_bits::<64>(64 * l, (*v).into());
     }
     b
-}
-
-/// The software meaning of one step (`isa::precision`): the term PE adds.
-pub fn step_term(a: &[u64], w: &[u64], ctl: StepControl) -> i64 {
-    let pc: i64 = a.iter().zip(w).map(|(a, w)| i64::from((a & w).count_ones())).sum();
-    let pa: i64 = a.iter().map(|a| i64::from(a.count_ones())).sum();
-    let v = if ctl.binary { 2 * pc - pa } else { pc };
-    let t = v << ctl.shift;
-    if ctl.negate {
-        -t
-    } else {
-        t
-    }
 }
 
 /// The 32-bit pattern of a signed result.
