@@ -14,11 +14,12 @@
 //!   one timing rule;
 //! - [`verilog_check`]: Verilator lint, yosys elaboration and Icarus Verilog
 //!   runs of the generated Verilog, used by the tests;
-//! - [`axil_regs`]: the AXI4-Lite register block.
+//! - [`axil_regs`]: the AXI4-Lite register block;
+//! - [`threshold`]: the threshold unit on the array's south edge (codes of
+//!   1..8 bits from per-channel records, or raw accumulators).
 //!
 //! What comes next (issue 4): the on-chip activation and weight buffers
-//! (double-buffered block RAM), the threshold unit on the array's south edge,
-//! the AXI4 DMA engines, the command processor that turns a descriptor into
+//! (double-buffered block RAM), the AXI4 DMA engines, the command processor that turns a descriptor into
 //! the step sequence the array expects (see [`array`](mod@array)), the AXI shells and the
 //! top level. The crate is behind the CLI's `hdl` feature: the board binary
 //! builds without rust-hdl (DESIGN.md).
@@ -32,6 +33,7 @@ pub mod axil_regs;
 pub mod pe;
 pub mod popcount;
 pub mod skew;
+pub mod threshold;
 pub mod verilog_check;
 
 use rust_hdl::prelude::*;
