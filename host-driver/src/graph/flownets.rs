@@ -6,7 +6,7 @@
 //! LmFlowNetS, to exercise other bit widths end to end); conv1, the flow
 //! predictions and the flow upsampling use 8-bit weights.
 
-use super::{ConvOutput, Graph, GraphBuilder, GraphError, Op, FLOW_DIV};
+use super::{ConvOutput, Graph, GraphBuilder, GraphError, Op};
 use crate::cpu::ConvGeom;
 use zynqflow_isa::{ActBits, WeightBits};
 
@@ -49,9 +49,7 @@ pub fn build(h: usize, w: usize) -> Result<Graph, GraphError> {
         feat = b.add(&format!("concat{level}"), Op::Concat(vec![skips[level - 2], d, up]))?;
         flow = b.conv(&format!("predict_flow{level}"), feat, k3, 2, WeightBits::B8, ConvOutput::Flow)?;
     }
-    let up = b.add("flow_upsample", Op::Upsample { src: flow, factor: 4 })?;
-    let out = b.add("flow", Op::Scale { src: up, factor: FLOW_DIV })?;
-    b.finish(out)
+    b.finish_with_quarter_flow(flow)
 }
 
 #[cfg(test)]

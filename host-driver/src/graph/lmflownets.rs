@@ -12,7 +12,7 @@
 //! 0.91 GMAC for conv1 assumes 32 (an input padded to 8 channels), so the
 //! total here is 28.07 GMAC at 384×512 against its ≈ 28.3.
 
-use super::{ConvOutput, Graph, GraphBuilder, GraphError, NodeId, Op, FLOW_DIV};
+use super::{ConvOutput, Graph, GraphBuilder, GraphError, NodeId, Op};
 use crate::cpu::ConvGeom;
 use zynqflow_isa::{ActBits, WeightBits};
 
@@ -60,9 +60,7 @@ pub fn build(h: usize, w: usize) -> Result<Graph, GraphError> {
     let c = b.shape(feat).c;
     let cast = b.conv("cast", feat, ConvGeom::square(1, 1, 0), c, W, act)?;
     let flow2 = b.conv("predict_flow2", cast, k3, 2, WeightBits::B8, ConvOutput::Flow)?;
-    let up = b.add("flow_upsample", Op::Upsample { src: flow2, factor: 4 })?;
-    let out = b.add("flow", Op::Scale { src: up, factor: FLOW_DIV })?;
-    b.finish(out)
+    b.finish_with_quarter_flow(flow2)
 }
 
 /// `upsample_flowN`: the flow of level N, sign-split to codes, nearest ×2 and

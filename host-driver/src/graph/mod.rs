@@ -355,6 +355,15 @@ impl GraphBuilder {
         self.nodes[id].shape
     }
 
+    /// Finishes a network whose last prediction `flow` is at a quarter of the
+    /// input resolution in `1/FLOW_DIV` pixel units: the host upsamples it
+    /// (nearest ×4) and scales it to pixels.
+    pub fn finish_with_quarter_flow(mut self, flow: NodeId) -> Result<Graph, GraphError> {
+        let up = self.add("flow_upsample", Op::Upsample { src: flow, factor: 4 })?;
+        let out = self.add("flow", Op::Scale { src: up, factor: FLOW_DIV })?;
+        self.finish(out)
+    }
+
     /// Finishes the graph with `output` as the flow node and validates it.
     pub fn finish(self, output: NodeId) -> Result<Graph, GraphError> {
         let g = Graph { name: self.name, nodes: self.nodes, output };
