@@ -36,50 +36,55 @@ pub struct ArrayConfig {
 }
 
 impl ArrayConfig {
-    /// A tiny array for tests and fast simulation.
+    /// A tiny array for tests and fast simulation: 8 rows (the least the
+    /// output writer's byte strobes allow: rows are a multiple of 8 dividing
+    /// 64), 2 columns, buffers deep enough for every layer of both networks.
     pub fn small() -> Self {
         ArrayConfig {
             name: "small",
-            rows: 2,
+            rows: 8,
             cols: 2,
             lanes: 1,
             acc_bits: 32,
             bus_bytes: 8,
             max_width: 1024,
             max_channels: 4096,
-            weight_buf_kib: 64,
+            weight_buf_kib: 128,
             act_buf_kib: 64,
             part: "xc7z020clg400-1",
         }
     }
 
-    /// PYNQ-Z2 (xc7z020, 64-bit HP port).
+    /// PYNQ-Z2 (xc7z020, 64-bit HP port). Provisional size: 8 × 12 PEs
+    /// (about 29k LUTs of array by the per-PE yosys figure) until issue 7
+    /// measures the whole design; buffers hold 2,048 weight words per row and
+    /// 1,024 receptive-field words per column half (FlowNetS needs 1,224 and 612).
     pub fn pynq_z2() -> Self {
-        ArrayConfig { name: "pynq-z2", rows: 16, cols: 16, weight_buf_kib: 256, act_buf_kib: 128, ..Self::small() }
+        ArrayConfig { name: "pynq-z2", rows: 8, cols: 12, weight_buf_kib: 128, act_buf_kib: 192, ..Self::small() }
     }
 
-    /// Ultra96-V2 (xczu3eg, 128-bit HP port).
+    /// Ultra96-V2 (xczu3eg, 128-bit HP port). Provisional: 8 × 16 PEs.
     pub fn ultra96v2() -> Self {
         ArrayConfig {
             name: "ultra96v2",
-            rows: 16,
-            cols: 32,
+            rows: 8,
+            cols: 16,
             bus_bytes: 16,
-            weight_buf_kib: 384,
-            act_buf_kib: 192,
+            weight_buf_kib: 128,
+            act_buf_kib: 256,
             part: "xczu3eg-sbva484-1-i",
             ..Self::small()
         }
     }
 
-    /// KV260 (xck26, 128-bit HP port).
+    /// KV260 (xck26, 128-bit HP port). Provisional: 16 × 16 PEs.
     pub fn kv260() -> Self {
         ArrayConfig {
             name: "kv260",
-            rows: 32,
-            cols: 32,
+            rows: 16,
+            cols: 16,
             bus_bytes: 16,
-            weight_buf_kib: 512,
+            weight_buf_kib: 256,
             act_buf_kib: 256,
             part: "xck26-sfvc784-2LV-c",
             ..Self::small()
@@ -200,6 +205,21 @@ impl Capabilities {
     pub fn supports_weight_bits(&self, bits: u32) -> bool {
         (1..=8).contains(&bits) && self.weight_bits_mask >> (bits - 1) & 1 == 1
     }
+
+    /// 64-bit words of weights one array row holds: one output channel's
+    /// `kh·kw·⌈cin/64⌉·w_bits` words must fit (`ErrorCode::BufferTooSmall`).
+    /// The weight buffer is `weight_buf_kib` split evenly over the rows.
+    pub fn weight_words_per_row(&self) -> u64 {
+        u64::from(self.weight_buf_kib) * 1024 / 8 / u64::from(self.rows.max(1))
+    }
+
+    /// 64-bit words of one output pixel's receptive field one array column
+    /// holds: `kh·kw·⌈cin/64⌉·a_in` must fit (`ErrorCode::BufferTooSmall`).
+    /// The activation buffer is `act_buf_kib` split over the columns and
+    /// halved by double-buffering.
+    pub fn act_words_per_column(&self) -> u64 {
+        u64::from(self.act_buf_kib) * 1024 / 8 / u64::from(self.cols.max(1)) / 2
+    }
 }
 
 #[cfg(test)]
@@ -216,6 +236,12 @@ mod tests {
             assert_eq!(ArrayConfig::by_name(c.name), Some(c.clone()));
         }
         assert!(ArrayConfig::by_name("nope").is_none());
-        assert_eq!(ArrayConfig::pynq_z2().peak_bit_macs_per_cycle(), 16 * 16 * 64);
+        assert_eq!(ArrayConfig::pynq_z2().peak_bit_macs_per_cycle(), 8 * 12 * 64);
+        for c in ArrayConfig::presets() {
+            let caps = c.capabilities();
+            assert!(caps.weight_words_per_row() >= 1224 && caps.act_words_per_column() >= 612, "{}", c.name);
+            assert!(caps.weight_words_per_row().is_power_of_two() && caps.act_words_per_column().is_power_of_two(), "{}", c.name);
+            assert!(c.rows % 8 == 0 && 64 % c.rows == 0, "{}", c.name);
+        }
     }
 }

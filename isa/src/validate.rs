@@ -69,6 +69,7 @@ error_codes! {
     BadCount = 14, "CMD_COUNT is 0.";
     BusError = 15, "A read or write got an AXI error response (nothing is written for the descriptor).";
     BadThresholds = 16, "A threshold record's mode word is not a valid mode (nothing is written for the descriptor).";
+    BufferTooSmall = 17, "One output channel's weights (kh*kw*ceil(cin/64)*w_bits words) exceed a weight buffer row, or one output pixel's receptive field (kh*kw*ceil(cin/64)*a_in words) exceeds half an activation buffer column (CAP_BUFFERS).";
 }
 
 impl fmt::Display for ErrorCode {
@@ -218,6 +219,12 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
     if caps.acc_bits == 0 || caps.acc_bits > 32 || worst >= 1u64 << (caps.acc_bits - 1).min(63) {
         return Err(Overflow);
     }
+    let field_words = u64::from(d.kh * d.kw) * u64::from(d.cin.div_ceil(CHANNELS_PER_WORD as u32));
+    if field_words * u64::from(d.w_bits) > caps.weight_words_per_row()
+        || field_words * u64::from(d.a_in) > caps.act_words_per_column()
+    {
+        return Err(BufferTooSmall);
+    }
     let addrs = if raw { vec![d.in_addr, d.w_addr, d.out_addr] } else { vec![d.in_addr, d.w_addr, d.thr_addr, d.out_addr] };
     if addrs.iter().any(|a| a % ADDRESS_ALIGN != 0) {
         return Err(Misaligned);
@@ -339,6 +346,10 @@ mod tests {
             (Descriptor { ch_off: 32, ..g }, BadPlacement),
             (Descriptor { ch_off: 128, ..g }, BadPlacement),
             (Descriptor { a_in: 8, w_bits: 8, kh: 7, kw: 7, pad_top: 3, pad_left: 3, cin: 4000, in_c_total: 4000, dst_c: 4000, ch_off: 0, cout: 64, ..g }, Overflow),
+            // 7×7 × 64 groups × 1 bit = 3,136 weight words > 2,048 per row.
+            (Descriptor { w_bits: 1, a_in: 1, kh: 7, kw: 7, pad_top: 3, pad_left: 3, cin: 4096, in_c_total: 4096, ..g }, BufferTooSmall),
+            // 5×5 × 16 groups × 8 bits = 3,200 receptive-field words > 2,048 per column half (and 400 weight words fit).
+            (Descriptor { a_in: 8, w_bits: 1, kh: 5, kw: 5, cin: 1024, in_c_total: 1024, ..g }, BufferTooSmall),
             (Descriptor { in_addr: 0x1000_0008, ..g }, Misaligned),
             (Descriptor { thr_addr: 0x1002_0020, ..g }, Misaligned),
             (Descriptor { out_addr: 0x100f_ffc0, ..g }, OutOfWindow),

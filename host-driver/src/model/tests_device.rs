@@ -105,6 +105,14 @@ fn every_descriptor_error_stops_at_its_index_and_writes_nothing() {
             ErrorCode::Overflow,
             end,
         ),
+        (
+            "buffer too small",
+            Descriptor { a_in: 8, w_bits: 1, kh: 7, kw: 7, pad_top: 0, pad_left: 0, cin: 2752, in_c_total: 2752, in_ch_off: 0, ..g }
+                .encode()
+                .unwrap(),
+            ErrorCode::BufferTooSmall,
+            end,
+        ),
         ("misaligned", Descriptor { w_addr: g.w_addr + 8, ..g }.encode().unwrap(), ErrorCode::Misaligned, end),
         ("outside window", Descriptor { out_addr: unbacked, ..g }.encode().unwrap(), ErrorCode::OutOfWindow, end),
         ("overlap", Descriptor { out_addr: g.in_addr, ..g }.encode().unwrap(), ErrorCode::Overlap, end),

@@ -11,7 +11,7 @@ use super::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use zynqflow_isa::descriptor::{Descriptor, MODE_RAW, MODE_THRESHOLD, OP_CONV};
-use zynqflow_isa::{validate, ActBits, ArrayConfig, CheckedDescriptor, ErrorCode, ThresholdMode, WeightBits, CHANNELS_PER_WORD};
+use zynqflow_isa::{validate, ActBits, ArrayConfig, Capabilities, CheckedDescriptor, ErrorCode, ThresholdMode, WeightBits, CHANNELS_PER_WORD};
 
 /// How operand values are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +215,9 @@ pub(super) fn setup(
     values: Values,
     garbage: bool,
 ) -> (SparseMemory, CheckedDescriptor) {
-    let caps = ArrayConfig::small().capabilities();
+    // The model computes any layer; the on-chip buffer limits (BufferTooSmall)
+    // are the hardware's and have their own tests in isa.
+    let caps = Capabilities { weight_buf_kib: u16::MAX, act_buf_kib: u16::MAX, ..ArrayConfig::small().capabilities() };
     let mut addr = BASE;
     let mut place = |bytes: usize, rng: &mut ChaCha8Rng| {
         let a = addr + 64 * rng.gen_range(0..3);
