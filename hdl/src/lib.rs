@@ -18,17 +18,37 @@
 //! - [`threshold`]: the threshold unit on the array's south edge (codes of
 //!   1..8 bits from per-channel records, or raw accumulators).
 //!
-//! What comes next (issue 4): the on-chip activation and weight buffers
-//! (double-buffered block RAM), the AXI4 DMA engines, the command processor that turns a descriptor into
-//! the step sequence the array expects (see [`array`](mod@array)), the AXI shells and the
-//! top level. The crate is behind the CLI's `hdl` feature: the board binary
-//! builds without rust-hdl (DESIGN.md).
+//! The memory side and control, around the core:
+//! - [`axi_master`]: the AXI4 read and write masters (bursts ≤ 16 beats, no
+//!   4 KiB crossing, 16 bursts outstanding, 64- or 128-bit data);
+//! - [`desc_fields`], [`desc_check`]: the descriptor's fields (from
+//!   `isa::descriptor::FIELDS`) and `isa::validate_words` in hardware;
+//! - [`gather`]: the activation buffer's filler (receptive fields of a tile,
+//!   double-buffered); [`feeder`]: the step sequencer that drives the array
+//!   from the activation and weight banks; [`out_writer`]: threshold codes or
+//!   raw accumulators into destination words with byte strobes;
+//! - [`cmdproc`]: the command processor (fetch, check, weight and threshold
+//!   loads, passes over output channels, errors, counters);
+//! - [`top`]: everything behind Vivado-style ports; [`accelerator_verilog`]
+//!   generates it for a named `isa` preset; [`fifo`]: small shared pieces.
+//!
+//! The crate is behind the CLI's `hdl` feature: the board binary builds
+//! without rust-hdl (DESIGN.md).
 //!
 //! Every block is simulated with rust-hdl and its generated Verilog is linted
 //! (`verilator -Wall`, no waivers), elaborated (yosys) and co-simulated (Icarus
 //! Verilog) in `hdl/tests/`.
 
 pub mod array;
+pub mod top;
+pub mod out_writer;
+pub mod desc_check;
+pub mod axi_master;
+pub mod cmdproc;
+pub mod desc_fields;
+pub mod feeder;
+pub mod fifo;
+pub mod gather;
 pub mod axil_regs;
 pub mod pe;
 pub mod popcount;
@@ -54,4 +74,62 @@ pub fn array_verilog(config: &ArrayConfig) -> String {
         4 => generate::<256>(config),
         n => panic!("lanes {n} outside 1..={}", popcount::MAX_LANES),
     }
+}
+
+/// The accelerator's top-level Verilog module name.
+pub const TOP_MODULE: &str = "zynqflow_top";
+
+/// Verilog of the whole accelerator of `config` ([`top::Accelerator`]), top
+/// module [`TOP_MODULE`]. The type parameters of each named preset are
+/// listed here (rust-hdl needs widths at compile time); an unnamed or
+/// modified configuration is refused with the list of those supported.
+pub fn accelerator_verilog(config: &ArrayConfig) -> Result<String, String> {
+    fn generate<
+        const D: usize,
+        const S: usize,
+        const AB: usize,
+        const WB: usize,
+        const ACC_BUS: usize,
+        const CODE_BUS: usize,
+        const CH: usize,
+        const ROW_ADDR: usize,
+        const FIFO_ADDR: usize,
+    >(
+        config: &ArrayConfig,
+    ) -> String {
+        let mut top = top::Accelerator::<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR>::new(config);
+        top.connect_all();
+        rename_top(&generate_verilog(&top))
+    }
+    let supported = ArrayConfig::presets();
+    if !supported.contains(config) {
+        let names: Vec<&str> = supported.iter().map(|c| c.name).collect();
+        return Err(format!("no generator for configuration `{}`: the named presets are {}", config.name, names.join(", ")));
+    }
+    Ok(match config.name {
+        // D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR
+        "small" => generate::<64, 8, 12, 11, 64, 16, 3, 10, 4>(config),
+        "pynq-z2" => generate::<64, 8, 11, 11, 384, 96, 3, 10, 4>(config),
+        "ultra96v2" => generate::<128, 16, 11, 11, 512, 128, 3, 10, 4>(config),
+        "kv260" => generate::<128, 16, 11, 11, 512, 128, 4, 11, 5>(config),
+        other => return Err(format!("preset `{other}` has no generator entry")),
+    })
+}
+
+/// Renames rust-hdl's `module top` to [`TOP_MODULE`].
+fn rename_top(verilog: &str) -> String {
+    let mut done = false;
+    verilog
+        .lines()
+        .map(|line| {
+            if !done && line.trim_start().starts_with("module top") {
+                done = true;
+                line.replacen("module top", &format!("module {TOP_MODULE}"), 1)
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }

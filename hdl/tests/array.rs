@@ -382,7 +382,8 @@ fn array_reset_discards_work_in_flight() {
 fn array_verilog_agrees_with_rust_hdl_2x2() {
     let (log, _) = check_run::<64>(2, 2, 1, 10, 21);
     let dir = tempfile::tempdir().unwrap();
-    log.replay_on_verilog(&zynqflow_hdl::array_verilog(&ArrayConfig::small()), dir.path());
+    let config = ArrayConfig { rows: 2, cols: 2, ..ArrayConfig::small() };
+    log.replay_on_verilog(&zynqflow_hdl::array_verilog(&config), dir.path());
 }
 
 #[test]

@@ -53,7 +53,8 @@ impl<T: Clocked> Driver<T> {
         d
     }
 
-    fn settle(&mut self) {
+    /// Evaluates the block until its signals are stable (no clock edge).
+    pub fn settle(&mut self) {
         for _ in 0..200 {
             self.uut.update_all();
             if !self.uut.has_changed() {

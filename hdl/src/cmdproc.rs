@@ -1,0 +1,907 @@
+//! `CmdProc`: the command processor — runs the descriptor list the host
+//! wrote into DDR, one convolution after the other, and sequences the engines
+//! for each.
+//!
+//! Per run (`start` from `CTRL.START`): the list itself is checked first
+//! (`list_code` from [`crate::desc_check::ListCheck`]: count, alignment,
+//! window). Per descriptor `i`:
+//! 1. **Fetch** its 64 bytes (8 words through the AXI reader) into the
+//!    descriptor register (a shift register: word pairs arrive in order).
+//! 2. **Check** it ([`crate::desc_check::DescCheck`], exactly
+//!    `isa::validate_words`); a code stops the list (`error_pulse`, code,
+//!    index `i`) before anything is written.
+//! 3. **Setup**: the derived sizes (groups, slice words, pixel and row bytes,
+//!    weight words per channel, destination pixel bytes, the last group's
+//!    channel mask) into registers.
+//! 4. **Scan** (threshold mode): the whole threshold table is streamed and
+//!    every record's mode word checked as `ThresholdMode::decode` does; a bad
+//!    one stops the list with `BadThresholds` before anything is written.
+//! 5. For every pass of `rows` output channels `co0..co0+rows`: **load the
+//!    weights** (one read per channel into its row's bank), **load the
+//!    thresholds** (into the threshold unit's record RAM, two 32-bit words per
+//!    bus word), then **run** the gatherer and the feeder over every tile and
+//!    **drain** (the output writer and the threshold unit idle).
+//! 6. **Finish**: wait for every write response; an AXI error response seen
+//!    by either master during the descriptor stops the list with `BusError`
+//!    (unlike the model, the hardware cannot promise that nothing was written
+//!    then: reads of later passes can fail after earlier passes wrote).
+//!    Otherwise `cmds_done` counts it.
+//! After the last descriptor `done_pulse` (the register block raises the
+//! interrupt). The performance counters restart with each run: busy cycles
+//! (not idle), stall cycles (the feeder waiting for the gatherer), useful
+//! MACs (per tile: valid columns × valid rows × kh·kw·cin, so a completed
+//! descriptor adds exactly `CheckedDescriptor::macs`).
+//!
+//! The AXI reader is shared: the command processor owns it except while the
+//! gatherer runs (state `RUN`).
+use rust_hdl::prelude::*;
+
+use crate::desc_fields::DescFields;
+use crate::fifo::{konst as k, Mul32x16};
+
+/// Command processor states (module docs: the steps of a descriptor).
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum CpState {
+    /// Waiting for `start`.
+
+    Idle,
+    /// Requesting the descriptor.
+    Fetch,
+    /// Receiving its 8 words.
+    FetchData,
+    /// Starting the check.
+    Check,
+    /// Waiting for the check.
+    CheckWait,
+    /// Registering derived sizes (3 cycles).
+    Setup,
+    /// Checking every threshold record's mode word.
+    Scan,
+    /// Starting a pass of `rows` output channels.
+    Pass,
+    /// Loading the pass's weights.
+    WLoad,
+    /// Loading the pass's threshold records.
+    TLoad,
+    /// Gatherer and feeder running.
+    Run,
+    /// Waiting for the writer and the threshold unit.
+    Drain,
+    /// Waiting for the write responses.
+    Finish,
+    /// Reporting an error.
+    Error,
+    /// Reporting completion.
+    Done,
+}
+
+/// `isa::ErrorCode::BadThresholds`.
+const BAD_THRESHOLDS: u64 = 16;
+/// `isa::ErrorCode::BusError`.
+const BUS_ERROR: u64 = 15;
+
+/// The command processor of an array with `rows` rows and `cols` columns.
+#[derive(LogicBlock)]
+pub struct CmdProc {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset (also the soft reset).
+    pub reset: Signal<In, Bit>,
+    // Register block.
+    /// Start pulse.
+    pub start: Signal<In, Bit>,
+    /// `CMD_BASE`.
+    pub cmd_base: Signal<In, Bits<32>>,
+    /// `CMD_COUNT`.
+    pub cmd_count: Signal<In, Bits<32>>,
+    /// The list check's code for `cmd_base`/`cmd_count` (0 = fine).
+    pub list_code: Signal<In, Bits<5>>,
+    /// Running.
+    pub busy: Signal<Out, Bit>,
+    /// The list completed (pulse).
+    pub done_pulse: Signal<Out, Bit>,
+    /// The list stopped on an error (pulse).
+    pub error_pulse: Signal<Out, Bit>,
+    /// Error code, with `error_pulse`.
+    pub error_code: Signal<Out, Bits<32>>,
+    /// Failing descriptor index, with `error_pulse`.
+    pub error_index: Signal<Out, Bits<32>>,
+    /// Descriptors completed.
+    pub cmds_done: Signal<Out, Bits<32>>,
+    /// Busy cycles.
+    pub perf_busy: Signal<Out, Bits<64>>,
+    /// Memory-stall cycles.
+    pub perf_stall: Signal<Out, Bits<64>>,
+    /// Useful MACs.
+    pub perf_macs: Signal<Out, Bits<64>>,
+    /// Clears the engines' sticky state at the start of a run (pulse).
+    pub clear: Signal<Out, Bit>,
+    // Descriptor check.
+    /// The descriptor under check.
+    pub words: Signal<Out, Bits<512>>,
+    /// Start a check (pulse).
+    pub check_start: Signal<Out, Bit>,
+    /// The check finished.
+    pub check_done: Signal<In, Bit>,
+    /// Its code.
+    pub check_code: Signal<In, Bits<5>>,
+    // The AXI reader (shared with the gatherer).
+    /// Reader request valid.
+    pub rreq_valid: Signal<Out, Bit>,
+    /// Reader request accepted.
+    pub rreq_ready: Signal<In, Bit>,
+    /// Reader request address.
+    pub rreq_addr: Signal<Out, Bits<32>>,
+    /// Reader request words.
+    pub rreq_words: Signal<Out, Bits<24>>,
+    /// Reader data.
+    pub rd_word: Signal<In, Bits<64>>,
+    /// Reader data valid.
+    pub rd_valid: Signal<In, Bit>,
+    /// Reader data taken.
+    pub rd_ready: Signal<Out, Bit>,
+    /// The reader saw an error response.
+    pub rd_error: Signal<In, Bit>,
+    /// The writer saw an error response.
+    pub wr_error: Signal<In, Bit>,
+    /// The writer has responses outstanding.
+    pub wr_busy: Signal<In, Bit>,
+    /// Gatherer's request valid (passed through in `RUN`).
+    pub g_rreq_valid: Signal<In, Bit>,
+    /// Gatherer's request accepted.
+    pub g_rreq_ready: Signal<Out, Bit>,
+    /// Gatherer's request address.
+    pub g_rreq_addr: Signal<In, Bits<32>>,
+    /// Gatherer's request words.
+    pub g_rreq_words: Signal<In, Bits<24>>,
+    /// Gatherer's data valid.
+    pub g_rd_valid: Signal<Out, Bit>,
+    /// Gatherer's data taken.
+    pub g_rd_ready: Signal<In, Bit>,
+    // Weight banks.
+    /// Write a weight word.
+    pub wb_we: Signal<Out, Bit>,
+    /// Its row (bank).
+    pub wb_row: Signal<Out, Bits<8>>,
+    /// Its address.
+    pub wb_addr: Signal<Out, Bits<16>>,
+    // (data: `rd_word`)
+    // Threshold unit.
+    /// Write a record word.
+    pub thr_we: Signal<Out, Bit>,
+    /// Its channel (row).
+    pub thr_channel: Signal<Out, Bits<8>>,
+    /// Its index in the record.
+    pub thr_word: Signal<Out, Bits<8>>,
+    /// The word.
+    pub thr_data: Signal<Out, Bits<32>>,
+    /// Cycles per row of the threshold unit.
+    pub row_cycles: Signal<In, Bits<8>>,
+    /// The threshold unit has rows in flight.
+    pub thr_busy: Signal<In, Bit>,
+    // Layer settings for the engines.
+    /// Raw output mode.
+    pub mode_raw: Signal<Out, Bit>,
+    /// Output code bits.
+    pub a_out: Signal<Out, Bits<4>>,
+    /// Input code bits.
+    pub a_bits: Signal<Out, Bits<4>>,
+    /// Weight bits.
+    pub w_bits: Signal<Out, Bits<4>>,
+    /// Gatherer: first slice word address of pixel (0, 0).
+    pub in_base: Signal<Out, Bits<32>>,
+    /// Gatherer: bytes per input row.
+    pub row_bytes: Signal<Out, Bits<32>>,
+    /// Gatherer: bytes per input pixel.
+    pub pix_bytes: Signal<Out, Bits<16>>,
+    /// Gatherer: words per slice.
+    pub slice_words: Signal<Out, Bits<16>>,
+    /// Gatherer: `a_in` as 16 bits.
+    pub a_bits16: Signal<Out, Bits<16>>,
+    /// Gatherer: the last group's channel mask.
+    pub mask: Signal<Out, Bits<64>>,
+    /// Kernel rows.
+    pub kh: Signal<Out, Bits<4>>,
+    /// Kernel columns.
+    pub kw: Signal<Out, Bits<4>>,
+    /// Stride 2.
+    pub stride_two: Signal<Out, Bit>,
+    /// Upsampling ×2.
+    pub up_two: Signal<Out, Bit>,
+    /// Top padding.
+    pub pad_top: Signal<Out, Bits<4>>,
+    /// Left padding.
+    pub pad_left: Signal<Out, Bits<4>>,
+    /// Upsampled input rows.
+    pub up_h: Signal<Out, Bits<20>>,
+    /// Upsampled input columns.
+    pub up_w: Signal<Out, Bits<20>>,
+    /// Output rows.
+    pub out_h: Signal<Out, Bits<16>>,
+    /// Output columns.
+    pub out_w: Signal<Out, Bits<16>>,
+    /// Feeder: (tap, group) pairs.
+    pub pairs: Signal<Out, Bits<16>>,
+    /// Feeder: tile spacing.
+    pub spacing: Signal<Out, Bits<16>>,
+    /// Feeder: destination base of the pass.
+    pub dst_base: Signal<Out, Bits<32>>,
+    /// Feeder: destination pixel bytes.
+    pub dst_pix_bytes: Signal<Out, Bits<16>>,
+    /// Feeder: destination columns.
+    pub dst_w: Signal<Out, Bits<16>>,
+    /// Feeder: output stride 2.
+    pub os_two: Signal<Out, Bit>,
+    /// Feeder: row offset.
+    pub off_y: Signal<Out, Bits<4>>,
+    /// Feeder: column offset.
+    pub off_x: Signal<Out, Bits<4>>,
+    /// Writer: bytes between columns.
+    pub col_step: Signal<Out, Bits<32>>,
+    /// Writer: valid rows of the pass.
+    pub tile_rows: Signal<Out, Bits<8>>,
+    /// Writer: first byte of the pass's channels in a word.
+    pub byte_lo: Signal<Out, Bits<3>>,
+    /// Writer: the pass is the layer's last.
+    pub fill: Signal<Out, Bit>,
+    /// Start the gatherer and the feeder (pulse).
+    pub run_start: Signal<Out, Bit>,
+    /// The gatherer is busy.
+    pub g_busy: Signal<In, Bit>,
+    /// The feeder is busy.
+    pub f_busy: Signal<In, Bit>,
+    /// The feeder is stalled on memory.
+    pub f_stall: Signal<In, Bit>,
+    /// The feeder finished a tile.
+    pub f_tile: Signal<In, Bit>,
+    /// Its valid columns.
+    pub f_tile_cols: Signal<In, Bits<8>>,
+    /// The output writer is idle.
+    pub w_idle: Signal<In, Bit>,
+    fields: DescFields,
+    state: DFF<CpState>,
+    desc: DFF<Bits<512>>,
+    index: DFF<Bits<32>>,
+    done_cnt: DFF<Bits<32>>,
+    cnt: DFF<Bits<24>>,
+    cnt2: DFF<Bits<24>>,
+    phase: DFF<Bit>,
+    bad: DFF<Bit>,
+    co0: DFF<Bits<16>>,
+    code_r: DFF<Bits<32>>,
+    p_busy: DFF<Bits<64>>,
+    p_stall: DFF<Bits<64>>,
+    p_macs: DFF<Bits<64>>,
+    // Registered layer values.
+    r_slice: DFF<Bits<16>>,
+    r_pix: DFF<Bits<16>>,
+    r_row: DFF<Bits<32>>,
+    r_in_base: DFF<Bits<32>>,
+    r_mask: DFF<Bits<64>>,
+    r_pairs: DFF<Bits<16>>,
+    r_wpc: DFF<Bits<16>>,
+    r_wch_bytes: DFF<Bits<32>>,
+    r_dpix: DFF<Bits<16>>,
+    r_rf: DFF<Bits<32>>,
+    // Combinational.
+    groups: Signal<Local, Bits<16>>,
+    groups_tot: Signal<Local, Bits<16>>,
+    groups_dst: Signal<Local, Bits<16>>,
+    cin_rem: Signal<Local, Bits<7>>,
+    kk: Signal<Local, Bits<32>>,
+    kk16: Signal<Local, Bits<16>>,
+    m_slice: Signal<Local, Bits<32>>,
+    m_pix: Signal<Local, Bits<32>>,
+    m_pairs: Signal<Local, Bits<32>>,
+    m_dpix: Signal<Local, Bits<32>>,
+    m_wpc: Signal<Local, Bits<32>>,
+    m_spacing: Signal<Local, Bits<32>>,
+    m_kch: Signal<Local, Bits<24>>,
+    m_kword: Signal<Local, Bits<24>>,
+    m_cr: Signal<Local, Bits<32>>,
+    left: Signal<Local, Bits<16>>,
+    nrows: Signal<Local, Bits<16>>,
+    last_pass: Signal<Local, Bit>,
+    mode_mask: Signal<Local, Bits<24>>,
+    lo32: Signal<Local, Bits<32>>,
+    hi32: Signal<Local, Bits<32>>,
+    mode_ok: Signal<Local, Bit>,
+    k_idx: Signal<Local, Bits<24>>,
+    rec_mask: Signal<Local, Bits<24>>,
+    take: Signal<Local, Bit>,
+    list_bytes: Signal<Local, Bits<32>>,
+    wmul: Mul32x16,
+    macmul: Mul32x16,
+    running: Signal<Local, Bit>,
+    two24: Constant<Bits<24>>,
+    rows16: Constant<Bits<16>>,
+    rows8: Constant<Bits<8>>,
+    zero5: Constant<Bits<5>>,
+    zero7: Constant<Bits<7>>,
+    zero16: Constant<Bits<16>>,
+    one16: Constant<Bits<16>>,
+    zero24: Constant<Bits<24>>,
+    zero32: Constant<Bits<32>>,
+    zero64: Constant<Bits<64>>,
+    one24: Constant<Bits<24>>,
+    one32: Constant<Bits<32>>,
+    one64: Constant<Bits<64>>,
+    one4: Constant<Bits<4>>,
+    two4: Constant<Bits<4>>,
+    one8: Constant<Bits<8>>,
+    eight24: Constant<Bits<24>>,
+    sixty3: Constant<Bits<16>>,
+    ones64: Constant<Bits<64>>,
+    ones24: Constant<Bits<24>>,
+    c64_7: Constant<Bits<7>>,
+    m_asc: Constant<Bits<32>>,
+    m_desc: Constant<Bits<32>>,
+    m_const: Constant<Bits<8>>,
+    zero_hi16: Constant<Bits<16>>,
+    bad_thr: Constant<Bits<32>>,
+    bus_err: Constant<Bits<32>>,
+    seven24: Constant<Bits<24>>,
+    ff24: Constant<Bits<24>>,
+}
+
+impl CmdProc {
+    /// The command processor of a `rows` × `cols` array (rows a multiple of 8
+    /// dividing 64).
+    pub fn new(rows: usize, cols: usize) -> Self {
+        assert!(rows % 8 == 0 && 64 % rows == 0, "rows {rows}: a multiple of 8 dividing 64");
+        let _ = cols;
+        CmdProc {
+            clock: Default::default(),
+            reset: Default::default(),
+            start: Default::default(),
+            cmd_base: Default::default(),
+            cmd_count: Default::default(),
+            list_code: Default::default(),
+            busy: Default::default(),
+            done_pulse: Default::default(),
+            error_pulse: Default::default(),
+            error_code: Default::default(),
+            error_index: Default::default(),
+            cmds_done: Default::default(),
+            perf_busy: Default::default(),
+            perf_stall: Default::default(),
+            perf_macs: Default::default(),
+            clear: Default::default(),
+            words: Default::default(),
+            check_start: Default::default(),
+            check_done: Default::default(),
+            check_code: Default::default(),
+            rreq_valid: Default::default(),
+            rreq_ready: Default::default(),
+            rreq_addr: Default::default(),
+            rreq_words: Default::default(),
+            rd_word: Default::default(),
+            rd_valid: Default::default(),
+            rd_ready: Default::default(),
+            rd_error: Default::default(),
+            wr_error: Default::default(),
+            wr_busy: Default::default(),
+            g_rreq_valid: Default::default(),
+            g_rreq_ready: Default::default(),
+            g_rreq_addr: Default::default(),
+            g_rreq_words: Default::default(),
+            g_rd_valid: Default::default(),
+            g_rd_ready: Default::default(),
+            wb_we: Default::default(),
+            wb_row: Default::default(),
+            wb_addr: Default::default(),
+            thr_we: Default::default(),
+            thr_channel: Default::default(),
+            thr_word: Default::default(),
+            thr_data: Default::default(),
+            row_cycles: Default::default(),
+            thr_busy: Default::default(),
+            mode_raw: Default::default(),
+            a_out: Default::default(),
+            a_bits: Default::default(),
+            w_bits: Default::default(),
+            in_base: Default::default(),
+            row_bytes: Default::default(),
+            pix_bytes: Default::default(),
+            slice_words: Default::default(),
+            a_bits16: Default::default(),
+            mask: Default::default(),
+            kh: Default::default(),
+            kw: Default::default(),
+            stride_two: Default::default(),
+            up_two: Default::default(),
+            pad_top: Default::default(),
+            pad_left: Default::default(),
+            up_h: Default::default(),
+            up_w: Default::default(),
+            out_h: Default::default(),
+            out_w: Default::default(),
+            pairs: Default::default(),
+            spacing: Default::default(),
+            dst_base: Default::default(),
+            dst_pix_bytes: Default::default(),
+            dst_w: Default::default(),
+            os_two: Default::default(),
+            off_y: Default::default(),
+            off_x: Default::default(),
+            col_step: Default::default(),
+            tile_rows: Default::default(),
+            byte_lo: Default::default(),
+            fill: Default::default(),
+            run_start: Default::default(),
+            g_busy: Default::default(),
+            f_busy: Default::default(),
+            f_stall: Default::default(),
+            f_tile: Default::default(),
+            f_tile_cols: Default::default(),
+            w_idle: Default::default(),
+            fields: Default::default(),
+            state: Default::default(),
+            desc: Default::default(),
+            index: Default::default(),
+            done_cnt: Default::default(),
+            cnt: Default::default(),
+            cnt2: Default::default(),
+            phase: Default::default(),
+            bad: Default::default(),
+            co0: Default::default(),
+            code_r: Default::default(),
+            p_busy: Default::default(),
+            p_stall: Default::default(),
+            p_macs: Default::default(),
+            r_slice: Default::default(),
+            r_pix: Default::default(),
+            r_row: Default::default(),
+            r_in_base: Default::default(),
+            r_mask: Default::default(),
+            r_pairs: Default::default(),
+            r_wpc: Default::default(),
+            r_wch_bytes: Default::default(),
+            r_dpix: Default::default(),
+            r_rf: Default::default(),
+            groups: Default::default(),
+            groups_tot: Default::default(),
+            groups_dst: Default::default(),
+            cin_rem: Default::default(),
+            kk: Default::default(),
+            kk16: Default::default(),
+            m_slice: Default::default(),
+            m_pix: Default::default(),
+            m_pairs: Default::default(),
+            m_dpix: Default::default(),
+            m_wpc: Default::default(),
+            m_spacing: Default::default(),
+            m_kch: Default::default(),
+            m_kword: Default::default(),
+            m_cr: Default::default(),
+            left: Default::default(),
+            nrows: Default::default(),
+            last_pass: Default::default(),
+            mode_mask: Default::default(),
+            lo32: Default::default(),
+            hi32: Default::default(),
+            mode_ok: Default::default(),
+            k_idx: Default::default(),
+            rec_mask: Default::default(),
+            take: Default::default(),
+            list_bytes: Default::default(),
+            wmul: Default::default(),
+            macmul: Default::default(),
+            running: Default::default(),
+            two24: k(2),
+            rows16: k(rows as u64),
+            rows8: k(rows as u64),
+            zero5: k(0),
+            zero7: k(0),
+            zero16: k(0),
+            one16: k(1),
+            zero24: k(0),
+            zero32: k(0),
+            zero64: k(0),
+            one24: k(1),
+            one32: k(1),
+            one64: k(1),
+            one4: k(1),
+            two4: k(2),
+            one8: k(1),
+            eight24: k(8),
+            sixty3: k(63),
+            ones64: k(u64::MAX),
+            ones24: k(0xff_ffff),
+            c64_7: k(64),
+            m_asc: k(0),
+            m_desc: k(1),
+            m_const: k(2),
+            zero_hi16: k(0),
+            bad_thr: k(BAD_THRESHOLDS),
+            bus_err: k(BUS_ERROR),
+            seven24: k(7),
+            ff24: k(0xff),
+        }
+    }
+}
+
+impl Logic for CmdProc {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, state, desc, index, done_cnt, cnt, cnt2, phase, bad, co0, code_r, p_busy, p_stall, p_macs,
+            r_slice, r_pix, r_row, r_in_base, r_mask, r_pairs, r_wpc, r_wch_bytes, r_dpix, r_rf
+        );
+        self.fields.words.next = self.desc.q.val();
+        self.words.next = self.desc.q.val();
+
+        // ---- Layer values straight from the fields.
+        self.mode_raw.next = self.fields.mode.val();
+        self.a_out.next = self.fields.a_out.val();
+        self.a_bits.next = self.fields.a_in.val();
+        self.a_bits16.next = bit_cast::<16, 4>(self.fields.a_in.val());
+        self.w_bits.next = self.fields.w_bits.val();
+        self.kh.next = self.fields.kh.val();
+        self.kw.next = self.fields.kw.val();
+        self.stride_two.next = self.fields.stride.val() == self.two4.val();
+        self.up_two.next = self.fields.upsample.val() == self.two4.val();
+        self.pad_top.next = self.fields.pad_top.val();
+        self.pad_left.next = self.fields.pad_left.val();
+        self.up_h.next = bit_cast::<20, 16>(self.fields.in_h.val());
+        self.up_w.next = bit_cast::<20, 16>(self.fields.in_w.val());
+        if self.up_two.val() {
+            self.up_h.next = bit_cast::<20, 16>(self.fields.in_h.val()) << 1;
+            self.up_w.next = bit_cast::<20, 16>(self.fields.in_w.val()) << 1;
+        }
+        self.out_h.next = self.fields.out_h.val();
+        self.out_w.next = self.fields.out_w.val();
+        self.dst_w.next = self.fields.dst_w.val();
+        self.os_two.next = self.fields.out_stride.val() == self.two4.val();
+        self.off_y.next = self.fields.out_off_y.val();
+        self.off_x.next = self.fields.out_off_x.val();
+
+        // ---- Derived sizes (registered in SETUP).
+        self.groups.next = (self.fields.cin.val() + self.sixty3.val()) >> 6;
+        self.groups_tot.next = (self.fields.in_c_total.val() + self.sixty3.val()) >> 6;
+        self.groups_dst.next = (self.fields.dst_c.val() + self.sixty3.val()) >> 6;
+        self.cin_rem.next = bit_cast::<7, 16>(self.fields.cin.val() & self.sixty3.val());
+        self.kk.next = bit_cast::<16, 4>(self.fields.kh.val()) * bit_cast::<16, 4>(self.fields.kw.val());
+        self.kk16.next = self.kk.val().get_bits::<16>(0);
+        self.m_slice.next = self.groups.val() * bit_cast::<16, 4>(self.fields.a_in.val());
+        self.m_pix.next = (self.groups_tot.val() * bit_cast::<16, 4>(self.fields.a_in.val())) << 3;
+        self.m_pairs.next = self.kk16.val() * self.groups.val();
+        self.m_dpix.next = (self.groups_dst.val() * bit_cast::<16, 4>(self.fields.a_out.val())) << 3;
+        if self.state.q.val() == CpState::Setup {
+            self.r_slice.d.next = self.m_slice.val().get_bits::<16>(0);
+            self.r_pix.d.next = self.m_pix.val().get_bits::<16>(0);
+            self.r_in_base.d.next = self.fields.in_addr.val()
+                + (((self.fields.in_ch_off.val() >> 6) * bit_cast::<16, 4>(self.fields.a_in.val())) << 3);
+            self.r_mask.d.next = self.ones64.val();
+            if self.cin_rem.val() != self.zero7.val() {
+                self.r_mask.d.next = self.ones64.val() >> (self.c64_7.val() - self.cin_rem.val());
+            }
+            self.r_pairs.d.next = self.m_pairs.val().get_bits::<16>(0);
+            self.r_rf.d.next = self.kk16.val() * self.fields.cin.val();
+            if self.fields.mode.val() {
+                self.r_dpix.d.next = self.fields.dst_c.val() << 2;
+            } else {
+                self.r_dpix.d.next = self.m_dpix.val().get_bits::<16>(0);
+            }
+        }
+        self.r_row.d.next = self.fields.in_w.val() * self.r_pix.q.val();
+        self.m_wpc.next = self.r_pairs.q.val() * bit_cast::<16, 4>(self.fields.w_bits.val());
+        self.r_wpc.d.next = self.m_wpc.val().get_bits::<16>(0);
+        self.r_wch_bytes.d.next = bit_cast::<32, 16>(self.r_wpc.q.val()) << 3;
+        self.in_base.next = self.r_in_base.q.val();
+        self.row_bytes.next = self.r_row.q.val();
+        self.pix_bytes.next = self.r_pix.q.val();
+        self.slice_words.next = self.r_slice.q.val();
+        self.mask.next = self.r_mask.q.val();
+        self.pairs.next = self.r_pairs.q.val();
+        self.dst_pix_bytes.next = self.r_dpix.q.val();
+        self.col_step.next = bit_cast::<32, 16>(self.r_dpix.q.val());
+        if self.os_two.val() {
+            self.col_step.next = bit_cast::<32, 16>(self.r_dpix.q.val()) << 1;
+        }
+        self.m_spacing.next = bit_cast::<16, 8>(self.row_cycles.val()) * self.rows16.val();
+        self.spacing.next = self.m_spacing.val().get_bits::<16>(0);
+
+        // ---- The pass: channels co0 .. co0 + nrows.
+        self.left.next = self.fields.cout.val() - self.co0.q.val();
+        self.nrows.next = self.rows16.val();
+        if self.left.val() < self.rows16.val() {
+            self.nrows.next = self.left.val();
+        }
+        self.last_pass.next = self.left.val() <= self.rows16.val();
+        self.tile_rows.next = self.nrows.val().get_bits::<8>(0);
+        self.byte_lo.next = self.co0.q.val().get_bits::<3>(3);
+        self.fill.next = self.last_pass.val();
+        if self.fields.mode.val() {
+            self.dst_base.next =
+                self.fields.out_addr.val() + (bit_cast::<32, 16>(self.fields.ch_off.val() + self.co0.q.val()) << 2);
+        } else {
+            self.dst_base.next = self.fields.out_addr.val()
+                + (((self.fields.ch_off.val() + self.co0.q.val()) >> 6)
+                    * bit_cast::<16, 4>(self.fields.a_out.val())
+                    << 3);
+        }
+
+        // ---- Threshold records: 2^a_out words of 32 bits per channel.
+        self.rec_mask.next = !(self.ones24.val() << bit_cast::<24, 4>(self.fields.a_out.val()));
+        self.mode_mask.next = self.rec_mask.val() >> 1;
+        self.lo32.next = self.rd_word.val().get_bits::<32>(0);
+        self.hi32.next = self.rd_word.val().get_bits::<32>(32);
+        self.mode_ok.next = (self.lo32.val() == self.m_asc.val())
+            | (self.lo32.val() == self.m_desc.val())
+            | ((self.lo32.val().get_bits::<8>(0) == self.m_const.val())
+                & (self.lo32.val().get_bits::<16>(16) == self.zero_hi16.val()));
+
+        // ---- Defaults.
+        self.rreq_valid.next = false;
+        self.rreq_addr.next = self.zero32.val();
+        self.rreq_words.next = self.zero24.val();
+        self.rd_ready.next = false;
+        self.g_rreq_ready.next = false;
+        self.g_rd_valid.next = false;
+        self.running.next = true;
+        self.take.next = false;
+        self.check_start.next = false;
+        self.wb_we.next = false;
+        self.wb_row.next = self.cnt2.q.val().get_bits::<8>(16);
+        self.wb_addr.next = self.cnt2.q.val().get_bits::<16>(0);
+        self.thr_we.next = false;
+        self.k_idx.next = self.cnt.q.val() << 1;
+        if self.phase.q.val() {
+            self.k_idx.next = (self.cnt.q.val() << 1) | self.one24.val();
+        }
+        self.m_kch.next = self.k_idx.val() >> bit_cast::<24, 4>(self.fields.a_out.val());
+        self.thr_channel.next = self.m_kch.val().get_bits::<8>(0);
+        self.m_kword.next = self.k_idx.val() & self.rec_mask.val();
+        self.thr_word.next = self.m_kword.val().get_bits::<8>(0);
+        self.thr_data.next = self.lo32.val();
+        if self.phase.q.val() {
+            self.thr_data.next = self.hi32.val();
+        }
+        self.run_start.next = false;
+        self.done_pulse.next = false;
+        self.error_pulse.next = false;
+        self.clear.next = false;
+        self.error_code.next = self.code_r.q.val();
+        self.error_index.next = self.index.q.val();
+        self.wmul.a.next = self.r_wch_bytes.q.val();
+        self.wmul.b.next = self.co0.q.val() + self.cnt.q.val().get_bits::<16>(0);
+        self.macmul.a.next = self.r_rf.q.val();
+        self.m_cr.next = bit_cast::<16, 8>(self.f_tile_cols.val()) * self.nrows.val();
+        self.macmul.b.next = self.m_cr.val().get_bits::<16>(0);
+        self.list_bytes.next = self.index.q.val() << 6;
+
+        // ---- The state machine.
+        match self.state.q.val() {
+            CpState::Idle => {
+                self.running.next = false;
+                if self.start.val() {
+                    self.clear.next = true;
+                    self.index.d.next = self.zero32.val();
+                    self.done_cnt.d.next = self.zero32.val();
+                    self.p_busy.d.next = self.zero64.val();
+                    self.p_stall.d.next = self.zero64.val();
+                    self.p_macs.d.next = self.zero64.val();
+                    if self.list_code.val() != self.zero5.val() {
+                        self.code_r.d.next = bit_cast::<32, 5>(self.list_code.val());
+                        self.state.d.next = CpState::Error;
+                    } else {
+                        self.state.d.next = CpState::Fetch;
+                    }
+                }
+            }
+            CpState::Fetch => {
+                self.rreq_valid.next = true;
+                self.rreq_addr.next = self.cmd_base.val() + self.list_bytes.val();
+                self.rreq_words.next = self.eight24.val();
+                if self.rreq_ready.val() {
+                    self.cnt.d.next = self.zero24.val();
+                    self.state.d.next = CpState::FetchData;
+                }
+            }
+            CpState::FetchData => {
+                self.rd_ready.next = true;
+                if self.rd_valid.val() {
+                    self.desc.d.next = (self.desc.q.val() >> 64) | (bit_cast::<512, 64>(self.rd_word.val()) << 448);
+                    self.cnt.d.next = self.cnt.q.val() + self.one24.val();
+                    if self.cnt.q.val() == self.seven24.val() {
+                        self.state.d.next = CpState::Check;
+                    }
+                }
+            }
+            CpState::Check => {
+                self.check_start.next = true;
+                self.state.d.next = CpState::CheckWait;
+            }
+            CpState::CheckWait => {
+                if self.check_done.val() {
+                    if self.check_code.val() != self.zero5.val() {
+                        self.code_r.d.next = bit_cast::<32, 5>(self.check_code.val());
+                        self.state.d.next = CpState::Error;
+                    } else {
+                        self.state.d.next = CpState::Setup;
+                        self.cnt.d.next = self.zero24.val();
+                    }
+                }
+            }
+            CpState::Setup => {
+                // Three cycles: r_slice.. (cycle 0), r_row/r_wpc (1), r_wch_bytes (2).
+                self.cnt.d.next = self.cnt.q.val() + self.one24.val();
+                if self.cnt.q.val() == self.two24.val() {
+                    self.cnt.d.next = self.zero24.val();
+                    self.phase.d.next = false;
+                    self.bad.d.next = false;
+                    self.co0.d.next = self.zero16.val();
+                    if self.fields.mode.val() {
+                        self.state.d.next = CpState::Pass;
+                    } else {
+                        self.state.d.next = CpState::Scan;
+                    }
+                }
+            }
+            CpState::Scan => {
+                // Request the whole table once (cnt2 = 0), then check words.
+                if !self.phase.q.val() {
+                    self.rreq_valid.next = true;
+                    self.rreq_addr.next = self.fields.thr_addr.val();
+                    self.rreq_words.next = bit_cast::<24, 16>(self.fields.cout.val()) << (bit_cast::<24, 4>(self.fields.a_out.val()) - self.one24.val());
+                    if self.rreq_ready.val() {
+                        self.phase.d.next = true;
+                    }
+                } else {
+                    self.rd_ready.next = true;
+                    if self.rd_valid.val() {
+                        if ((self.cnt.q.val() & self.mode_mask.val()) == self.zero24.val()) & !self.mode_ok.val() {
+                            self.bad.d.next = true;
+                        }
+                        self.cnt.d.next = self.cnt.q.val() + self.one24.val();
+                        if (self.cnt.q.val() + self.one24.val())
+                            == (bit_cast::<24, 16>(self.fields.cout.val())
+                                << (bit_cast::<24, 4>(self.fields.a_out.val()) - self.one24.val()))
+                        {
+                            self.phase.d.next = false;
+                            self.cnt.d.next = self.zero24.val();
+                            if self.bad.q.val()
+                                | (((self.cnt.q.val() & self.mode_mask.val()) == self.zero24.val()) & !self.mode_ok.val())
+                            {
+                                self.code_r.d.next = self.bad_thr.val();
+                                self.state.d.next = CpState::Error;
+                            } else {
+                                self.state.d.next = CpState::Pass;
+                            }
+                        }
+                    }
+                }
+            }
+            CpState::Pass => {
+                self.cnt.d.next = self.zero24.val();
+                self.cnt2.d.next = self.zero24.val();
+                self.phase.d.next = false;
+                self.state.d.next = CpState::WLoad;
+            }
+            CpState::WLoad => {
+                // Requests: one per row (cnt); data: row cnt2[23:16], word cnt2[15:0].
+                if self.cnt.q.val().get_bits::<16>(0) != self.nrows.val() {
+                    self.rreq_valid.next = true;
+                    self.rreq_addr.next = self.fields.w_addr.val() + self.wmul.p.val();
+                    self.rreq_words.next = bit_cast::<24, 16>(self.r_wpc.q.val());
+                    if self.rreq_ready.val() {
+                        self.cnt.d.next = self.cnt.q.val() + self.one24.val();
+                    }
+                }
+                self.rd_ready.next = true;
+                if self.rd_valid.val() {
+                    self.wb_we.next = true;
+                    self.cnt2.d.next = self.cnt2.q.val() + self.one24.val();
+                    if (self.cnt2.q.val().get_bits::<16>(0) + self.one16.val()) == self.r_wpc.q.val() {
+                        self.cnt2.d.next = bit_cast::<24, 8>(self.cnt2.q.val().get_bits::<8>(16) + self.one8.val()) << 16;
+                        if (bit_cast::<16, 8>(self.cnt2.q.val().get_bits::<8>(16)) + self.one16.val())
+                            == self.nrows.val()
+                        {
+                            self.cnt.d.next = self.zero24.val();
+                            self.cnt2.d.next = self.zero24.val();
+                            if self.fields.mode.val() {
+                                self.run_start.next = true;
+                                self.state.d.next = CpState::Run;
+                            } else {
+                                self.state.d.next = CpState::TLoad;
+                            }
+                        }
+                    }
+                }
+            }
+            CpState::TLoad => {
+                if self.cnt2.q.val() == self.zero24.val() {
+                    self.rreq_valid.next = true;
+                    self.rreq_addr.next = self.fields.thr_addr.val()
+                        + (bit_cast::<32, 16>(self.co0.q.val()) << (bit_cast::<32, 4>(self.fields.a_out.val()) + self.one32.val() + self.one32.val()));
+                    self.rreq_words.next = bit_cast::<24, 16>(self.nrows.val()) << (bit_cast::<24, 4>(self.fields.a_out.val()) - self.one24.val());
+                    if self.rreq_ready.val() {
+                        self.cnt2.d.next = self.one24.val();
+                    }
+                } else if self.rd_valid.val() {
+                    self.thr_we.next = true;
+                    self.phase.d.next = !self.phase.q.val();
+                    if self.phase.q.val() {
+                        self.rd_ready.next = true;
+                        self.cnt.d.next = self.cnt.q.val() + self.one24.val();
+                        if (self.cnt.q.val() + self.one24.val())
+                            == (bit_cast::<24, 16>(self.nrows.val()) << (bit_cast::<24, 4>(self.fields.a_out.val()) - self.one24.val()))
+                        {
+                            self.cnt.d.next = self.zero24.val();
+                            self.cnt2.d.next = self.zero24.val();
+                            self.run_start.next = true;
+                            self.state.d.next = CpState::Run;
+                        }
+                    }
+                }
+            }
+            CpState::Run => {
+                self.rreq_valid.next = self.g_rreq_valid.val();
+                self.rreq_addr.next = self.g_rreq_addr.val();
+                self.rreq_words.next = self.g_rreq_words.val();
+                self.g_rreq_ready.next = self.rreq_ready.val();
+                self.g_rd_valid.next = self.rd_valid.val();
+                self.rd_ready.next = self.g_rd_ready.val();
+                if !self.g_busy.val() & !self.f_busy.val() {
+                    self.state.d.next = CpState::Drain;
+                }
+            }
+            CpState::Drain => {
+                if self.w_idle.val() & !self.thr_busy.val() {
+                    if self.last_pass.val() {
+                        self.state.d.next = CpState::Finish;
+                    } else {
+                        self.co0.d.next = self.co0.q.val() + self.rows16.val();
+                        self.state.d.next = CpState::Pass;
+                    }
+                }
+            }
+            CpState::Finish => {
+                if !self.wr_busy.val() {
+                    if self.rd_error.val() | self.wr_error.val() {
+                        self.code_r.d.next = self.bus_err.val();
+                        self.state.d.next = CpState::Error;
+                    } else {
+                        self.done_cnt.d.next = self.done_cnt.q.val() + self.one32.val();
+                        self.index.d.next = self.index.q.val() + self.one32.val();
+                        if (self.index.q.val() + self.one32.val()) == self.cmd_count.val() {
+                            self.state.d.next = CpState::Done;
+                        } else {
+                            self.state.d.next = CpState::Fetch;
+                        }
+                    }
+                }
+            }
+            CpState::Error => {
+                self.error_pulse.next = true;
+                self.state.d.next = CpState::Idle;
+            }
+            CpState::Done => {
+                self.done_pulse.next = true;
+                self.state.d.next = CpState::Idle;
+            }
+            _ => {
+                self.state.d.next = CpState::Idle;
+            }
+        }
+        // Counters.
+        if self.running.val() {
+            self.p_busy.d.next = self.p_busy.q.val() + self.one64.val();
+        }
+        if self.f_stall.val() {
+            self.p_stall.d.next = self.p_stall.q.val() + self.one64.val();
+        }
+        if self.f_tile.val() {
+            self.p_macs.d.next = self.p_macs.q.val() + bit_cast::<64, 32>(self.macmul.p.val());
+        }
+        self.busy.next = self.running.val();
+        self.cmds_done.next = self.done_cnt.q.val();
+        self.perf_busy.next = self.p_busy.q.val();
+        self.perf_stall.next = self.p_stall.q.val();
+        self.perf_macs.next = self.p_macs.q.val();
+        if self.reset.val() {
+            self.state.d.next = CpState::Idle;
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! `Feeder`: drives the systolic array with the step sequence of each tile,
+//! reading the activation and weight banks, and hands finished tiles to the
+//! output writer.
+//!
+//! Role: for the tile in activation half `h` (filled by
+//! [`crate::gather::Gatherer`]) and the weights of the pass's output
+//! channels (one bank per array row, `pair·W + q` = word `q` of
+//! (tap, group) pair `pair`, as `isa::layout::WeightLayout` stores one output
+//! channel), it issues the steps of [`crate::pe::StepControl::sequence`]:
+//! plane level `s = A + W − 2` down to 0, then pairs, then `p` ascending,
+//! `q = s − p` — one step per cycle, at bank addresses `h·HALF + pair·A + p`
+//! (activations, all columns) and `pair·W + q` (weights, all rows). The block
+//! RAMs answer one cycle later, so the control word is registered once to
+//! meet its data at the array's ports.
+//!
+//! Bubbles (the step control's `valid` low) are inserted when: the next tile's
+//! half is not full yet (a memory stall, `stall` high); two tiles already
+//! wait for the output writer (`tile_done` not yet seen for them); or the
+//! step is a tile's last and fewer than `spacing` cycles passed since the
+//! previous last step (the array's drain and the threshold unit's row rate,
+//! see [`crate::array`] and [`crate::threshold`]).
+//!
+//! At a tile's last step the feeder frees the half (`free_half`), and offers
+//! the writer the tile (`tile_valid`, `tile_addr` = destination address of its
+//! column 0, `tile_cols` = valid columns).
+use rust_hdl::prelude::*;
+
+use crate::fifo::{konst as k, Mul32x16};
+use crate::pe::{StepControl, CTL_BITS};
+
+/// The feeder; `AB`/`WB` = activation/weight bank address bits.
+#[derive(LogicBlock)]
+pub struct Feeder<const AB: usize, const WB: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub reset: Signal<In, Bit>,
+    /// Begin a pass (the gatherer starts in the same cycle).
+    pub start: Signal<In, Bit>,
+    /// The pass has tiles left to issue.
+    pub busy: Signal<Out, Bit>,
+    /// (tap, group) pairs per tile: `kh·kw·⌈cin/64⌉`.
+    pub pairs: Signal<In, Bits<16>>,
+    /// Activation bits `A`.
+    pub a_bits: Signal<In, Bits<4>>,
+    /// Weight bits `W` (1 = binary).
+    pub w_bits: Signal<In, Bits<4>>,
+    /// Least cycles between two tiles' last steps.
+    pub spacing: Signal<In, Bits<16>>,
+    /// Destination address of output pixel (0, 0) for this pass's channels.
+    pub dst_base: Signal<In, Bits<32>>,
+    /// Bytes per destination pixel.
+    pub dst_pix_bytes: Signal<In, Bits<16>>,
+    /// Destination columns.
+    pub dst_w: Signal<In, Bits<16>>,
+    /// Output columns computed.
+    pub out_w: Signal<In, Bits<16>>,
+    /// Output pixel stride 2 (else 1).
+    pub os_two: Signal<In, Bit>,
+    /// Destination row offset.
+    pub off_y: Signal<In, Bits<4>>,
+    /// Destination column offset.
+    pub off_x: Signal<In, Bits<4>>,
+    /// The gatherer's full halves.
+    pub full: Signal<In, Bits<2>>,
+    /// Output row of the tile in half 0.
+    pub info_oy0: Signal<In, Bits<16>>,
+    /// Output row of the tile in half 1.
+    pub info_oy1: Signal<In, Bits<16>>,
+    /// First column of the tile in half 0.
+    pub info_ox0: Signal<In, Bits<16>>,
+    /// First column of the tile in half 1.
+    pub info_ox1: Signal<In, Bits<16>>,
+    /// The tile in half 0 is the pass's last.
+    pub info_last0: Signal<In, Bit>,
+    /// The tile in half 1 is the pass's last.
+    pub info_last1: Signal<In, Bit>,
+    /// Half h read completely (bit h, pulse).
+    pub free_half: Signal<Out, Bits<2>>,
+    /// Activation bank read address (every column).
+    pub a_addr: Signal<Out, Bits<AB>>,
+    /// Weight bank read address (every row).
+    pub w_addr: Signal<Out, Bits<WB>>,
+    /// The array's step control (registered: meets the bank data).
+    pub ctl: Signal<Out, Bits<CTL_BITS>>,
+    /// A tile for the output writer.
+    pub tile_valid: Signal<Out, Bit>,
+    /// Its column 0's destination address.
+    pub tile_addr: Signal<Out, Bits<32>>,
+    /// Its valid columns.
+    pub tile_cols: Signal<Out, Bits<8>>,
+    /// The writer finished a tile (pulse).
+    pub tile_done: Signal<In, Bit>,
+    /// Waiting for the gatherer (a memory stall).
+    pub stall: Signal<Out, Bit>,
+    active: DFF<Bit>,
+    half: DFF<Bit>,
+    in_tile: DFF<Bit>,
+    level: DFF<Bits<5>>,
+    pair: DFF<Bits<16>>,
+    pair_a: DFF<Bits<16>>,
+    pair_w: DFF<Bits<16>>,
+    p: DFF<Bits<4>>,
+    opens: DFF<Bit>,
+    since: DFF<Bits<16>>,
+    inflight: DFF<Bits<2>>,
+    ctl_r: DFF<Bits<CTL_BITS>>,
+    h_full: Signal<Local, Bit>,
+    h_oy: Signal<Local, Bits<16>>,
+    h_ox: Signal<Local, Bits<16>>,
+    h_last: Signal<Local, Bit>,
+    top_level: Signal<Local, Bits<5>>,
+    p_hi: Signal<Local, Bits<4>>,
+    p_lo: Signal<Local, Bits<4>>,
+    m_lo: Signal<Local, Bits<5>>,
+    m_lo_next: Signal<Local, Bits<5>>,
+    p_lo_next: Signal<Local, Bits<4>>,
+    q: Signal<Local, Bits<4>>,
+    last_pair: Signal<Local, Bit>,
+    is_last: Signal<Local, Bit>,
+    can_start: Signal<Local, Bit>,
+    issue: Signal<Local, Bit>,
+    tile_end: Signal<Local, Bit>,
+    next_level: Signal<Local, Bits<5>>,
+    step: Signal<Local, Bits<CTL_BITS>>,
+    dy: Signal<Local, Bits<16>>,
+    dx: Signal<Local, Bits<16>>,
+    pix: Signal<Local, Bits<32>>,
+    left: Signal<Local, Bits<16>>,
+    pix_mul: Mul32x16,
+    ncols16: Constant<Bits<16>>,
+    ncols8: Constant<Bits<8>>,
+    half_bit: Constant<Bits<AB>>,
+    one4: Constant<Bits<4>>,
+    one5: Constant<Bits<5>>,
+    one16: Constant<Bits<16>>,
+    two2: Constant<Bits<2>>,
+    one2: Constant<Bits<2>>,
+    zero2: Constant<Bits<2>>,
+    zero4: Constant<Bits<4>>,
+    zero5: Constant<Bits<5>>,
+    zero16: Constant<Bits<16>>,
+    max16: Constant<Bits<16>>,
+    b01: Constant<Bits<2>>,
+    b10: Constant<Bits<2>>,
+    idle: Constant<Bits<CTL_BITS>>,
+    f_valid: Constant<Bits<CTL_BITS>>,
+    f_first: Constant<Bits<CTL_BITS>>,
+    f_last: Constant<Bits<CTL_BITS>>,
+    f_negate: Constant<Bits<CTL_BITS>>,
+    f_binary: Constant<Bits<CTL_BITS>>,
+    f_double: Constant<Bits<CTL_BITS>>,
+}
+
+impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
+    /// A feeder for an array of `cols` columns.
+    pub fn new(cols: usize) -> Self {
+        assert!((1..=64).contains(&cols), "cols {cols} outside 1..=64");
+        let bit = |f: fn(&mut StepControl)| {
+            let mut c = StepControl::IDLE;
+            f(&mut c);
+            Constant::new(c.to_bits())
+        };
+        Feeder {
+            clock: Default::default(),
+            reset: Default::default(),
+            start: Default::default(),
+            busy: Default::default(),
+            pairs: Default::default(),
+            a_bits: Default::default(),
+            w_bits: Default::default(),
+            spacing: Default::default(),
+            dst_base: Default::default(),
+            dst_pix_bytes: Default::default(),
+            dst_w: Default::default(),
+            out_w: Default::default(),
+            os_two: Default::default(),
+            off_y: Default::default(),
+            off_x: Default::default(),
+            full: Default::default(),
+            info_oy0: Default::default(),
+            info_oy1: Default::default(),
+            info_ox0: Default::default(),
+            info_ox1: Default::default(),
+            info_last0: Default::default(),
+            info_last1: Default::default(),
+            free_half: Default::default(),
+            a_addr: Default::default(),
+            w_addr: Default::default(),
+            ctl: Default::default(),
+            tile_valid: Default::default(),
+            tile_addr: Default::default(),
+            tile_cols: Default::default(),
+            tile_done: Default::default(),
+            stall: Default::default(),
+            active: Default::default(),
+            half: Default::default(),
+            in_tile: Default::default(),
+            level: Default::default(),
+            pair: Default::default(),
+            pair_a: Default::default(),
+            pair_w: Default::default(),
+            p: Default::default(),
+            opens: Default::default(),
+            since: Default::default(),
+            inflight: Default::default(),
+            ctl_r: Default::default(),
+            h_full: Default::default(),
+            h_oy: Default::default(),
+            h_ox: Default::default(),
+            h_last: Default::default(),
+            top_level: Default::default(),
+            p_hi: Default::default(),
+            p_lo: Default::default(),
+            m_lo: Default::default(),
+            m_lo_next: Default::default(),
+            p_lo_next: Default::default(),
+            q: Default::default(),
+            last_pair: Default::default(),
+            is_last: Default::default(),
+            can_start: Default::default(),
+            issue: Default::default(),
+            tile_end: Default::default(),
+            next_level: Default::default(),
+            step: Default::default(),
+            dy: Default::default(),
+            dx: Default::default(),
+            pix: Default::default(),
+            left: Default::default(),
+            pix_mul: Default::default(),
+            ncols16: k(cols as u64),
+            ncols8: k(cols as u64),
+            half_bit: k(1 << (AB - 1)),
+            one4: k(1),
+            one5: k(1),
+            one16: k(1),
+            two2: k(2),
+            one2: k(1),
+            zero2: k(0),
+            zero4: k(0),
+            zero5: k(0),
+            zero16: k(0),
+            max16: k(0xffff),
+            b01: k(1),
+            b10: k(2),
+            idle: Constant::new(StepControl::IDLE.to_bits()),
+            f_valid: bit(|c| c.valid = true),
+            f_first: bit(|c| c.first = true),
+            f_last: bit(|c| c.last = true),
+            f_negate: bit(|c| c.negate = true),
+            f_binary: bit(|c| c.binary = true),
+            f_double: bit(|c| c.double = true),
+        }
+    }
+}
+
+impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, active, half, in_tile, level, pair, pair_a, pair_w, p, opens, since, inflight, ctl_r);
+        // The current half's tile.
+        self.h_full.next = self.full.val().get_bit(0);
+        self.h_oy.next = self.info_oy0.val();
+        self.h_ox.next = self.info_ox0.val();
+        self.h_last.next = self.info_last0.val();
+        if self.half.q.val() {
+            self.h_full.next = self.full.val().get_bit(1);
+            self.h_oy.next = self.info_oy1.val();
+            self.h_ox.next = self.info_ox1.val();
+            self.h_last.next = self.info_last1.val();
+        }
+        // Plane-level bounds: p from max(0, s − (W − 1)) to min(s, A − 1).
+        self.top_level.next = bit_cast::<5, 4>(self.a_bits.val()) + bit_cast::<5, 4>(self.w_bits.val()) - self.one5.val()
+            - self.one5.val();
+        self.p_hi.next = self.a_bits.val() - self.one4.val();
+        if self.level.q.val() < bit_cast::<5, 4>(self.a_bits.val()) {
+            self.p_hi.next = self.level.q.val().get_bits::<4>(0);
+        }
+        self.next_level.next = self.level.q.val() - self.one5.val();
+        self.m_lo.next = self.level.q.val() - bit_cast::<5, 4>(self.w_bits.val()) + self.one5.val();
+        self.m_lo_next.next = self.next_level.val() - bit_cast::<5, 4>(self.w_bits.val()) + self.one5.val();
+        self.p_lo.next = self.zero4.val();
+        if self.level.q.val() >= bit_cast::<5, 4>(self.w_bits.val()) {
+            self.p_lo.next = self.m_lo.val().get_bits::<4>(0);
+        }
+        self.p_lo_next.next = self.zero4.val();
+        if self.next_level.val() >= bit_cast::<5, 4>(self.w_bits.val()) {
+            self.p_lo_next.next = self.m_lo_next.val().get_bits::<4>(0);
+        }
+        self.q.next = self.level.q.val().get_bits::<4>(0) - self.p.q.val();
+        self.last_pair.next = (self.pair.q.val() + self.one16.val()) == self.pairs.val();
+        self.is_last.next = (self.level.q.val() == self.zero5.val()) & self.last_pair.val();
+        self.can_start.next = self.h_full.val() & (self.inflight.q.val() != self.two2.val());
+        self.issue.next = self.active.q.val()
+            & (self.in_tile.q.val() | self.can_start.val())
+            & (!self.is_last.val() | (self.since.q.val() >= self.spacing.val()));
+        self.stall.next = self.active.q.val() & !self.in_tile.q.val() & !self.h_full.val();
+        self.tile_end.next = self.issue.val() & self.is_last.val();
+
+        // Bank addresses of this step.
+        self.a_addr.next = bit_cast::<AB, 16>(self.pair_a.q.val() + bit_cast::<16, 4>(self.p.q.val()));
+        if self.half.q.val() {
+            self.a_addr.next = bit_cast::<AB, 16>(self.pair_a.q.val() + bit_cast::<16, 4>(self.p.q.val())) | self.half_bit.val();
+        }
+        self.w_addr.next = bit_cast::<WB, 16>(self.pair_w.q.val() + bit_cast::<16, 4>(self.q.val()));
+
+        // The step's control word.
+        self.step.next = self.f_valid.val();
+        if !self.in_tile.q.val() {
+            self.step.next = self.step.val() | self.f_first.val();
+        }
+        if self.is_last.val() {
+            self.step.next = self.step.val() | self.f_last.val();
+        }
+        if self.w_bits.val() == self.one4.val() {
+            self.step.next = self.step.val() | self.f_binary.val();
+        } else if (self.q.val() + self.one4.val()) == self.w_bits.val() {
+            self.step.next = self.step.val() | self.f_negate.val();
+        }
+        if self.opens.q.val() & self.in_tile.q.val() {
+            self.step.next = self.step.val() | self.f_double.val();
+        }
+        self.ctl_r.d.next = self.idle.val();
+        if self.issue.val() {
+            self.ctl_r.d.next = self.step.val();
+        }
+        self.ctl.next = self.ctl_r.q.val();
+
+        // Advance.
+        if self.since.q.val() != self.max16.val() {
+            self.since.d.next = self.since.q.val() + self.one16.val();
+        }
+        if self.issue.val() {
+            self.in_tile.d.next = true;
+            self.opens.d.next = false;
+            self.p.d.next = self.p.q.val() + self.one4.val();
+            if self.p.q.val() == self.p_hi.val() {
+                // This pair's planes of the level are done.
+                self.pair.d.next = self.pair.q.val() + self.one16.val();
+                self.pair_a.d.next = self.pair_a.q.val() + bit_cast::<16, 4>(self.a_bits.val());
+                self.pair_w.d.next = self.pair_w.q.val() + bit_cast::<16, 4>(self.w_bits.val());
+                self.p.d.next = self.p_lo.val();
+                if self.last_pair.val() {
+                    self.pair.d.next = self.zero16.val();
+                    self.pair_a.d.next = self.zero16.val();
+                    self.pair_w.d.next = self.zero16.val();
+                    self.level.d.next = self.next_level.val();
+                    self.p.d.next = self.p_lo_next.val();
+                    self.opens.d.next = true;
+                }
+            }
+        }
+        // Tile end: free_half the half, offer the tile to the writer.
+        self.free_half.next = self.zero2.val();
+        self.tile_valid.next = self.tile_end.val();
+        if self.tile_end.val() {
+            self.in_tile.d.next = false;
+            self.since.d.next = self.one16.val();
+            self.half.d.next = !self.half.q.val();
+            self.level.d.next = self.top_level.val();
+            self.p.d.next = self.a_bits.val() - self.one4.val();
+            self.opens.d.next = false;
+            if self.half.q.val() {
+                self.free_half.next = self.b10.val();
+            } else {
+                self.free_half.next = self.b01.val();
+            }
+            if self.h_last.val() {
+                self.active.d.next = false;
+            }
+        }
+        if self.tile_end.val() & !self.tile_done.val() {
+            self.inflight.d.next = self.inflight.q.val() + self.one2.val();
+        }
+        if !self.tile_end.val() & self.tile_done.val() {
+            self.inflight.d.next = self.inflight.q.val() - self.one2.val();
+        }
+        // The tile's destination: pixel (oy·os + off_y, ox0·os + off_x).
+        self.dy.next = self.h_oy.val() + bit_cast::<16, 4>(self.off_y.val());
+        self.dx.next = self.h_ox.val() + bit_cast::<16, 4>(self.off_x.val());
+        if self.os_two.val() {
+            self.dy.next = (self.h_oy.val() << 1) + bit_cast::<16, 4>(self.off_y.val());
+            self.dx.next = (self.h_ox.val() << 1) + bit_cast::<16, 4>(self.off_x.val());
+        }
+        self.pix.next = self.dy.val() * self.dst_w.val() + bit_cast::<32, 16>(self.dx.val());
+        self.pix_mul.a.next = self.pix.val();
+        self.pix_mul.b.next = self.dst_pix_bytes.val();
+        self.tile_addr.next = self.dst_base.val() + self.pix_mul.p.val();
+        self.left.next = self.out_w.val() - self.h_ox.val();
+        self.tile_cols.next = self.ncols8.val();
+        if self.left.val() < self.ncols16.val() {
+            self.tile_cols.next = self.left.val().get_bits::<8>(0);
+        }
+        self.busy.next = self.active.q.val();
+
+        if self.start.val() {
+            self.active.d.next = true;
+            self.half.d.next = false;
+            self.in_tile.d.next = false;
+            self.level.d.next = self.top_level.val();
+            self.p.d.next = self.a_bits.val() - self.one4.val();
+            self.pair.d.next = self.zero16.val();
+            self.pair_a.d.next = self.zero16.val();
+            self.pair_w.d.next = self.zero16.val();
+            self.opens.d.next = false;
+            self.since.d.next = self.max16.val();
+            self.inflight.d.next = self.zero2.val();
+        }
+        if self.reset.val() {
+            self.active.d.next = false;
+            self.in_tile.d.next = false;
+            self.inflight.d.next = self.zero2.val();
+            self.ctl_r.d.next = self.idle.val();
+        }
+    }
+}

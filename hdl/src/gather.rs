@@ -1,0 +1,493 @@
+//! `Gatherer`: fills the activation buffer with the receptive fields of one
+//! tile at a time, double-buffered, from DDR through the AXI reader.
+//!
+//! Role: a tile is `cols` consecutive output pixels `(oy, ox0 + c)` of one
+//! output row (for all the array's rows = output channels). For every tap
+//! `(ky, kx)` and column `c` the gatherer reads the input pixel that tap
+//! sees — the channel slice's `G·A` consecutive words (`ceil(cin/64)` groups ×
+//! `a_in` planes, `isa::layout::ActLayout`) — and writes them into column
+//! `c`'s bank at `half·HALF + (ky·kw + kx)·G·A + g·A + p`. Taps outside the
+//! (upsampled, padded) input and columns past `out_w` get zero words without a
+//! read; the last group's words are ANDed with `mask` (channels at or past
+//! `cin` read as zero, as the contract requires). Every bank of a half has
+//! the same layout, so the feeder reads all columns at one address.
+//!
+//! Two processes: the *issuer* walks tiles → taps → columns, sends one read
+//! request per non-zero item and pushes an item record (column, offset,
+//! zero?, tile end?) into a queue; the *writer* pops records and writes the
+//! words (read data or zeros) into the banks. So many reads are in flight at
+//! once and the DDR latency is paid once per stream, not per item.
+//!
+//! Halves: each of the two halves is free, filling or full. The issuer starts
+//! tile `t` on half `t mod 2` only when it is free; the writer marks it full
+//! after the tile's last word; the feeder frees it (`free_half`) after reading
+//! it. The tile order (`oy` outer, `ox0` in steps of `cols`) is the feeder's.
+//!
+//! # Ports
+//! - `clock`, `reset`; `start` (pulse): begin a pass over every tile with the
+//!   settings below (stable until the pass ends). `busy`: a pass is running.
+//! - Settings: `in_base` (address of pixel (0, 0)'s first slice word),
+//!   `row_bytes`, `pix_bytes`, `slice_words` (`G·A`), `a_bits`, `mask`, `kh`,
+//!   `kw`, `stride_two`, `up_two`, `pad_top`, `pad_left`, `up_h`/`up_w` (input
+//!   size after upsampling), `out_h`, `out_w`.
+//! - Reader: `rreq_*` (request), `rd_word`/`rd_valid`/`rd_ready` (data).
+//! - Banks: `bank_we`, `bank_col`, `bank_addr`, `bank_data`.
+//! - Halves: `full` (bit h), `tile_oy[h]`-style info `info_oy0/1`,
+//!   `info_ox0/1`, `info_last0/1` (valid while `full`), `free_half` (bit h, pulse).
+use rust_hdl::prelude::*;
+
+use crate::fifo::{konst as k, Mul32x16, RegFifo};
+
+/// Bits of an item record: offset (16), column (8), zero, tile end.
+const ITEM_BITS: usize = 26;
+
+/// The gatherer; `AB` = activation bank address bits (a half is `2^(AB−1)` words).
+#[derive(LogicBlock)]
+pub struct Gatherer<const AB: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub reset: Signal<In, Bit>,
+    /// Begin a pass.
+    pub start: Signal<In, Bit>,
+    /// A pass is running (issuing or writing).
+    pub busy: Signal<Out, Bit>,
+    /// Address of the first slice word of input pixel (0, 0).
+    pub in_base: Signal<In, Bits<32>>,
+    /// Bytes per input row.
+    pub row_bytes: Signal<In, Bits<32>>,
+    /// Bytes per input pixel (all `in_c_total` channels).
+    pub pix_bytes: Signal<In, Bits<16>>,
+    /// Words per pixel slice, `G·A`.
+    pub slice_words: Signal<In, Bits<16>>,
+    /// `a_in`: the last `a_bits` words of a slice are the last group's planes.
+    pub a_bits: Signal<In, Bits<16>>,
+    /// Channel mask of the last group.
+    pub mask: Signal<In, Bits<64>>,
+    /// Kernel rows.
+    pub kh: Signal<In, Bits<4>>,
+    /// Kernel columns.
+    pub kw: Signal<In, Bits<4>>,
+    /// Stride 2 (else 1).
+    pub stride_two: Signal<In, Bit>,
+    /// Upsampling ×2 (else ×1).
+    pub up_two: Signal<In, Bit>,
+    /// Zero rows above.
+    pub pad_top: Signal<In, Bits<4>>,
+    /// Zero columns left.
+    pub pad_left: Signal<In, Bits<4>>,
+    /// Input rows after upsampling.
+    pub up_h: Signal<In, Bits<20>>,
+    /// Input columns after upsampling.
+    pub up_w: Signal<In, Bits<20>>,
+    /// Output rows.
+    pub out_h: Signal<In, Bits<16>>,
+    /// Output columns.
+    pub out_w: Signal<In, Bits<16>>,
+    /// Read request valid.
+    pub rreq_valid: Signal<Out, Bit>,
+    /// Read request accepted.
+    pub rreq_ready: Signal<In, Bit>,
+    /// Read request address.
+    pub rreq_addr: Signal<Out, Bits<32>>,
+    /// Read request length in words.
+    pub rreq_words: Signal<Out, Bits<24>>,
+    /// Read data.
+    pub rd_word: Signal<In, Bits<64>>,
+    /// Read data valid.
+    pub rd_valid: Signal<In, Bit>,
+    /// Read data taken.
+    pub rd_ready: Signal<Out, Bit>,
+    /// Write a bank word at this edge.
+    pub bank_we: Signal<Out, Bit>,
+    /// The column (bank) written.
+    pub bank_col: Signal<Out, Bits<8>>,
+    /// The bank address written.
+    pub bank_addr: Signal<Out, Bits<AB>>,
+    /// The word written.
+    pub bank_data: Signal<Out, Bits<64>>,
+    /// Half h holds a complete tile (bit h).
+    pub full: Signal<Out, Bits<2>>,
+    /// Output row of the tile in half 0.
+    pub info_oy0: Signal<Out, Bits<16>>,
+    /// Output row of the tile in half 1.
+    pub info_oy1: Signal<Out, Bits<16>>,
+    /// First output column of the tile in half 0.
+    pub info_ox0: Signal<Out, Bits<16>>,
+    /// First output column of the tile in half 1.
+    pub info_ox1: Signal<Out, Bits<16>>,
+    /// The tile in half 0 is the pass's last.
+    pub info_last0: Signal<Out, Bit>,
+    /// The tile in half 1 is the pass's last.
+    pub info_last1: Signal<Out, Bit>,
+    /// The feeder is done with half h (bit h, pulse).
+    pub free_half: Signal<In, Bits<2>>,
+    // Issuer.
+    issuing: DFF<Bit>,
+    i_half: DFF<Bit>,
+    i_started: DFF<Bit>,
+    oy: DFF<Bits<16>>,
+    ox0: DFF<Bits<16>>,
+    ky: DFF<Bits<4>>,
+    kx: DFF<Bits<4>>,
+    col: DFF<Bits<8>>,
+    tap_base: DFF<Bits<16>>,
+    // Half state: filling / full, and each half's tile.
+    filling: DFF<Bits<2>>,
+    full_r: DFF<Bits<2>>,
+    oy_h0: DFF<Bits<16>>,
+    oy_h1: DFF<Bits<16>>,
+    ox_h0: DFF<Bits<16>>,
+    ox_h1: DFF<Bits<16>>,
+    last_h0: DFF<Bit>,
+    last_h1: DFF<Bit>,
+    // Writer.
+    w_half: DFF<Bit>,
+    w_idx: DFF<Bits<16>>,
+    items: RegFifo<ITEM_BITS, 4>,
+    row_mul: Mul32x16,
+    // Combinational.
+    uyb: Signal<Local, Bits<20>>,
+    uxb: Signal<Local, Bits<20>>,
+    pix_x: Signal<Local, Bits<16>>,
+    iy: Signal<Local, Bits<20>>,
+    ix: Signal<Local, Bits<20>>,
+    x_off: Signal<Local, Bits<32>>,
+    in_bounds: Signal<Local, Bit>,
+    last_col: Signal<Local, Bit>,
+    last_kx: Signal<Local, Bit>,
+    last_ky: Signal<Local, Bit>,
+    tile_end: Signal<Local, Bit>,
+    last_tile: Signal<Local, Bit>,
+    next_ox: Signal<Local, Bits<16>>,
+    can_go: Signal<Local, Bit>,
+    item: Signal<Local, Bits<ITEM_BITS>>,
+    half_free: Signal<Local, Bit>,
+    h_item: Signal<Local, Bits<ITEM_BITS>>,
+    h_zero: Signal<Local, Bit>,
+    h_end: Signal<Local, Bit>,
+    h_col: Signal<Local, Bits<8>>,
+    w_take: Signal<Local, Bit>,
+    w_last: Signal<Local, Bit>,
+    set_full: Signal<Local, Bits<2>>,
+    set_fill: Signal<Local, Bits<2>>,
+    zero_flag: Constant<Bits<ITEM_BITS>>,
+    end_flag: Constant<Bits<ITEM_BITS>>,
+    half_bit: Constant<Bits<AB>>,
+    ncols: Constant<Bits<16>>,
+    last_c: Constant<Bits<8>>,
+    eight: Constant<Bits<20>>,
+    one4: Constant<Bits<4>>,
+    one8: Constant<Bits<8>>,
+    one16: Constant<Bits<16>>,
+    zero4: Constant<Bits<4>>,
+    zero8: Constant<Bits<8>>,
+    zero16: Constant<Bits<16>>,
+    zero64: Constant<Bits<64>>,
+    ones64: Constant<Bits<64>>,
+    b01: Constant<Bits<2>>,
+    b10: Constant<Bits<2>>,
+    b00: Constant<Bits<2>>,
+}
+
+impl<const AB: usize> Gatherer<AB> {
+    /// A gatherer for an array of `cols` columns (1..=64).
+    pub fn new(cols: usize) -> Self {
+        assert!((1..=64).contains(&cols), "cols {cols} outside 1..=64");
+        assert!((2..=16).contains(&AB), "bank address bits {AB} outside 2..=16");
+
+        Gatherer {
+            clock: Default::default(),
+            reset: Default::default(),
+            start: Default::default(),
+            busy: Default::default(),
+            in_base: Default::default(),
+            row_bytes: Default::default(),
+            pix_bytes: Default::default(),
+            slice_words: Default::default(),
+            a_bits: Default::default(),
+            mask: Default::default(),
+            kh: Default::default(),
+            kw: Default::default(),
+            stride_two: Default::default(),
+            up_two: Default::default(),
+            pad_top: Default::default(),
+            pad_left: Default::default(),
+            up_h: Default::default(),
+            up_w: Default::default(),
+            out_h: Default::default(),
+            out_w: Default::default(),
+            rreq_valid: Default::default(),
+            rreq_ready: Default::default(),
+            rreq_addr: Default::default(),
+            rreq_words: Default::default(),
+            rd_word: Default::default(),
+            rd_valid: Default::default(),
+            rd_ready: Default::default(),
+            bank_we: Default::default(),
+            bank_col: Default::default(),
+            bank_addr: Default::default(),
+            bank_data: Default::default(),
+            full: Default::default(),
+            info_oy0: Default::default(),
+            info_oy1: Default::default(),
+            info_ox0: Default::default(),
+            info_ox1: Default::default(),
+            info_last0: Default::default(),
+            info_last1: Default::default(),
+            free_half: Default::default(),
+            issuing: Default::default(),
+            i_half: Default::default(),
+            i_started: Default::default(),
+            oy: Default::default(),
+            ox0: Default::default(),
+            ky: Default::default(),
+            kx: Default::default(),
+            col: Default::default(),
+            tap_base: Default::default(),
+            filling: Default::default(),
+            full_r: Default::default(),
+            oy_h0: Default::default(),
+            oy_h1: Default::default(),
+            ox_h0: Default::default(),
+            ox_h1: Default::default(),
+            last_h0: Default::default(),
+            last_h1: Default::default(),
+            w_half: Default::default(),
+            w_idx: Default::default(),
+            items: RegFifo::new(),
+            row_mul: Default::default(),
+            uyb: Default::default(),
+            uxb: Default::default(),
+            pix_x: Default::default(),
+            iy: Default::default(),
+            ix: Default::default(),
+            x_off: Default::default(),
+            in_bounds: Default::default(),
+            last_col: Default::default(),
+            last_kx: Default::default(),
+            last_ky: Default::default(),
+            tile_end: Default::default(),
+            last_tile: Default::default(),
+            next_ox: Default::default(),
+            can_go: Default::default(),
+            item: Default::default(),
+            half_free: Default::default(),
+            h_item: Default::default(),
+            h_zero: Default::default(),
+            h_end: Default::default(),
+            h_col: Default::default(),
+            w_take: Default::default(),
+            w_last: Default::default(),
+            set_full: Default::default(),
+            set_fill: Default::default(),
+            zero_flag: k(1 << 24),
+            end_flag: k(1 << 25),
+            half_bit: k(1 << (AB - 1)),
+            ncols: k(cols as u64),
+            last_c: k(cols as u64 - 1),
+            eight: k(8),
+            one4: k(1),
+            one8: k(1),
+            one16: k(1),
+            zero4: k(0),
+            zero8: k(0),
+            zero16: k(0),
+            zero64: k(0),
+            ones64: k(u64::MAX),
+            b01: k(1),
+            b10: k(2),
+            b00: k(0),
+        }
+    }
+}
+
+impl<const AB: usize> Logic for Gatherer<AB> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, issuing, i_half, i_started, oy, ox0, ky, kx, col, tap_base, filling, full_r, oy_h0, oy_h1,
+            ox_h0, ox_h1, last_h0, last_h1, w_half, w_idx
+        );
+        self.items.clock.next = self.clock.val();
+        self.items.reset.next = self.reset.val();
+
+        // ---- Issuer: the item (tile, ky, kx, col) under the counters.
+        // Biased coordinates (+8) keep the padding subtraction unsigned.
+        self.pix_x.next = self.ox0.q.val() + bit_cast::<16, 8>(self.col.q.val());
+        self.uyb.next = bit_cast::<20, 16>(self.oy.q.val()) + bit_cast::<20, 4>(self.ky.q.val()) + self.eight.val()
+            - bit_cast::<20, 4>(self.pad_top.val());
+        if self.stride_two.val() {
+            self.uyb.next = (bit_cast::<20, 16>(self.oy.q.val()) << 1) + bit_cast::<20, 4>(self.ky.q.val())
+                + self.eight.val()
+                - bit_cast::<20, 4>(self.pad_top.val());
+        }
+        self.uxb.next = bit_cast::<20, 16>(self.pix_x.val()) + bit_cast::<20, 4>(self.kx.q.val()) + self.eight.val()
+            - bit_cast::<20, 4>(self.pad_left.val());
+        if self.stride_two.val() {
+            self.uxb.next = (bit_cast::<20, 16>(self.pix_x.val()) << 1) + bit_cast::<20, 4>(self.kx.q.val())
+                + self.eight.val()
+                - bit_cast::<20, 4>(self.pad_left.val());
+        }
+        self.in_bounds.next = (self.uyb.val() >= self.eight.val())
+            & (self.uyb.val() < (self.up_h.val() + self.eight.val()))
+            & (self.uxb.val() >= self.eight.val())
+            & (self.uxb.val() < (self.up_w.val() + self.eight.val()))
+            & (self.pix_x.val() < self.out_w.val());
+        self.iy.next = self.uyb.val() - self.eight.val();
+        self.ix.next = self.uxb.val() - self.eight.val();
+        if self.up_two.val() {
+            self.iy.next = (self.uyb.val() - self.eight.val()) >> 1;
+            self.ix.next = (self.uxb.val() - self.eight.val()) >> 1;
+        }
+        self.row_mul.a.next = self.row_bytes.val();
+        self.row_mul.b.next = self.iy.val().get_bits::<16>(0);
+        self.x_off.next = self.ix.val().get_bits::<16>(0) * self.pix_bytes.val();
+        self.rreq_addr.next = self.in_base.val() + self.row_mul.p.val() + self.x_off.val();
+        self.rreq_words.next = bit_cast::<24, 16>(self.slice_words.val());
+
+        self.last_col.next = self.col.q.val() == self.last_c.val();
+        self.last_kx.next = (self.kx.q.val() + self.one4.val()) == self.kw.val();
+        self.last_ky.next = (self.ky.q.val() + self.one4.val()) == self.kh.val();
+        self.tile_end.next = self.last_col.val() & self.last_kx.val() & self.last_ky.val();
+        self.next_ox.next = self.ox0.q.val() + self.ncols.val();
+        self.last_tile.next =
+            (self.next_ox.val() >= self.out_w.val()) & ((self.oy.q.val() + self.one16.val()) == self.out_h.val());
+
+        self.item.next = bit_cast::<ITEM_BITS, 16>(self.tap_base.q.val()) | (bit_cast::<ITEM_BITS, 8>(self.col.q.val()) << 16);
+        if !self.in_bounds.val() {
+            self.item.next = self.item.val() | self.zero_flag.val();
+        }
+        if self.tile_end.val() {
+            self.item.next = self.item.val() | self.end_flag.val();
+        }
+
+        // A tile may start on its half only when that half is free.
+        self.half_free.next = !self.filling.q.val().get_bit(0) & !self.full_r.q.val().get_bit(0);
+        if self.i_half.q.val() {
+            self.half_free.next = !self.filling.q.val().get_bit(1) & !self.full_r.q.val().get_bit(1);
+        }
+        self.can_go.next = self.issuing.q.val() & !self.items.full.val() & (self.i_started.q.val() | self.half_free.val());
+        self.rreq_valid.next = self.can_go.val() & self.in_bounds.val();
+        self.items.din.next = self.item.val();
+        self.items.push.next = self.can_go.val() & (!self.in_bounds.val() | self.rreq_ready.val());
+        self.set_fill.next = self.b00.val();
+        if self.items.push.val() & !self.i_started.q.val() {
+            // The tile's first item claims the half.
+            if self.i_half.q.val() {
+                self.set_fill.next = self.b10.val();
+                self.oy_h1.d.next = self.oy.q.val();
+                self.ox_h1.d.next = self.ox0.q.val();
+                self.last_h1.d.next = self.last_tile.val();
+            } else {
+                self.set_fill.next = self.b01.val();
+                self.oy_h0.d.next = self.oy.q.val();
+                self.ox_h0.d.next = self.ox0.q.val();
+                self.last_h0.d.next = self.last_tile.val();
+            }
+        }
+        if self.items.push.val() {
+            self.i_started.d.next = true;
+            self.col.d.next = self.col.q.val() + self.one8.val();
+            if self.last_col.val() {
+                self.col.d.next = self.zero8.val();
+                self.kx.d.next = self.kx.q.val() + self.one4.val();
+                self.tap_base.d.next = self.tap_base.q.val() + self.slice_words.val();
+                if self.last_kx.val() {
+                    self.kx.d.next = self.zero4.val();
+                    self.ky.d.next = self.ky.q.val() + self.one4.val();
+                    if self.last_ky.val() {
+                        // Tile end: next tile on the other half.
+                        self.ky.d.next = self.zero4.val();
+                        self.tap_base.d.next = self.zero16.val();
+                        self.i_started.d.next = false;
+                        self.i_half.d.next = !self.i_half.q.val();
+                        self.ox0.d.next = self.next_ox.val();
+                        if self.next_ox.val() >= self.out_w.val() {
+                            self.ox0.d.next = self.zero16.val();
+                            self.oy.d.next = self.oy.q.val() + self.one16.val();
+                        }
+                        if self.last_tile.val() {
+                            self.issuing.d.next = false;
+                        }
+                    }
+                }
+            }
+        }
+
+        // ---- Writer: words of the head item into its column's bank.
+        self.h_item.next = self.items.head.val();
+        self.h_zero.next = self.h_item.val().get_bit(24);
+        self.h_end.next = self.h_item.val().get_bit(25);
+        self.h_col.next = self.h_item.val().get_bits::<8>(16);
+        self.rd_ready.next = !self.items.empty.val() & !self.h_zero.val();
+        self.w_take.next = !self.items.empty.val() & (self.h_zero.val() | self.rd_valid.val());
+        self.w_last.next = (self.w_idx.q.val() + self.one16.val()) == self.slice_words.val();
+        self.bank_we.next = self.w_take.val();
+        self.bank_col.next = self.h_col.val();
+        self.bank_addr.next = bit_cast::<AB, 16>(self.h_item.val().get_bits::<16>(0) + self.w_idx.q.val());
+        if self.w_half.q.val() {
+            self.bank_addr.next =
+                bit_cast::<AB, 16>(self.h_item.val().get_bits::<16>(0) + self.w_idx.q.val()) | self.half_bit.val();
+        }
+        self.bank_data.next = self.rd_word.val();
+        if (self.w_idx.q.val() + self.a_bits.val()) >= self.slice_words.val() {
+            self.bank_data.next = self.rd_word.val() & self.mask.val();
+        }
+        if self.h_zero.val() {
+            self.bank_data.next = self.zero64.val();
+        }
+        self.items.pop.next = self.w_take.val() & self.w_last.val();
+        self.set_full.next = self.b00.val();
+        if self.w_take.val() {
+            self.w_idx.d.next = self.w_idx.q.val() + self.one16.val();
+            if self.w_last.val() {
+                self.w_idx.d.next = self.zero16.val();
+                if self.h_end.val() {
+                    self.w_half.d.next = !self.w_half.q.val();
+                    if self.w_half.q.val() {
+                        self.set_full.next = self.b10.val();
+                    } else {
+                        self.set_full.next = self.b01.val();
+                    }
+                }
+            }
+        }
+        // Half states: filling from the first item to the last word; full
+        // until released.
+        self.filling.d.next = (self.filling.q.val() | self.set_fill.val()) & !self.set_full.val();
+        self.full_r.d.next = (self.full_r.q.val() | self.set_full.val()) & !self.free_half.val();
+
+        self.full.next = self.full_r.q.val();
+        self.info_oy0.next = self.oy_h0.q.val();
+        self.info_oy1.next = self.oy_h1.q.val();
+        self.info_ox0.next = self.ox_h0.q.val();
+        self.info_ox1.next = self.ox_h1.q.val();
+        self.info_last0.next = self.last_h0.q.val();
+        self.info_last1.next = self.last_h1.q.val();
+        self.busy.next = self.issuing.q.val() | !self.items.empty.val();
+
+        if self.start.val() {
+            self.issuing.d.next = true;
+            self.i_half.d.next = false;
+            self.i_started.d.next = false;
+            self.oy.d.next = self.zero16.val();
+            self.ox0.d.next = self.zero16.val();
+            self.ky.d.next = self.zero4.val();
+            self.kx.d.next = self.zero4.val();
+            self.col.d.next = self.zero8.val();
+            self.tap_base.d.next = self.zero16.val();
+            self.w_half.d.next = false;
+            self.w_idx.d.next = self.zero16.val();
+            self.filling.d.next = self.b00.val();
+            self.full_r.d.next = self.b00.val();
+        }
+        if self.reset.val() {
+            self.issuing.d.next = false;
+            self.i_started.d.next = false;
+            self.w_idx.d.next = self.zero16.val();
+            self.filling.d.next = self.b00.val();
+            self.full_r.d.next = self.b00.val();
+        }
+    }
+}
