@@ -33,6 +33,8 @@ enum Command {
     /// Run single layers on a backend, from .npy arrays.
     #[command(subcommand)]
     Sim(cmd::sim::SimCommand),
+    /// Generate the accelerator's Verilog for a named configuration.
+    Verilog(cmd::verilog::VerilogArgs),
 }
 
 fn main() {
@@ -45,6 +47,7 @@ fn main() {
         Command::Bench(a) => cmd::bench::run(a),
         Command::Isa(c) => cmd::isa::run(c),
         Command::Sim(c) => cmd::sim::run(c),
+        Command::Verilog(a) => cmd::verilog::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -67,7 +67,7 @@ error_codes! {
     OutOfWindow = 12, "A tensor or the command list does not lie entirely inside WIN_BASE..WIN_BASE+WIN_SIZE.";
     Overlap = 13, "The destination tensor overlaps the input, weights or thresholds.";
     BadCount = 14, "CMD_COUNT is 0.";
-    BusError = 15, "A read or write got an AXI error response (nothing is written for the descriptor).";
+    BusError = 15, "A read or write got an AXI error response. The functional model writes nothing for the descriptor; the hardware may have written part of its destination (later passes read after earlier ones wrote).";
     BadThresholds = 16, "A threshold record's mode word is not a valid mode (nothing is written for the descriptor).";
     BufferTooSmall = 17, "One output channel's weights (kh*kw*ceil(cin/64)*w_bits words) exceed a weight buffer row, or one output pixel's receptive field (kh*kw*ceil(cin/64)*a_in words) exceeds half an activation buffer column (CAP_BUFFERS).";
 }
