@@ -37,42 +37,43 @@
 use rust_hdl::prelude::*;
 
 use crate::desc_fields::DescFields;
-use crate::fifo::{konst as k, Mul32x16};
+use crate::desc_check::Widen;
+use crate::fifo::{konst as k, Mul32x16, Narrow, Unused};
 
-/// Command processor states (module docs: the steps of a descriptor).
-#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
-pub enum CpState {
+/// Command processor states (module docs: the steps of a descriptor), the
+/// values of the 4-bit state register (an enum `DFF` printed a 64-bit reset
+/// constant into a 4-bit register: Verilator `WIDTH`).
+pub mod st {
     /// Waiting for `start`.
-
-    Idle,
+    pub const IDLE: u64 = 0;
     /// Requesting the descriptor.
-    Fetch,
+    pub const FETCH: u64 = 1;
     /// Receiving its 8 words.
-    FetchData,
+    pub const FETCH_DATA: u64 = 2;
     /// Starting the check.
-    Check,
+    pub const CHECK: u64 = 3;
     /// Waiting for the check.
-    CheckWait,
+    pub const CHECK_WAIT: u64 = 4;
     /// Registering derived sizes (3 cycles).
-    Setup,
+    pub const SETUP: u64 = 5;
     /// Checking every threshold record's mode word.
-    Scan,
+    pub const SCAN: u64 = 6;
     /// Starting a pass of `rows` output channels.
-    Pass,
+    pub const PASS: u64 = 7;
     /// Loading the pass's weights.
-    WLoad,
+    pub const W_LOAD: u64 = 8;
     /// Loading the pass's threshold records.
-    TLoad,
+    pub const T_LOAD: u64 = 9;
     /// Gatherer and feeder running.
-    Run,
+    pub const RUN: u64 = 10;
     /// Waiting for the writer and the threshold unit.
-    Drain,
+    pub const DRAIN: u64 = 11;
     /// Waiting for the write responses.
-    Finish,
+    pub const FINISH: u64 = 12;
     /// Reporting an error.
-    Error,
+    pub const ERROR: u64 = 13;
     /// Reporting completion.
-    Done,
+    pub const DONE: u64 = 14;
 }
 
 /// `isa::ErrorCode::BadThresholds`.
@@ -259,7 +260,7 @@ pub struct CmdProc {
     /// The output writer is idle.
     pub w_idle: Signal<In, Bit>,
     fields: DescFields,
-    state: DFF<CpState>,
+    state: DFF<Bits<4>>,
     desc: DFF<Bits<512>>,
     index: DFF<Bits<32>>,
     done_cnt: DFF<Bits<32>>,
@@ -288,17 +289,7 @@ pub struct CmdProc {
     groups_tot: Signal<Local, Bits<16>>,
     groups_dst: Signal<Local, Bits<16>>,
     cin_rem: Signal<Local, Bits<7>>,
-    kk: Signal<Local, Bits<32>>,
     kk16: Signal<Local, Bits<16>>,
-    m_slice: Signal<Local, Bits<32>>,
-    m_pix: Signal<Local, Bits<32>>,
-    m_pairs: Signal<Local, Bits<32>>,
-    m_dpix: Signal<Local, Bits<32>>,
-    m_wpc: Signal<Local, Bits<32>>,
-    m_spacing: Signal<Local, Bits<32>>,
-    m_kch: Signal<Local, Bits<24>>,
-    m_kword: Signal<Local, Bits<24>>,
-    m_cr: Signal<Local, Bits<32>>,
     left: Signal<Local, Bits<16>>,
     nrows: Signal<Local, Bits<16>>,
     last_pass: Signal<Local, Bit>,
@@ -308,14 +299,76 @@ pub struct CmdProc {
     mode_ok: Signal<Local, Bit>,
     k_idx: Signal<Local, Bits<24>>,
     rec_mask: Signal<Local, Bits<24>>,
-    take: Signal<Local, Bit>,
     list_bytes: Signal<Local, Bits<32>>,
     wmul: Mul32x16,
     macmul: Mul32x16,
     running: Signal<Local, Bit>,
+    s_idle: Constant<Bits<4>>,
+    s_fetch: Constant<Bits<4>>,
+    s_fetch_data: Constant<Bits<4>>,
+    s_check: Constant<Bits<4>>,
+    s_check_wait: Constant<Bits<4>>,
+    s_setup: Constant<Bits<4>>,
+    s_scan: Constant<Bits<4>>,
+    s_pass: Constant<Bits<4>>,
+    s_w_load: Constant<Bits<4>>,
+    s_t_load: Constant<Bits<4>>,
+    s_run: Constant<Bits<4>>,
+    s_drain: Constant<Bits<4>>,
+    s_finish: Constant<Bits<4>>,
+    s_error: Constant<Bits<4>>,
+    s_done: Constant<Bits<4>>,
+    // Zero-extensions and truncations (lint-clean `bit_cast`s).
+    w_ain16: Widen<4, 16>,
+    w_aout16: Widen<4, 16>,
+    w_wb16: Widen<4, 16>,
+    w_kh16: Widen<4, 16>,
+    w_kw16: Widen<4, 16>,
+    w_aout24: Widen<4, 24>,
+    w_inh20: Widen<16, 20>,
+    w_inw20: Widen<16, 20>,
+    w_wpc32: Widen<16, 32>,
+    w_wpc24: Widen<16, 24>,
+    w_dpix32: Widen<16, 32>,
+    w_rc16: Widen<8, 16>,
+    w_ftc16: Widen<8, 16>,
+    w_chco32: Widen<16, 32>,
+    w_co032: Widen<16, 32>,
+    w_cout24: Widen<16, 24>,
+    w_left24: Widen<16, 24>,
+    nrows24: Signal<Local, Bits<24>>,
+    rows24: Constant<Bits<24>>,
+    w_list32: Widen<5, 32>,
+    w_check32: Widen<5, 32>,
+    w_word512: Widen<64, 512>,
+    w_row24: Widen<8, 24>,
+    w_row16: Widen<8, 16>,
+    w_macs64: Widen<32, 64>,
+    n_kk: Narrow<32, 16>,
+    n_slice: Narrow<32, 16>,
+    n_pix: Narrow<32, 16>,
+    n_pairs: Narrow<32, 16>,
+    n_dpix: Narrow<32, 16>,
+    n_wpc: Narrow<32, 16>,
+    n_spacing: Narrow<32, 16>,
+    n_cr: Narrow<32, 16>,
+    n_kch: Narrow<24, 8>,
+    n_kword: Narrow<24, 8>,
+    // Decoder outputs the command processor does not need: the opcode,
+    // `dst_h` and the reserved bits are checked by `DescCheck` (which has its
+    // own decoder) before anything runs; the writer needs no row count.
+    u_opcode: Unused<Bits<8>>,
+    u_dst_h: Unused<Bits<16>>,
+    u_reserved: Unused<Bit>,
+    ch_grp: Signal<Local, Bits<16>>,
+    chco: Signal<Local, Bits<16>>,
+    chco_grp: Signal<Local, Bits<16>>,
+    row_next: Signal<Local, Bits<8>>,
+    tbl_words: Signal<Local, Bits<24>>,
+    pass_words: Signal<Local, Bits<24>>,
+    c63_7: Constant<Bits<7>>,
     two24: Constant<Bits<24>>,
     rows16: Constant<Bits<16>>,
-    rows8: Constant<Bits<8>>,
     zero5: Constant<Bits<5>>,
     zero7: Constant<Bits<7>>,
     zero16: Constant<Bits<16>>,
@@ -326,7 +379,6 @@ pub struct CmdProc {
     one24: Constant<Bits<24>>,
     one32: Constant<Bits<32>>,
     one64: Constant<Bits<64>>,
-    one4: Constant<Bits<4>>,
     two4: Constant<Bits<4>>,
     one8: Constant<Bits<8>>,
     eight24: Constant<Bits<24>>,
@@ -341,7 +393,6 @@ pub struct CmdProc {
     bad_thr: Constant<Bits<32>>,
     bus_err: Constant<Bits<32>>,
     seven24: Constant<Bits<24>>,
-    ff24: Constant<Bits<24>>,
 }
 
 impl CmdProc {
@@ -463,17 +514,7 @@ impl CmdProc {
             groups_tot: Default::default(),
             groups_dst: Default::default(),
             cin_rem: Default::default(),
-            kk: Default::default(),
             kk16: Default::default(),
-            m_slice: Default::default(),
-            m_pix: Default::default(),
-            m_pairs: Default::default(),
-            m_dpix: Default::default(),
-            m_wpc: Default::default(),
-            m_spacing: Default::default(),
-            m_kch: Default::default(),
-            m_kword: Default::default(),
-            m_cr: Default::default(),
             left: Default::default(),
             nrows: Default::default(),
             last_pass: Default::default(),
@@ -483,14 +524,72 @@ impl CmdProc {
             mode_ok: Default::default(),
             k_idx: Default::default(),
             rec_mask: Default::default(),
-            take: Default::default(),
             list_bytes: Default::default(),
             wmul: Default::default(),
             macmul: Default::default(),
             running: Default::default(),
+            s_idle: k(st::IDLE),
+            s_fetch: k(st::FETCH),
+            s_fetch_data: k(st::FETCH_DATA),
+            s_check: k(st::CHECK),
+            s_check_wait: k(st::CHECK_WAIT),
+            s_setup: k(st::SETUP),
+            s_scan: k(st::SCAN),
+            s_pass: k(st::PASS),
+            s_w_load: k(st::W_LOAD),
+            s_t_load: k(st::T_LOAD),
+            s_run: k(st::RUN),
+            s_drain: k(st::DRAIN),
+            s_finish: k(st::FINISH),
+            s_error: k(st::ERROR),
+            s_done: k(st::DONE),
+            w_ain16: Default::default(),
+            w_aout16: Default::default(),
+            w_wb16: Default::default(),
+            w_kh16: Default::default(),
+            w_kw16: Default::default(),
+            w_aout24: Default::default(),
+            w_inh20: Default::default(),
+            w_inw20: Default::default(),
+            w_wpc32: Default::default(),
+            w_wpc24: Default::default(),
+            w_dpix32: Default::default(),
+            w_rc16: Default::default(),
+            w_ftc16: Default::default(),
+            w_chco32: Default::default(),
+            w_co032: Default::default(),
+            w_cout24: Default::default(),
+            w_left24: Default::default(),
+            nrows24: Default::default(),
+            rows24: k(rows as u64),
+            w_list32: Default::default(),
+            w_check32: Default::default(),
+            w_word512: Default::default(),
+            w_row24: Default::default(),
+            w_row16: Default::default(),
+            w_macs64: Default::default(),
+            n_kk: Default::default(),
+            n_slice: Default::default(),
+            n_pix: Default::default(),
+            n_pairs: Default::default(),
+            n_dpix: Default::default(),
+            n_wpc: Default::default(),
+            n_spacing: Default::default(),
+            n_cr: Default::default(),
+            n_kch: Default::default(),
+            n_kword: Default::default(),
+            u_opcode: Default::default(),
+            u_dst_h: Default::default(),
+            u_reserved: Default::default(),
+            ch_grp: Default::default(),
+            chco: Default::default(),
+            chco_grp: Default::default(),
+            row_next: Default::default(),
+            tbl_words: Default::default(),
+            pass_words: Default::default(),
+            c63_7: k(63),
             two24: k(2),
             rows16: k(rows as u64),
-            rows8: k(rows as u64),
             zero5: k(0),
             zero7: k(0),
             zero16: k(0),
@@ -501,7 +600,6 @@ impl CmdProc {
             one24: k(1),
             one32: k(1),
             one64: k(1),
-            one4: k(1),
             two4: k(2),
             one8: k(1),
             eight24: k(8),
@@ -516,7 +614,6 @@ impl CmdProc {
             bad_thr: k(BAD_THRESHOLDS),
             bus_err: k(BUS_ERROR),
             seven24: k(7),
-            ff24: k(0xff),
         }
     }
 }
@@ -530,12 +627,30 @@ impl Logic for CmdProc {
         );
         self.fields.words.next = self.desc.q.val();
         self.words.next = self.desc.q.val();
+        self.u_opcode.i.next = self.fields.opcode.val();
+        self.u_dst_h.i.next = self.fields.dst_h.val();
+        self.u_reserved.i.next = self.fields.reserved.val();
+        self.w_ain16.i.next = self.fields.a_in.val();
+        self.w_aout16.i.next = self.fields.a_out.val();
+        self.w_wb16.i.next = self.fields.w_bits.val();
+        self.w_kh16.i.next = self.fields.kh.val();
+        self.w_kw16.i.next = self.fields.kw.val();
+        self.w_aout24.i.next = self.fields.a_out.val();
+        self.w_inh20.i.next = self.fields.in_h.val();
+        self.w_inw20.i.next = self.fields.in_w.val();
+        self.w_cout24.i.next = self.fields.cout.val();
+        self.w_list32.i.next = self.list_code.val();
+        self.w_check32.i.next = self.check_code.val();
+        self.w_word512.i.next = self.rd_word.val();
+        self.w_rc16.i.next = self.row_cycles.val();
+        self.w_ftc16.i.next = self.f_tile_cols.val();
+        self.w_macs64.i.next = self.macmul.p.val();
 
         // ---- Layer values straight from the fields.
         self.mode_raw.next = self.fields.mode.val();
         self.a_out.next = self.fields.a_out.val();
         self.a_bits.next = self.fields.a_in.val();
-        self.a_bits16.next = bit_cast::<16, 4>(self.fields.a_in.val());
+        self.a_bits16.next = self.w_ain16.o.val();
         self.w_bits.next = self.fields.w_bits.val();
         self.kh.next = self.fields.kh.val();
         self.kw.next = self.fields.kw.val();
@@ -543,11 +658,11 @@ impl Logic for CmdProc {
         self.up_two.next = self.fields.upsample.val() == self.two4.val();
         self.pad_top.next = self.fields.pad_top.val();
         self.pad_left.next = self.fields.pad_left.val();
-        self.up_h.next = bit_cast::<20, 16>(self.fields.in_h.val());
-        self.up_w.next = bit_cast::<20, 16>(self.fields.in_w.val());
+        self.up_h.next = self.w_inh20.o.val();
+        self.up_w.next = self.w_inw20.o.val();
         if self.up_two.val() {
-            self.up_h.next = bit_cast::<20, 16>(self.fields.in_h.val()) << 1;
-            self.up_w.next = bit_cast::<20, 16>(self.fields.in_w.val()) << 1;
+            self.up_h.next = self.w_inh20.o.val() << 1;
+            self.up_w.next = self.w_inw20.o.val() << 1;
         }
         self.out_h.next = self.fields.out_h.val();
         self.out_w.next = self.fields.out_w.val();
@@ -560,34 +675,37 @@ impl Logic for CmdProc {
         self.groups.next = (self.fields.cin.val() + self.sixty3.val()) >> 6;
         self.groups_tot.next = (self.fields.in_c_total.val() + self.sixty3.val()) >> 6;
         self.groups_dst.next = (self.fields.dst_c.val() + self.sixty3.val()) >> 6;
-        self.cin_rem.next = bit_cast::<7, 16>(self.fields.cin.val() & self.sixty3.val());
-        self.kk.next = bit_cast::<16, 4>(self.fields.kh.val()) * bit_cast::<16, 4>(self.fields.kw.val());
-        self.kk16.next = self.kk.val().get_bits::<16>(0);
-        self.m_slice.next = self.groups.val() * bit_cast::<16, 4>(self.fields.a_in.val());
-        self.m_pix.next = (self.groups_tot.val() * bit_cast::<16, 4>(self.fields.a_in.val())) << 3;
-        self.m_pairs.next = self.kk16.val() * self.groups.val();
-        self.m_dpix.next = (self.groups_dst.val() * bit_cast::<16, 4>(self.fields.a_out.val())) << 3;
-        if self.state.q.val() == CpState::Setup {
-            self.r_slice.d.next = self.m_slice.val().get_bits::<16>(0);
-            self.r_pix.d.next = self.m_pix.val().get_bits::<16>(0);
+        self.cin_rem.next = self.fields.cin.val().get_bits::<7>(0) & self.c63_7.val();
+        self.n_kk.i.next = self.w_kh16.o.val() * self.w_kw16.o.val();
+        self.kk16.next = self.n_kk.o.val();
+        self.n_slice.i.next = self.groups.val() * self.w_ain16.o.val();
+        self.n_pix.i.next = (self.groups_tot.val() * self.w_ain16.o.val()) << 3;
+        self.n_pairs.i.next = self.kk16.val() * self.groups.val();
+        self.n_dpix.i.next = (self.groups_dst.val() * self.w_aout16.o.val()) << 3;
+        self.ch_grp.next = self.fields.in_ch_off.val() >> 6;
+        if self.state.q.val() == self.s_setup.val() {
+            self.r_slice.d.next = self.n_slice.o.val();
+            self.r_pix.d.next = self.n_pix.o.val();
             self.r_in_base.d.next = self.fields.in_addr.val()
-                + (((self.fields.in_ch_off.val() >> 6) * bit_cast::<16, 4>(self.fields.a_in.val())) << 3);
+                + ((self.ch_grp.val() * self.w_ain16.o.val()) << 3);
             self.r_mask.d.next = self.ones64.val();
             if self.cin_rem.val() != self.zero7.val() {
                 self.r_mask.d.next = self.ones64.val() >> (self.c64_7.val() - self.cin_rem.val());
             }
-            self.r_pairs.d.next = self.m_pairs.val().get_bits::<16>(0);
+            self.r_pairs.d.next = self.n_pairs.o.val();
             self.r_rf.d.next = self.kk16.val() * self.fields.cin.val();
             if self.fields.mode.val() {
                 self.r_dpix.d.next = self.fields.dst_c.val() << 2;
             } else {
-                self.r_dpix.d.next = self.m_dpix.val().get_bits::<16>(0);
+                self.r_dpix.d.next = self.n_dpix.o.val();
             }
         }
         self.r_row.d.next = self.fields.in_w.val() * self.r_pix.q.val();
-        self.m_wpc.next = self.r_pairs.q.val() * bit_cast::<16, 4>(self.fields.w_bits.val());
-        self.r_wpc.d.next = self.m_wpc.val().get_bits::<16>(0);
-        self.r_wch_bytes.d.next = bit_cast::<32, 16>(self.r_wpc.q.val()) << 3;
+        self.n_wpc.i.next = self.r_pairs.q.val() * self.w_wb16.o.val();
+        self.r_wpc.d.next = self.n_wpc.o.val();
+        self.w_wpc32.i.next = self.r_wpc.q.val();
+        self.w_wpc24.i.next = self.r_wpc.q.val();
+        self.r_wch_bytes.d.next = self.w_wpc32.o.val() << 3;
         self.in_base.next = self.r_in_base.q.val();
         self.row_bytes.next = self.r_row.q.val();
         self.pix_bytes.next = self.r_pix.q.val();
@@ -595,12 +713,13 @@ impl Logic for CmdProc {
         self.mask.next = self.r_mask.q.val();
         self.pairs.next = self.r_pairs.q.val();
         self.dst_pix_bytes.next = self.r_dpix.q.val();
-        self.col_step.next = bit_cast::<32, 16>(self.r_dpix.q.val());
+        self.w_dpix32.i.next = self.r_dpix.q.val();
+        self.col_step.next = self.w_dpix32.o.val();
         if self.os_two.val() {
-            self.col_step.next = bit_cast::<32, 16>(self.r_dpix.q.val()) << 1;
+            self.col_step.next = self.w_dpix32.o.val() << 1;
         }
-        self.m_spacing.next = bit_cast::<16, 8>(self.row_cycles.val()) * self.rows16.val();
-        self.spacing.next = self.m_spacing.val().get_bits::<16>(0);
+        self.n_spacing.i.next = self.w_rc16.o.val() * self.rows16.val();
+        self.spacing.next = self.n_spacing.o.val();
 
         // ---- The pass: channels co0 .. co0 + nrows.
         self.left.next = self.fields.cout.val() - self.co0.q.val();
@@ -612,18 +731,30 @@ impl Logic for CmdProc {
         self.tile_rows.next = self.nrows.val().get_bits::<8>(0);
         self.byte_lo.next = self.co0.q.val().get_bits::<3>(3);
         self.fill.next = self.last_pass.val();
+        self.chco.next = self.fields.ch_off.val() + self.co0.q.val();
+        self.chco_grp.next = self.chco.val() >> 6;
+        // Widen inputs are driven from registers and fields only (not from
+        // this block's locals): otherwise Verilator sees a false loop
+        // through this always block (UNOPTFLAT).
+        self.w_chco32.i.next = self.fields.ch_off.val() + self.co0.q.val();
         if self.fields.mode.val() {
             self.dst_base.next =
-                self.fields.out_addr.val() + (bit_cast::<32, 16>(self.fields.ch_off.val() + self.co0.q.val()) << 2);
+                self.fields.out_addr.val() + (self.w_chco32.o.val() << 2);
         } else {
             self.dst_base.next = self.fields.out_addr.val()
-                + (((self.fields.ch_off.val() + self.co0.q.val()) >> 6)
-                    * bit_cast::<16, 4>(self.fields.a_out.val())
-                    << 3);
+                + ((self.chco_grp.val() * self.w_aout16.o.val()) << 3);
         }
 
         // ---- Threshold records: 2^a_out words of 32 bits per channel.
-        self.rec_mask.next = !(self.ones24.val() << bit_cast::<24, 4>(self.fields.a_out.val()));
+        // Bus words of the whole table and of a pass (two records words each).
+        self.w_left24.i.next = self.fields.cout.val() - self.co0.q.val();
+        self.nrows24.next = self.rows24.val();
+        if self.w_left24.o.val() < self.rows24.val() {
+            self.nrows24.next = self.w_left24.o.val();
+        }
+        self.tbl_words.next = self.w_cout24.o.val() << (self.w_aout24.o.val() - self.one24.val());
+        self.pass_words.next = self.nrows24.val() << (self.w_aout24.o.val() - self.one24.val());
+        self.rec_mask.next = !(self.ones24.val() << self.fields.a_out.val());
         self.mode_mask.next = self.rec_mask.val() >> 1;
         self.lo32.next = self.rd_word.val().get_bits::<32>(0);
         self.hi32.next = self.rd_word.val().get_bits::<32>(32);
@@ -640,20 +771,22 @@ impl Logic for CmdProc {
         self.g_rreq_ready.next = false;
         self.g_rd_valid.next = false;
         self.running.next = true;
-        self.take.next = false;
         self.check_start.next = false;
         self.wb_we.next = false;
         self.wb_row.next = self.cnt2.q.val().get_bits::<8>(16);
+        self.row_next.next = self.cnt2.q.val().get_bits::<8>(16) + self.one8.val();
+        self.w_row24.i.next = self.row_next.val();
+        self.w_row16.i.next = self.cnt2.q.val().get_bits::<8>(16);
         self.wb_addr.next = self.cnt2.q.val().get_bits::<16>(0);
         self.thr_we.next = false;
         self.k_idx.next = self.cnt.q.val() << 1;
         if self.phase.q.val() {
             self.k_idx.next = (self.cnt.q.val() << 1) | self.one24.val();
         }
-        self.m_kch.next = self.k_idx.val() >> bit_cast::<24, 4>(self.fields.a_out.val());
-        self.thr_channel.next = self.m_kch.val().get_bits::<8>(0);
-        self.m_kword.next = self.k_idx.val() & self.rec_mask.val();
-        self.thr_word.next = self.m_kword.val().get_bits::<8>(0);
+        self.n_kch.i.next = self.k_idx.val() >> self.fields.a_out.val();
+        self.thr_channel.next = self.n_kch.o.val();
+        self.n_kword.i.next = self.k_idx.val() & self.rec_mask.val();
+        self.thr_word.next = self.n_kword.o.val();
         self.thr_data.next = self.lo32.val();
         if self.phase.q.val() {
             self.thr_data.next = self.hi32.val();
@@ -667,13 +800,13 @@ impl Logic for CmdProc {
         self.wmul.a.next = self.r_wch_bytes.q.val();
         self.wmul.b.next = self.co0.q.val() + self.cnt.q.val().get_bits::<16>(0);
         self.macmul.a.next = self.r_rf.q.val();
-        self.m_cr.next = bit_cast::<16, 8>(self.f_tile_cols.val()) * self.nrows.val();
-        self.macmul.b.next = self.m_cr.val().get_bits::<16>(0);
+        self.n_cr.i.next = self.w_ftc16.o.val() * self.nrows.val();
+        self.macmul.b.next = self.n_cr.o.val();
         self.list_bytes.next = self.index.q.val() << 6;
+        self.w_co032.i.next = self.co0.q.val();
 
         // ---- The state machine.
-        match self.state.q.val() {
-            CpState::Idle => {
+        if self.state.q.val() == self.s_idle.val() {
                 self.running.next = false;
                 if self.start.val() {
                     self.clear.next = true;
@@ -683,48 +816,43 @@ impl Logic for CmdProc {
                     self.p_stall.d.next = self.zero64.val();
                     self.p_macs.d.next = self.zero64.val();
                     if self.list_code.val() != self.zero5.val() {
-                        self.code_r.d.next = bit_cast::<32, 5>(self.list_code.val());
-                        self.state.d.next = CpState::Error;
+                        self.code_r.d.next = self.w_list32.o.val();
+                        self.state.d.next = self.s_error.val();
                     } else {
-                        self.state.d.next = CpState::Fetch;
+                        self.state.d.next = self.s_fetch.val();
                     }
                 }
-            }
-            CpState::Fetch => {
+        } else if self.state.q.val() == self.s_fetch.val() {
                 self.rreq_valid.next = true;
                 self.rreq_addr.next = self.cmd_base.val() + self.list_bytes.val();
                 self.rreq_words.next = self.eight24.val();
                 if self.rreq_ready.val() {
                     self.cnt.d.next = self.zero24.val();
-                    self.state.d.next = CpState::FetchData;
+                    self.state.d.next = self.s_fetch_data.val();
                 }
-            }
-            CpState::FetchData => {
+        } else if self.state.q.val() == self.s_fetch_data.val() {
                 self.rd_ready.next = true;
                 if self.rd_valid.val() {
-                    self.desc.d.next = (self.desc.q.val() >> 64) | (bit_cast::<512, 64>(self.rd_word.val()) << 448);
+                    self.desc.d.next = (self.desc.q.val() >> 64) | (self.w_word512.o.val() << 448);
                     self.cnt.d.next = self.cnt.q.val() + self.one24.val();
                     if self.cnt.q.val() == self.seven24.val() {
-                        self.state.d.next = CpState::Check;
+                        self.state.d.next = self.s_check.val();
                     }
                 }
-            }
-            CpState::Check => {
+        } else if self.state.q.val() == self.s_check.val() {
                 self.check_start.next = true;
-                self.state.d.next = CpState::CheckWait;
-            }
-            CpState::CheckWait => {
+                self.state.d.next = self.s_check_wait.val();
+        } else if self.state.q.val() == self.s_check_wait.val() {
                 if self.check_done.val() {
                     if self.check_code.val() != self.zero5.val() {
-                        self.code_r.d.next = bit_cast::<32, 5>(self.check_code.val());
-                        self.state.d.next = CpState::Error;
+                        self.code_r.d.next = self.w_check32.o.val();
+                        self.state.d.next = self.s_error.val();
                     } else {
-                        self.state.d.next = CpState::Setup;
+                        self.state.d.next = self.s_setup.val();
                         self.cnt.d.next = self.zero24.val();
                     }
                 }
-            }
-            CpState::Setup => {
+        } else if self.state.q.val() == self.s_setup.val() {
                 // Three cycles: r_slice.. (cycle 0), r_row/r_wpc (1), r_wch_bytes (2).
                 self.cnt.d.next = self.cnt.q.val() + self.one24.val();
                 if self.cnt.q.val() == self.two24.val() {
@@ -733,18 +861,17 @@ impl Logic for CmdProc {
                     self.bad.d.next = false;
                     self.co0.d.next = self.zero16.val();
                     if self.fields.mode.val() {
-                        self.state.d.next = CpState::Pass;
+                        self.state.d.next = self.s_pass.val();
                     } else {
-                        self.state.d.next = CpState::Scan;
+                        self.state.d.next = self.s_scan.val();
                     }
                 }
-            }
-            CpState::Scan => {
+        } else if self.state.q.val() == self.s_scan.val() {
                 // Request the whole table once (cnt2 = 0), then check words.
                 if !self.phase.q.val() {
                     self.rreq_valid.next = true;
                     self.rreq_addr.next = self.fields.thr_addr.val();
-                    self.rreq_words.next = bit_cast::<24, 16>(self.fields.cout.val()) << (bit_cast::<24, 4>(self.fields.a_out.val()) - self.one24.val());
+                    self.rreq_words.next = self.tbl_words.val();
                     if self.rreq_ready.val() {
                         self.phase.d.next = true;
                     }
@@ -756,8 +883,7 @@ impl Logic for CmdProc {
                         }
                         self.cnt.d.next = self.cnt.q.val() + self.one24.val();
                         if (self.cnt.q.val() + self.one24.val())
-                            == (bit_cast::<24, 16>(self.fields.cout.val())
-                                << (bit_cast::<24, 4>(self.fields.a_out.val()) - self.one24.val()))
+                            == self.tbl_words.val()
                         {
                             self.phase.d.next = false;
                             self.cnt.d.next = self.zero24.val();
@@ -765,26 +891,24 @@ impl Logic for CmdProc {
                                 | (((self.cnt.q.val() & self.mode_mask.val()) == self.zero24.val()) & !self.mode_ok.val())
                             {
                                 self.code_r.d.next = self.bad_thr.val();
-                                self.state.d.next = CpState::Error;
+                                self.state.d.next = self.s_error.val();
                             } else {
-                                self.state.d.next = CpState::Pass;
+                                self.state.d.next = self.s_pass.val();
                             }
                         }
                     }
                 }
-            }
-            CpState::Pass => {
+        } else if self.state.q.val() == self.s_pass.val() {
                 self.cnt.d.next = self.zero24.val();
                 self.cnt2.d.next = self.zero24.val();
                 self.phase.d.next = false;
-                self.state.d.next = CpState::WLoad;
-            }
-            CpState::WLoad => {
+                self.state.d.next = self.s_w_load.val();
+        } else if self.state.q.val() == self.s_w_load.val() {
                 // Requests: one per row (cnt); data: row cnt2[23:16], word cnt2[15:0].
                 if self.cnt.q.val().get_bits::<16>(0) != self.nrows.val() {
                     self.rreq_valid.next = true;
                     self.rreq_addr.next = self.fields.w_addr.val() + self.wmul.p.val();
-                    self.rreq_words.next = bit_cast::<24, 16>(self.r_wpc.q.val());
+                    self.rreq_words.next = self.w_wpc24.o.val();
                     if self.rreq_ready.val() {
                         self.cnt.d.next = self.cnt.q.val() + self.one24.val();
                     }
@@ -794,28 +918,27 @@ impl Logic for CmdProc {
                     self.wb_we.next = true;
                     self.cnt2.d.next = self.cnt2.q.val() + self.one24.val();
                     if (self.cnt2.q.val().get_bits::<16>(0) + self.one16.val()) == self.r_wpc.q.val() {
-                        self.cnt2.d.next = bit_cast::<24, 8>(self.cnt2.q.val().get_bits::<8>(16) + self.one8.val()) << 16;
-                        if (bit_cast::<16, 8>(self.cnt2.q.val().get_bits::<8>(16)) + self.one16.val())
+                        self.cnt2.d.next = self.w_row24.o.val() << 16;
+                        if (self.w_row16.o.val() + self.one16.val())
                             == self.nrows.val()
                         {
                             self.cnt.d.next = self.zero24.val();
                             self.cnt2.d.next = self.zero24.val();
                             if self.fields.mode.val() {
                                 self.run_start.next = true;
-                                self.state.d.next = CpState::Run;
+                                self.state.d.next = self.s_run.val();
                             } else {
-                                self.state.d.next = CpState::TLoad;
+                                self.state.d.next = self.s_t_load.val();
                             }
                         }
                     }
                 }
-            }
-            CpState::TLoad => {
+        } else if self.state.q.val() == self.s_t_load.val() {
                 if self.cnt2.q.val() == self.zero24.val() {
                     self.rreq_valid.next = true;
                     self.rreq_addr.next = self.fields.thr_addr.val()
-                        + (bit_cast::<32, 16>(self.co0.q.val()) << (bit_cast::<32, 4>(self.fields.a_out.val()) + self.one32.val() + self.one32.val()));
-                    self.rreq_words.next = bit_cast::<24, 16>(self.nrows.val()) << (bit_cast::<24, 4>(self.fields.a_out.val()) - self.one24.val());
+                        + (self.w_co032.o.val() << (self.w_aout24.o.val() + self.two24.val()));
+                    self.rreq_words.next = self.pass_words.val();
                     if self.rreq_ready.val() {
                         self.cnt2.d.next = self.one24.val();
                     }
@@ -826,17 +949,16 @@ impl Logic for CmdProc {
                         self.rd_ready.next = true;
                         self.cnt.d.next = self.cnt.q.val() + self.one24.val();
                         if (self.cnt.q.val() + self.one24.val())
-                            == (bit_cast::<24, 16>(self.nrows.val()) << (bit_cast::<24, 4>(self.fields.a_out.val()) - self.one24.val()))
+                            == self.pass_words.val()
                         {
                             self.cnt.d.next = self.zero24.val();
                             self.cnt2.d.next = self.zero24.val();
                             self.run_start.next = true;
-                            self.state.d.next = CpState::Run;
+                            self.state.d.next = self.s_run.val();
                         }
                     }
                 }
-            }
-            CpState::Run => {
+        } else if self.state.q.val() == self.s_run.val() {
                 self.rreq_valid.next = self.g_rreq_valid.val();
                 self.rreq_addr.next = self.g_rreq_addr.val();
                 self.rreq_words.next = self.g_rreq_words.val();
@@ -844,46 +966,40 @@ impl Logic for CmdProc {
                 self.g_rd_valid.next = self.rd_valid.val();
                 self.rd_ready.next = self.g_rd_ready.val();
                 if !self.g_busy.val() & !self.f_busy.val() {
-                    self.state.d.next = CpState::Drain;
+                    self.state.d.next = self.s_drain.val();
                 }
-            }
-            CpState::Drain => {
+        } else if self.state.q.val() == self.s_drain.val() {
                 if self.w_idle.val() & !self.thr_busy.val() {
                     if self.last_pass.val() {
-                        self.state.d.next = CpState::Finish;
+                        self.state.d.next = self.s_finish.val();
                     } else {
                         self.co0.d.next = self.co0.q.val() + self.rows16.val();
-                        self.state.d.next = CpState::Pass;
+                        self.state.d.next = self.s_pass.val();
                     }
                 }
-            }
-            CpState::Finish => {
+        } else if self.state.q.val() == self.s_finish.val() {
                 if !self.wr_busy.val() {
                     if self.rd_error.val() | self.wr_error.val() {
                         self.code_r.d.next = self.bus_err.val();
-                        self.state.d.next = CpState::Error;
+                        self.state.d.next = self.s_error.val();
                     } else {
                         self.done_cnt.d.next = self.done_cnt.q.val() + self.one32.val();
                         self.index.d.next = self.index.q.val() + self.one32.val();
                         if (self.index.q.val() + self.one32.val()) == self.cmd_count.val() {
-                            self.state.d.next = CpState::Done;
+                            self.state.d.next = self.s_done.val();
                         } else {
-                            self.state.d.next = CpState::Fetch;
+                            self.state.d.next = self.s_fetch.val();
                         }
                     }
                 }
-            }
-            CpState::Error => {
+        } else if self.state.q.val() == self.s_error.val() {
                 self.error_pulse.next = true;
-                self.state.d.next = CpState::Idle;
-            }
-            CpState::Done => {
+                self.state.d.next = self.s_idle.val();
+        } else if self.state.q.val() == self.s_done.val() {
                 self.done_pulse.next = true;
-                self.state.d.next = CpState::Idle;
-            }
-            _ => {
-                self.state.d.next = CpState::Idle;
-            }
+                self.state.d.next = self.s_idle.val();
+        } else {
+            self.state.d.next = self.s_idle.val();
         }
         // Counters.
         if self.running.val() {
@@ -893,7 +1009,7 @@ impl Logic for CmdProc {
             self.p_stall.d.next = self.p_stall.q.val() + self.one64.val();
         }
         if self.f_tile.val() {
-            self.p_macs.d.next = self.p_macs.q.val() + bit_cast::<64, 32>(self.macmul.p.val());
+            self.p_macs.d.next = self.p_macs.q.val() + self.w_macs64.o.val();
         }
         self.busy.next = self.running.val();
         self.cmds_done.next = self.done_cnt.q.val();
@@ -901,7 +1017,7 @@ impl Logic for CmdProc {
         self.perf_stall.next = self.p_stall.q.val();
         self.perf_macs.next = self.p_macs.q.val();
         if self.reset.val() {
-            self.state.d.next = CpState::Idle;
+            self.state.d.next = self.s_idle.val();
         }
     }
 }

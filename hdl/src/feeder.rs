@@ -25,7 +25,8 @@
 //! column 0, `tile_cols` = valid columns).
 use rust_hdl::prelude::*;
 
-use crate::fifo::{konst as k, Mul32x16};
+use crate::desc_check::Widen;
+use crate::fifo::{konst as k, Mul32x16, Narrow};
 use crate::pe::{StepControl, CTL_BITS};
 
 /// The feeder; `AB`/`WB` = activation/weight bank address bits.
@@ -112,8 +113,8 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     top_level: Signal<Local, Bits<5>>,
     p_hi: Signal<Local, Bits<4>>,
     p_lo: Signal<Local, Bits<4>>,
-    m_lo: Signal<Local, Bits<5>>,
-    m_lo_next: Signal<Local, Bits<5>>,
+    m_lo: Signal<Local, Bits<4>>,
+    m_lo_next: Signal<Local, Bits<4>>,
     p_lo_next: Signal<Local, Bits<4>>,
     q: Signal<Local, Bits<4>>,
     last_pair: Signal<Local, Bit>,
@@ -128,6 +129,18 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     pix: Signal<Local, Bits<32>>,
     left: Signal<Local, Bits<16>>,
     pix_mul: Mul32x16,
+    // Zero-extensions and truncations (lint-clean `bit_cast`s).
+    w_a5: Widen<4, 5>,
+    w_w5: Widen<4, 5>,
+    w_a16: Widen<4, 16>,
+    w_w16: Widen<4, 16>,
+    w_p16: Widen<4, 16>,
+    w_q16: Widen<4, 16>,
+    w_offy16: Widen<4, 16>,
+    w_offx16: Widen<4, 16>,
+    w_dx32: Widen<16, 32>,
+    n_a: Narrow<16, AB>,
+    n_w: Narrow<16, WB>,
     ncols16: Constant<Bits<16>>,
     ncols8: Constant<Bits<8>>,
     half_bit: Constant<Bits<AB>>,
@@ -228,6 +241,17 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
             pix: Default::default(),
             left: Default::default(),
             pix_mul: Default::default(),
+            w_a5: Default::default(),
+            w_w5: Default::default(),
+            w_a16: Default::default(),
+            w_w16: Default::default(),
+            w_p16: Default::default(),
+            w_q16: Default::default(),
+            w_offy16: Default::default(),
+            w_offx16: Default::default(),
+            w_dx32: Default::default(),
+            n_a: Default::default(),
+            n_w: Default::default(),
             ncols16: k(cols as u64),
             ncols8: k(cols as u64),
             half_bit: k(1 << (AB - 1)),
@@ -270,22 +294,27 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
             self.h_last.next = self.info_last1.val();
         }
         // Plane-level bounds: p from max(0, s − (W − 1)) to min(s, A − 1).
-        self.top_level.next = bit_cast::<5, 4>(self.a_bits.val()) + bit_cast::<5, 4>(self.w_bits.val()) - self.one5.val()
+        self.w_a5.i.next = self.a_bits.val();
+        self.w_w5.i.next = self.w_bits.val();
+        self.w_a16.i.next = self.a_bits.val();
+        self.w_w16.i.next = self.w_bits.val();
+        self.top_level.next = self.w_a5.o.val() + self.w_w5.o.val() - self.one5.val()
             - self.one5.val();
         self.p_hi.next = self.a_bits.val() - self.one4.val();
-        if self.level.q.val() < bit_cast::<5, 4>(self.a_bits.val()) {
+        if self.level.q.val() < self.w_a5.o.val() {
             self.p_hi.next = self.level.q.val().get_bits::<4>(0);
         }
         self.next_level.next = self.level.q.val() - self.one5.val();
-        self.m_lo.next = self.level.q.val() - bit_cast::<5, 4>(self.w_bits.val()) + self.one5.val();
-        self.m_lo_next.next = self.next_level.val() - bit_cast::<5, 4>(self.w_bits.val()) + self.one5.val();
+        // Only the low 4 bits are used (when level >= w_bits): mod-16 arithmetic.
+        self.m_lo.next = self.level.q.val().get_bits::<4>(0) - self.w_bits.val() + self.one4.val();
+        self.m_lo_next.next = self.next_level.val().get_bits::<4>(0) - self.w_bits.val() + self.one4.val();
         self.p_lo.next = self.zero4.val();
-        if self.level.q.val() >= bit_cast::<5, 4>(self.w_bits.val()) {
-            self.p_lo.next = self.m_lo.val().get_bits::<4>(0);
+        if self.level.q.val() >= self.w_w5.o.val() {
+            self.p_lo.next = self.m_lo.val();
         }
         self.p_lo_next.next = self.zero4.val();
-        if self.next_level.val() >= bit_cast::<5, 4>(self.w_bits.val()) {
-            self.p_lo_next.next = self.m_lo_next.val().get_bits::<4>(0);
+        if self.next_level.val() >= self.w_w5.o.val() {
+            self.p_lo_next.next = self.m_lo_next.val();
         }
         self.q.next = self.level.q.val().get_bits::<4>(0) - self.p.q.val();
         self.last_pair.next = (self.pair.q.val() + self.one16.val()) == self.pairs.val();
@@ -298,11 +327,15 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
         self.tile_end.next = self.issue.val() & self.is_last.val();
 
         // Bank addresses of this step.
-        self.a_addr.next = bit_cast::<AB, 16>(self.pair_a.q.val() + bit_cast::<16, 4>(self.p.q.val()));
+        self.w_p16.i.next = self.p.q.val();
+        self.w_q16.i.next = self.q.val();
+        self.n_a.i.next = self.pair_a.q.val() + self.w_p16.o.val();
+        self.n_w.i.next = self.pair_w.q.val() + self.w_q16.o.val();
+        self.a_addr.next = self.n_a.o.val();
         if self.half.q.val() {
-            self.a_addr.next = bit_cast::<AB, 16>(self.pair_a.q.val() + bit_cast::<16, 4>(self.p.q.val())) | self.half_bit.val();
+            self.a_addr.next = self.n_a.o.val() | self.half_bit.val();
         }
-        self.w_addr.next = bit_cast::<WB, 16>(self.pair_w.q.val() + bit_cast::<16, 4>(self.q.val()));
+        self.w_addr.next = self.n_w.o.val();
 
         // The step's control word.
         self.step.next = self.f_valid.val();
@@ -337,8 +370,8 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
             if self.p.q.val() == self.p_hi.val() {
                 // This pair's planes of the level are done.
                 self.pair.d.next = self.pair.q.val() + self.one16.val();
-                self.pair_a.d.next = self.pair_a.q.val() + bit_cast::<16, 4>(self.a_bits.val());
-                self.pair_w.d.next = self.pair_w.q.val() + bit_cast::<16, 4>(self.w_bits.val());
+                self.pair_a.d.next = self.pair_a.q.val() + self.w_a16.o.val();
+                self.pair_w.d.next = self.pair_w.q.val() + self.w_w16.o.val();
                 self.p.d.next = self.p_lo.val();
                 if self.last_pair.val() {
                     self.pair.d.next = self.zero16.val();
@@ -376,13 +409,16 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
             self.inflight.d.next = self.inflight.q.val() - self.one2.val();
         }
         // The tile's destination: pixel (oy·os + off_y, ox0·os + off_x).
-        self.dy.next = self.h_oy.val() + bit_cast::<16, 4>(self.off_y.val());
-        self.dx.next = self.h_ox.val() + bit_cast::<16, 4>(self.off_x.val());
+        self.w_offy16.i.next = self.off_y.val();
+        self.w_offx16.i.next = self.off_x.val();
+        self.dy.next = self.h_oy.val() + self.w_offy16.o.val();
+        self.dx.next = self.h_ox.val() + self.w_offx16.o.val();
         if self.os_two.val() {
-            self.dy.next = (self.h_oy.val() << 1) + bit_cast::<16, 4>(self.off_y.val());
-            self.dx.next = (self.h_ox.val() << 1) + bit_cast::<16, 4>(self.off_x.val());
+            self.dy.next = (self.h_oy.val() << 1) + self.w_offy16.o.val();
+            self.dx.next = (self.h_ox.val() << 1) + self.w_offx16.o.val();
         }
-        self.pix.next = self.dy.val() * self.dst_w.val() + bit_cast::<32, 16>(self.dx.val());
+        self.w_dx32.i.next = self.dx.val();
+        self.pix.next = self.dy.val() * self.dst_w.val() + self.w_dx32.o.val();
         self.pix_mul.a.next = self.pix.val();
         self.pix_mul.b.next = self.dst_pix_bytes.val();
         self.tile_addr.next = self.dst_base.val() + self.pix_mul.p.val();

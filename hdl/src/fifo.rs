@@ -153,3 +153,51 @@ impl Logic for Mul32x16 {
 pub fn konst<const N: usize>(v: u64) -> Constant<Bits<N>> {
     Constant::new(v.into())
 }
+
+/// Keeps the low `B` bits of an `A`-bit value, as a block: rust-hdl prints a
+/// narrowing `bit_cast` as `x & B'h..` with the `A`-bit operand, which
+/// Verilator's `-Wall` flags (`WIDTH`); this block prints the part select
+/// `i[B-1:0]` instead. (Zero-extension: [`crate::desc_check::Widen`].)
+#[derive(LogicBlock, Default)]
+pub struct Narrow<const A: usize, const B: usize> {
+    /// The value.
+    pub i: Signal<In, Bits<A>>,
+    /// Its low `B` bits.
+    pub o: Signal<Out, Bits<B>>,
+}
+
+impl<const A: usize, const B: usize> Logic for Narrow<A, B> {
+    fn update(&mut self) {
+        self.o.next = self.i.val().get_bits::<B>(0);
+    }
+
+    fn connect(&mut self) {
+        self.o.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        assert!(A > B, "Narrow<{A}, {B}> does not narrow");
+        // The dropped bits are read by `unused_hi` (Verilator's `*unused*`
+        // idiom), so the deliberate truncation is not an UNUSEDSIGNAL.
+        Verilog::Custom(format!("always @(*) o = i[{}:0];\nwire unused_hi = ^i[{}:{}];\n", B - 1, A - 1, B))
+    }
+}
+
+/// Reads an output that its consumer deliberately ignores, so the generated
+/// Verilog says so: the signal feeds `unused_bits`, which Verilator's
+/// `-Wall` skips by its default `--unused-regexp` (`*unused*`), the
+/// documented Verilator idiom for intentionally unread bits. Each use in
+/// the design states why the value is not needed.
+#[derive(LogicBlock, Default)]
+pub struct Unused<T: Synth> {
+    /// The ignored value.
+    pub i: Signal<In, T>,
+}
+
+impl<T: Synth> Logic for Unused<T> {
+    fn update(&mut self) {}
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom("wire unused_bits = ^i;\n".into())
+    }
+}

@@ -36,7 +36,8 @@
 //!   `info_ox0/1`, `info_last0/1` (valid while `full`), `free_half` (bit h, pulse).
 use rust_hdl::prelude::*;
 
-use crate::fifo::{konst as k, Mul32x16, RegFifo};
+use crate::desc_check::Widen;
+use crate::fifo::{konst as k, Narrow, RegFifo};
 
 /// Bits of an item record: offset (16), column (8), zero, tile end.
 const ITEM_BITS: usize = 26;
@@ -145,13 +146,32 @@ pub struct Gatherer<const AB: usize> {
     w_half: DFF<Bit>,
     w_idx: DFF<Bits<16>>,
     items: RegFifo<ITEM_BITS, 4>,
-    row_mul: Mul32x16,
+    // Zero-extensions and truncations (lint-clean `bit_cast`s).
+    w_col16: Widen<8, 16>,
+    w_oy20: Widen<16, 20>,
+    w_ky20: Widen<4, 20>,
+    w_pt20: Widen<4, 20>,
+    w_ox20: Widen<16, 20>,
+    w_col20: Widen<8, 20>,
+    px20: Signal<Local, Bits<20>>,
+    mask16_20: Constant<Bits<20>>,
+    w_kx20: Widen<4, 20>,
+    w_pl20: Widen<4, 20>,
+    w_sw24: Widen<16, 24>,
+    w_tb_item: Widen<16, ITEM_BITS>,
+    w_col_item: Widen<8, ITEM_BITS>,
+    n_bank: Narrow<16, AB>,
+    dy: Signal<Local, Bits<20>>,
+    dx: Signal<Local, Bits<20>>,
+    rm_lo: Signal<Local, Bits<32>>,
+    rm_hi: Signal<Local, Bits<32>>,
+    baddr: Signal<Local, Bits<16>>,
     // Combinational.
     uyb: Signal<Local, Bits<20>>,
     uxb: Signal<Local, Bits<20>>,
     pix_x: Signal<Local, Bits<16>>,
-    iy: Signal<Local, Bits<20>>,
-    ix: Signal<Local, Bits<20>>,
+    iy: Signal<Local, Bits<16>>,
+    ix: Signal<Local, Bits<16>>,
     x_off: Signal<Local, Bits<32>>,
     in_bounds: Signal<Local, Bit>,
     last_col: Signal<Local, Bit>,
@@ -184,7 +204,6 @@ pub struct Gatherer<const AB: usize> {
     zero8: Constant<Bits<8>>,
     zero16: Constant<Bits<16>>,
     zero64: Constant<Bits<64>>,
-    ones64: Constant<Bits<64>>,
     b01: Constant<Bits<2>>,
     b10: Constant<Bits<2>>,
     b00: Constant<Bits<2>>,
@@ -256,7 +275,25 @@ impl<const AB: usize> Gatherer<AB> {
             w_half: Default::default(),
             w_idx: Default::default(),
             items: RegFifo::new(),
-            row_mul: Default::default(),
+            w_col16: Default::default(),
+            w_oy20: Default::default(),
+            w_ky20: Default::default(),
+            w_pt20: Default::default(),
+            w_ox20: Default::default(),
+            w_col20: Default::default(),
+            px20: Default::default(),
+            mask16_20: k(0xffff),
+            w_kx20: Default::default(),
+            w_pl20: Default::default(),
+            w_sw24: Default::default(),
+            w_tb_item: Default::default(),
+            w_col_item: Default::default(),
+            n_bank: Default::default(),
+            dy: Default::default(),
+            dx: Default::default(),
+            rm_lo: Default::default(),
+            rm_hi: Default::default(),
+            baddr: Default::default(),
             uyb: Default::default(),
             uxb: Default::default(),
             pix_x: Default::default(),
@@ -294,7 +331,6 @@ impl<const AB: usize> Gatherer<AB> {
             zero8: k(0),
             zero16: k(0),
             zero64: k(0),
-            ones64: k(u64::MAX),
             b01: k(1),
             b10: k(2),
             b00: k(0),
@@ -314,37 +350,52 @@ impl<const AB: usize> Logic for Gatherer<AB> {
 
         // ---- Issuer: the item (tile, ky, kx, col) under the counters.
         // Biased coordinates (+8) keep the padding subtraction unsigned.
-        self.pix_x.next = self.ox0.q.val() + bit_cast::<16, 8>(self.col.q.val());
-        self.uyb.next = bit_cast::<20, 16>(self.oy.q.val()) + bit_cast::<20, 4>(self.ky.q.val()) + self.eight.val()
-            - bit_cast::<20, 4>(self.pad_top.val());
+        self.w_col16.i.next = self.col.q.val();
+        self.pix_x.next = self.ox0.q.val() + self.w_col16.o.val();
+        self.w_oy20.i.next = self.oy.q.val();
+        self.w_ky20.i.next = self.ky.q.val();
+        self.w_pt20.i.next = self.pad_top.val();
+        // pix_x in 20 bits (mod 2^16 as the 16-bit sum), from registers
+        // only: a Widen fed from this block's `pix_x` made a false loop
+        // through the always block (Verilator UNOPTFLAT).
+        self.w_ox20.i.next = self.ox0.q.val();
+        self.w_col20.i.next = self.col.q.val();
+        self.px20.next = (self.w_ox20.o.val() + self.w_col20.o.val()) & self.mask16_20.val();
+        self.w_kx20.i.next = self.kx.q.val();
+        self.w_pl20.i.next = self.pad_left.val();
+        self.uyb.next = self.w_oy20.o.val() + self.w_ky20.o.val() + self.eight.val() - self.w_pt20.o.val();
         if self.stride_two.val() {
-            self.uyb.next = (bit_cast::<20, 16>(self.oy.q.val()) << 1) + bit_cast::<20, 4>(self.ky.q.val())
-                + self.eight.val()
-                - bit_cast::<20, 4>(self.pad_top.val());
+            self.uyb.next = (self.w_oy20.o.val() << 1) + self.w_ky20.o.val() + self.eight.val() - self.w_pt20.o.val();
         }
-        self.uxb.next = bit_cast::<20, 16>(self.pix_x.val()) + bit_cast::<20, 4>(self.kx.q.val()) + self.eight.val()
-            - bit_cast::<20, 4>(self.pad_left.val());
+        self.uxb.next = self.px20.val() + self.w_kx20.o.val() + self.eight.val() - self.w_pl20.o.val();
         if self.stride_two.val() {
-            self.uxb.next = (bit_cast::<20, 16>(self.pix_x.val()) << 1) + bit_cast::<20, 4>(self.kx.q.val())
-                + self.eight.val()
-                - bit_cast::<20, 4>(self.pad_left.val());
+            self.uxb.next = (self.px20.val() << 1) + self.w_kx20.o.val() + self.eight.val() - self.w_pl20.o.val();
         }
+        // Unbiased (upsampled) coordinates; when `uyb >= 8` (checked first),
+        // `uyb < up_h + 8` is `dy < up_h`, so all of `dy` is used.
+        self.dy.next = self.uyb.val() - self.eight.val();
+        self.dx.next = self.uxb.val() - self.eight.val();
         self.in_bounds.next = (self.uyb.val() >= self.eight.val())
-            & (self.uyb.val() < (self.up_h.val() + self.eight.val()))
+            & (self.dy.val() < self.up_h.val())
             & (self.uxb.val() >= self.eight.val())
-            & (self.uxb.val() < (self.up_w.val() + self.eight.val()))
+            & (self.dx.val() < self.up_w.val())
             & (self.pix_x.val() < self.out_w.val());
-        self.iy.next = self.uyb.val() - self.eight.val();
-        self.ix.next = self.uxb.val() - self.eight.val();
+        // In bounds, dy < up_h < 2^17: the pixel row fits 16 bits.
+        self.iy.next = self.dy.val().get_bits::<16>(0);
+        self.ix.next = self.dx.val().get_bits::<16>(0);
         if self.up_two.val() {
-            self.iy.next = (self.uyb.val() - self.eight.val()) >> 1;
-            self.ix.next = (self.uxb.val() - self.eight.val()) >> 1;
+            self.iy.next = self.dy.val().get_bits::<16>(1);
+            self.ix.next = self.dx.val().get_bits::<16>(1);
         }
-        self.row_mul.a.next = self.row_bytes.val();
-        self.row_mul.b.next = self.iy.val().get_bits::<16>(0);
-        self.x_off.next = self.ix.val().get_bits::<16>(0) * self.pix_bytes.val();
-        self.rreq_addr.next = self.in_base.val() + self.row_mul.p.val() + self.x_off.val();
-        self.rreq_words.next = bit_cast::<24, 16>(self.slice_words.val());
+        // row_bytes · iy (32×16, mod 2^32) inline: a multiplier block here
+        // made a false combinational loop through this always block (UNOPTFLAT).
+        self.rm_lo.next = self.row_bytes.val().get_bits::<16>(0) * self.iy.val();
+        self.rm_hi.next = self.row_bytes.val().get_bits::<16>(16) * self.iy.val();
+        self.x_off.next = self.ix.val() * self.pix_bytes.val();
+        self.rreq_addr.next =
+            self.in_base.val() + (self.rm_lo.val() + (self.rm_hi.val() << 16)) + self.x_off.val();
+        self.w_sw24.i.next = self.slice_words.val();
+        self.rreq_words.next = self.w_sw24.o.val();
 
         self.last_col.next = self.col.q.val() == self.last_c.val();
         self.last_kx.next = (self.kx.q.val() + self.one4.val()) == self.kw.val();
@@ -354,7 +405,9 @@ impl<const AB: usize> Logic for Gatherer<AB> {
         self.last_tile.next =
             (self.next_ox.val() >= self.out_w.val()) & ((self.oy.q.val() + self.one16.val()) == self.out_h.val());
 
-        self.item.next = bit_cast::<ITEM_BITS, 16>(self.tap_base.q.val()) | (bit_cast::<ITEM_BITS, 8>(self.col.q.val()) << 16);
+        self.w_tb_item.i.next = self.tap_base.q.val();
+        self.w_col_item.i.next = self.col.q.val();
+        self.item.next = self.w_tb_item.o.val() | (self.w_col_item.o.val() << 16);
         if !self.in_bounds.val() {
             self.item.next = self.item.val() | self.zero_flag.val();
         }
@@ -425,10 +478,11 @@ impl<const AB: usize> Logic for Gatherer<AB> {
         self.w_last.next = (self.w_idx.q.val() + self.one16.val()) == self.slice_words.val();
         self.bank_we.next = self.w_take.val();
         self.bank_col.next = self.h_col.val();
-        self.bank_addr.next = bit_cast::<AB, 16>(self.h_item.val().get_bits::<16>(0) + self.w_idx.q.val());
+        self.baddr.next = self.h_item.val().get_bits::<16>(0) + self.w_idx.q.val();
+        self.n_bank.i.next = self.baddr.val();
+        self.bank_addr.next = self.n_bank.o.val();
         if self.w_half.q.val() {
-            self.bank_addr.next =
-                bit_cast::<AB, 16>(self.h_item.val().get_bits::<16>(0) + self.w_idx.q.val()) | self.half_bit.val();
+            self.bank_addr.next = self.n_bank.o.val() | self.half_bit.val();
         }
         self.bank_data.next = self.rd_word.val();
         if (self.w_idx.q.val() + self.a_bits.val()) >= self.slice_words.val() {

@@ -23,7 +23,7 @@ use crate::axil_regs::{AxilRegs, ADDR_BITS};
 use crate::cmdproc::CmdProc;
 use crate::desc_check::{DescCheck, ListCheck, Widen};
 use crate::feeder::Feeder;
-use crate::fifo::konst as k;
+use crate::fifo::{konst as k, Narrow, Unused};
 use crate::gather::Gatherer;
 use crate::out_writer::OutWriter;
 use crate::pe::ACC_BITS;
@@ -156,6 +156,29 @@ pub struct Accelerator<
     drain_ch: DFF<Bits<CH>>,
     acc_bus: Signal<Local, Bits<ACC_BUS>>,
     widen: Vec<Widen<ACC_BITS, ACC_BUS>>,
+    /// The weight bank address (the command processor counts 16-bit words).
+    n_wb_addr: Narrow<16, WB>,
+    /// The threshold record channel (the command processor counts 8 bits).
+    n_thr_ch: Narrow<8, CH>,
+    // Outputs the top deliberately leaves unread (`Unused` sinks):
+    /// The reader's `busy`: the command processor waits for data words, not for it.
+    u_reader_busy: Unused<Bit>,
+    /// Every column's `out_valid` equals column 0's (array docs), which is used.
+    u_out_valid: Vec<Unused<Bit>>,
+    /// The threshold unit's `out_channel`: the writer places rows by order.
+    u_thr_channel: Unused<Bits<CH>>,
+    /// The threshold unit's `ready`: the feeder's tile spacing (`row_cycles`)
+    /// keeps rows apart, so the array never offers a row it would refuse.
+    u_thr_ready: Unused<Bit>,
+    /// The threshold unit's sticky `overflow`: impossible by the same spacing;
+    /// no status register reports it.
+    u_thr_overflow: Unused<Bit>,
+    /// The threshold unit's sticky `bad_mode`: the command processor's scan
+    /// refuses bad mode words before they are loaded.
+    u_thr_bad_mode: Unused<Bit>,
+    /// The writer's `tile_ready`: the feeder keeps at most two tiles in
+    /// flight itself (`tile_done`), which is the writer's capacity.
+    u_tile_ready: Unused<Bit>,
     col_idx: Vec<Constant<Bits<8>>>,
     row_idx: Vec<Constant<Bits<8>>>,
     zero_acc: Constant<Bits<ACC_BUS>>,
@@ -250,6 +273,15 @@ impl<
             drain_ch: Default::default(),
             acc_bus: Default::default(),
             widen: (0..cols).map(|_| Default::default()).collect(),
+            n_wb_addr: Default::default(),
+            n_thr_ch: Default::default(),
+            u_reader_busy: Default::default(),
+            u_out_valid: (0..cols).map(|_| Default::default()).collect(),
+            u_thr_channel: Default::default(),
+            u_thr_ready: Default::default(),
+            u_thr_overflow: Default::default(),
+            u_thr_bad_mode: Default::default(),
+            u_tile_ready: Default::default(),
             col_idx: (0..cols as u64).map(k).collect(),
             row_idx: (0..rows as u64).map(k).collect(),
             zero_acc: k(0),
@@ -412,10 +444,11 @@ impl<
             self.array.a_in[c].next = self.abanks[c].read_data.val();
         }
         // Weight banks: written by the command processor, read by the feeder.
+        self.n_wb_addr.i.next = self.cp.wb_addr.val();
         for r in 0..self.wbanks.len() {
             self.wbanks[r].read_clock.next = self.ap_clk.val();
             self.wbanks[r].write_clock.next = self.ap_clk.val();
-            self.wbanks[r].write_address.next = self.cp.wb_addr.val().get_bits::<WB>(0);
+            self.wbanks[r].write_address.next = self.n_wb_addr.o.val();
             self.wbanks[r].write_data.next = self.reader.out_word.val();
             self.wbanks[r].write_enable.next =
                 self.cp.wb_we.val() & (self.cp.wb_row.val() == self.row_idx[r].val());
@@ -469,11 +502,21 @@ impl<
             self.drain_ch.d.next = self.last_ch.val();
         }
         self.thr.wr_en.next = self.cp.thr_we.val();
-        self.thr.wr_channel.next = self.cp.thr_channel.val().get_bits::<CH>(0);
+        self.n_thr_ch.i.next = self.cp.thr_channel.val();
+        self.thr.wr_channel.next = self.n_thr_ch.o.val();
         self.thr.wr_word.next = self.cp.thr_word.val();
         self.thr.wr_data.next = self.cp.thr_data.val();
         self.cp.row_cycles.next = self.thr.row_cycles.val();
         self.cp.thr_busy.next = self.thr.busy.val();
+        self.u_thr_channel.i.next = self.thr.out_channel.val();
+        self.u_thr_ready.i.next = self.thr.ready.val();
+        self.u_thr_overflow.i.next = self.thr.overflow.val();
+        self.u_thr_bad_mode.i.next = self.thr.bad_mode.val();
+        self.u_tile_ready.i.next = self.outw.tile_ready.val();
+        self.u_reader_busy.i.next = self.reader.busy.val();
+        for c in 0..self.u_out_valid.len() {
+            self.u_out_valid[c].i.next = self.array.out_valid[c].val();
+        }
 
         // Output writer.
         self.outw.mode_raw.next = self.cp.mode_raw.val();
