@@ -99,7 +99,7 @@ pub fn accelerator_verilog(config: &ArrayConfig) -> Result<String, String> {
     ) -> String {
         let mut top = top::Accelerator::<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR>::new(config);
         top.connect_all();
-        rename_top(&generate_verilog(&top))
+        waive(&rename_top(&generate_verilog(&top)))
     }
     let supported = ArrayConfig::presets();
     if !supported.contains(config) {
@@ -114,6 +114,74 @@ pub fn accelerator_verilog(config: &ArrayConfig) -> Result<String, String> {
         "kv260" => generate::<128, 16, 11, 11, 512, 128, 4, 11, 5>(config),
         other => return Err(format!("preset `{other}` has no generator entry")),
     })
+}
+
+/// A Verilator warning kept in the generated Verilog, waived at its one line.
+#[derive(Debug, Clone, Copy)]
+pub struct Waiver {
+    /// The module the line is in.
+    pub module: &'static str,
+    /// The line, trimmed.
+    pub line: &'static str,
+    /// The Verilator rule.
+    pub rule: &'static str,
+    /// Why the warning stays.
+    pub reason: &'static str,
+}
+
+/// The warnings `verilator --lint-only -Wall` reports on the accelerator,
+/// each waived at its line by [`accelerator_verilog`] with the reason written
+/// next to it in the Verilog.
+pub const WAIVERS: &[Waiver] = &[
+    Waiver {
+        module: TOP_MODULE,
+        line: "output reg  interrupt;",
+        rule: "SYMRSVDWORD",
+        reason: "`interrupt` is the port name Vivado's IP integrator infers an interrupt line from; it clashes only with a C++ word inside Verilator's own model, which renames it",
+    },
+    Waiver {
+        module: TOP_MODULE,
+        line: "wire  cp$run_start;",
+        rule: "UNOPTFLAT",
+        reason: "a loop only at block granularity (gatherer -> command processor -> reader's splitter -> command processor -> gatherer): rust-hdl prints each block as one always @(*); per signal the request path is acyclic (rreq_valid/rreq_addr come from registers) and rust-hdl's logic-loop check passes; costs Verilator simulation speed only",
+    },
+    Waiver {
+        module: "top$reader",
+        line: "wire  split$req_ready;",
+        rule: "UNOPTFLAT",
+        reason: "the same block-granularity loop as cp$run_start, seen inside the AXI reader",
+    },
+];
+
+/// Wraps each [`WAIVERS`] line in `lint_off`/`lint_on` with its reason;
+/// panics if a waiver does not match exactly one line (a stale waiver).
+fn waive(verilog: &str) -> String {
+    let mut used = vec![0usize; WAIVERS.len()];
+    let mut module = String::new();
+    let mut out = String::with_capacity(verilog.len() + 1024);
+    for line in verilog.lines() {
+        if let Some(rest) = line.trim_start().strip_prefix("module ") {
+            module = rest.chars().take_while(|c| *c != '(' && !c.is_whitespace() && *c != ';').collect();
+        }
+        match WAIVERS.iter().position(|w| w.module == module && w.line == line.trim()) {
+            Some(i) => {
+                let w = &WAIVERS[i];
+                used[i] += 1;
+                out.push_str(&format!(
+                    "    // {}: {}\n    /* verilator lint_off {} */\n{line}\n    /* verilator lint_on {} */\n",
+                    w.rule, w.reason, w.rule, w.rule
+                ));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    for (w, n) in WAIVERS.iter().zip(used) {
+        assert_eq!(n, 1, "waiver {} `{}` in {} matched {n} lines", w.rule, w.line, w.module);
+    }
+    out
 }
 
 /// Renames rust-hdl's `module top` to [`TOP_MODULE`].

@@ -1,6 +1,6 @@
 //! The whole accelerator's generated Verilog, for every named preset:
-//! `verilator --lint-only -Wall` clean (only the waivers below, each with its
-//! reason), silent without `-Wall`, and elaborated by yosys (`hierarchy
+//! `verilator --lint-only -Wall` clean (only `zynqflow_hdl::WAIVERS`, each
+//! with its reason, written into the Verilog), silent without `-Wall`, and elaborated by yosys (`hierarchy
 //! -check; proc; opt`; by default only for `small`, the larger presets in
 //! `#[ignore]`d tests since yosys takes minutes on them). And a co-simulation: one random layer of the `small`
 //! preset recorded port by port, cycle by cycle in rust-hdl's simulator
@@ -24,29 +24,11 @@ use zynqflow_isa::ArrayConfig;
 
 use top_bench::{ports, Small};
 
-/// The Verilator waivers, one by one, each with its reason:
-/// - `SYMRSVDWORD` on the `interrupt` port: the name Vivado infers an
-///   interrupt line from (as `axil_regs.rs` waives it); it only clashes with
-///   a C++ word inside Verilator's own generated model, which renames it.
-/// - `UNOPTFLAT` on `cp$run_start` (top) and on `split$req_ready` (inside
-///   the AXI reader, `axi_master.rs`, not changed here): both name the same
-///   loop, gatherer → command processor → reader's splitter → command
-///   processor → gatherer. rust-hdl prints each block as one `always @(*)`,
-///   and Verilator orders whole blocks, so the loop exists only at block
-///   granularity: per signal the reader's request path is acyclic (the
-///   gatherer's `rreq_valid`/`rreq_addr` come from its registers, never from
-///   `rreq_ready`; `check_all`'s logic-loop check passes in `top.rs`).
-///   UNOPTFLAT is a simulation-speed warning of Verilator only; removing it
-///   would mean splitting the gatherer's and the command processor's logic
-///   across extra blocks.
-const WAIVERS: &str = r#"`verilator_config
-lint_off -rule SYMRSVDWORD -file "*zynqflow_top.v" -match "*'interrupt'*"
-lint_off -rule UNOPTFLAT -file "*zynqflow_top.v" -match "*'zynqflow_top.cp$run_start'*"
-lint_off -rule UNOPTFLAT -file "*top$reader.v" -match "*'zynqflow_top.reader.split$req_ready'*"
-"#;
-
+/// The Verilator waivers are in the generated Verilog itself
+/// (`zynqflow_hdl::WAIVERS`, each with its reason at the waived line), so a
+/// user's plain `verilator --lint-only v/*.v` is silent too.
 /// Number of waived warnings (for the staleness check on `small`).
-const WAIVED: usize = 3;
+const WAIVED: usize = zynqflow_hdl::WAIVERS.len();
 
 fn run(tool: &str, args: &[&str], dir: &Path) -> (bool, String) {
     require_tool(tool).unwrap_or_else(|e| panic!("{e}"));
@@ -60,12 +42,8 @@ fn names(files: &[PathBuf]) -> Vec<String> {
 }
 
 /// Verilator lint of `files` in `dir` through a command file; returns its output.
-fn verilator(dir: &Path, files: &[PathBuf], wall: bool, waivers: bool) -> String {
-    let mut list = names(files);
-    if waivers {
-        std::fs::write(dir.join("waivers.vlt"), WAIVERS).unwrap();
-        list.insert(0, "waivers.vlt".into());
-    }
+fn verilator(dir: &Path, files: &[PathBuf], wall: bool) -> String {
+    let list = names(files);
     std::fs::write(dir.join("files.f"), list.join("\n") + "\n").unwrap();
     let mut args = vec!["--lint-only", "--top-module", TOP_MODULE, "-f", "files.f"];
     if wall {
@@ -89,13 +67,18 @@ fn check_preset(config: ArrayConfig, stale_check: bool, elaborate: bool) {
     let verilog = accelerator_verilog(&config).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = write_modules(&verilog, dir.path()).unwrap();
-    let wall = verilator(dir.path(), &files, true, true);
+    let wall = verilator(dir.path(), &files, true);
     assert!(!wall.contains("%Warning") && !wall.contains("%Error"), "{}: verilator -Wall:\n{wall}", config.name);
-    let plain = verilator(dir.path(), &files, false, true);
+    let plain = verilator(dir.path(), &files, false);
     assert!(plain.trim().is_empty(), "{}: verilator without -Wall printed:\n{plain}", config.name);
     if stale_check {
         // Without the waivers exactly the waived warnings appear.
-        let raw = verilator(dir.path(), &files, true, false);
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            let stripped: String = text.lines().filter(|l| !l.contains("verilator lint_")).map(|l| format!("{l}\n")).collect();
+            std::fs::write(f, stripped).unwrap();
+        }
+        let raw = verilator(dir.path(), &files, true);
         let warnings: Vec<&str> = raw.lines().filter(|l| l.starts_with("%Warning-")).collect();
         assert_eq!(warnings.len(), WAIVED, "{raw}");
         assert!(warnings.iter().any(|w| w.starts_with("%Warning-SYMRSVDWORD") && w.contains("'interrupt'")), "{raw}");

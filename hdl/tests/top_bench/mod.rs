@@ -214,6 +214,16 @@ impl Bench {
         panic!("register read {offset:#x} never answered");
     }
 
+    /// Clears STATUS.DONE/ERROR (write 1 to clear) and waits until the
+    /// interrupt line has fallen, so that the next `run` waits for its own.
+    pub fn clear_status(&mut self) {
+        self.write_reg(STATUS, STATUS_DONE | STATUS_ERROR);
+        for _ in 0..8 {
+            self.step();
+        }
+        assert!(!self.d.uut.interrupt.val(), "interrupt still high after clearing STATUS");
+    }
+
     /// Runs the list; returns (STATUS, ERROR_CODE, ERROR_INDEX, CMDS_DONE, MACs, cycles).
     pub fn run(&mut self, cmd: u32, count: u32, win: (u32, u32), limit: u64) -> [u64; 6] {
         self.write_reg(WIN_BASE, win.0);
