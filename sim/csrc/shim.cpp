@@ -1,0 +1,407 @@
+// zynqflow Verilator harness: the C ABI that zynqflow-sim loads at run time.
+//
+// Everything that happens once per clock cycle lives here, in C++: the
+// AXI4-Lite master (register reads and writes), the AXI4 slave memory that
+// serves the accelerator's bursts from host buffers registered by Rust, the
+// cycle counter, the interrupt line, reset and the optional FST waveform.
+// Rust calls coarse operations ("write a register", "run until the interrupt
+// or N cycles"), so the FFI never shows up per cycle.
+//
+// (`interrupt` is a reserved word in Verilator's C++: the port is `__SYM__interrupt`.)
+//
+// One cycle (`step`):
+//   1. with the clock low, drive the inputs from the harness state (memory
+//      responses, readies, the AXI4-Lite master's signals) and evaluate;
+//   2. sample the DUT's outputs (valid/ready/data seen before the edge);
+//   3. raise the clock and evaluate (the rising edge);
+//   4. update the harness state with the handshakes sampled in 2.
+// The harness' valid and ready outputs depend only on its own state, never
+// combinationally on the DUT's outputs of the same cycle.
+//
+// Memory timing (documented in docs/simulation.md):
+//   - AR and AW are always ready (any number outstanding);
+//   - a read burst's first beat is valid `read_latency` cycles after its AR
+//     handshake; beats follow in order, at most one every `r_beat_interval`
+//     cycles (1 = one beat per cycle, the default);
+//   - W is ready while an accepted AW has data outstanding, at most one beat
+//     every `w_beat_interval` cycles;
+//   - B is valid `write_resp_latency` cycles after the burst's last W beat;
+//   - a burst that is not wholly inside one registered buffer answers SLVERR
+//     (reads return zeros, writes are dropped) and is counted; a burst that
+//     breaks the AXI rules the accelerator promises (length > 16, 4 KiB
+//     crossing, wrong size or burst type, W before AW) is counted as a
+//     protocol violation.
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "Vzynqflow_top.h"
+#include "verilated.h"
+#include "verilated_fst_c.h"
+
+#ifndef ZF_DATA_BITS
+#error "ZF_DATA_BITS (the AXI4 data width) must be defined"
+#endif
+static constexpr int BEAT_BYTES = ZF_DATA_BITS / 8;
+static constexpr int BEAT_LOG2 = BEAT_BYTES == 8 ? 3 : 4;
+static constexpr uint8_t RESP_OKAY = 0;
+static constexpr uint8_t RESP_SLVERR = 2;
+
+// Carries `sc_time_stamp` for code that asks for it (unused with a context).
+double sc_time_stamp() { return 0; }
+
+namespace {
+
+struct Region {
+    uint64_t base;
+    uint8_t* ptr;
+    uint64_t len;
+};
+
+struct Burst {
+    uint64_t addr;
+    uint32_t beats;
+    uint32_t done;  // beats transferred
+    uint64_t due;   // cycle from which the first beat (or the response) may go
+    bool ok;        // wholly inside one buffer
+};
+
+/// Statistics, read by Rust as an array of u64 (order = `zf_stats`).
+struct Stats {
+    uint64_t read_bursts, read_beats, write_bursts, write_beats;
+    uint64_t slverr_reads, slverr_writes, protocol_errors, max_outstanding_reads;
+    uint64_t max_outstanding_writes;
+};
+
+struct Sim {
+    std::unique_ptr<VerilatedContext> ctx;
+    std::unique_ptr<Vzynqflow_top> top;
+    std::unique_ptr<VerilatedFstC> fst;
+    uint64_t cycle = 0;
+    uint64_t time = 0;  // trace time (two steps per cycle)
+    std::vector<Region> regions;
+    std::deque<Burst> reads, writes, bresps;
+    uint64_t next_r = 0, next_w = 0;  // earliest cycle for the next beat
+    // parameters
+    uint64_t read_latency = 40, write_resp_latency = 8, r_interval = 1, w_interval = 1;
+    Stats st{};
+    std::string last_error;
+    // AXI4-Lite master state
+    bool l_awvalid = false, l_wvalid = false, l_bready = false, l_arvalid = false, l_rready = false;
+    uint32_t l_awaddr = 0, l_wdata = 0, l_araddr = 0;
+
+    bool find(uint64_t addr, uint64_t bytes) const {
+        for (const Region& r : regions)
+            if (addr >= r.base && addr + bytes <= r.base + r.len) return true;
+        return false;
+    }
+    uint8_t* at(uint64_t addr) const {
+        for (const Region& r : regions)
+            if (addr >= r.base && addr < r.base + r.len) return r.ptr + (addr - r.base);
+        return nullptr;
+    }
+
+    void dump() {
+        if (fst) fst->dump(time);
+        time++;
+    }
+
+    void set_rdata(const uint8_t* src) {
+#if ZF_DATA_BITS == 64
+        uint64_t v = 0;
+        if (src) std::memcpy(&v, src, 8);
+        top->m_axi_gmem_rdata = v;
+#else
+        for (int i = 0; i < BEAT_BYTES / 4; i++) {
+            uint32_t v = 0;
+            if (src) std::memcpy(&v, src + 4 * i, 4);
+            top->m_axi_gmem_rdata[i] = v;
+        }
+#endif
+    }
+    void get_wdata(uint8_t* dst) const {
+#if ZF_DATA_BITS == 64
+        uint64_t v = top->m_axi_gmem_wdata;
+        std::memcpy(dst, &v, 8);
+#else
+        for (int i = 0; i < BEAT_BYTES / 4; i++) {
+            uint32_t v = top->m_axi_gmem_wdata[i];
+            std::memcpy(dst + 4 * i, &v, 4);
+        }
+#endif
+    }
+
+    bool burst_ok(uint64_t addr, uint32_t len, uint32_t size, uint32_t burst) {
+        bool legal = len >= 1 && len <= 16 && size == BEAT_LOG2 && burst == 1 && addr % BEAT_BYTES == 0 &&
+                     (addr & 4095) + uint64_t(len) * BEAT_BYTES <= 4096;
+        if (!legal) st.protocol_errors++;
+        return legal;
+    }
+
+    void step() {
+        Vzynqflow_top* t = top.get();
+        // 1. drive inputs, clock low
+        t->ap_clk = 0;
+        t->m_axi_gmem_arready = 1;
+        t->m_axi_gmem_awready = 1;
+        bool rvalid = !reads.empty() && cycle >= reads.front().due && cycle >= next_r;
+        if (rvalid) {
+            const Burst& b = reads.front();
+            set_rdata(b.ok ? at(b.addr + uint64_t(b.done) * BEAT_BYTES) : nullptr);
+            t->m_axi_gmem_rlast = b.done + 1 == b.beats;
+            t->m_axi_gmem_rresp = b.ok ? RESP_OKAY : RESP_SLVERR;
+        } else {
+            set_rdata(nullptr);
+            t->m_axi_gmem_rlast = 0;
+            t->m_axi_gmem_rresp = 0;
+        }
+        t->m_axi_gmem_rvalid = rvalid;
+        bool wready = !writes.empty() && cycle >= next_w;
+        t->m_axi_gmem_wready = wready;
+        bool bvalid = !bresps.empty() && cycle >= bresps.front().due;
+        t->m_axi_gmem_bvalid = bvalid;
+        t->m_axi_gmem_bresp = bvalid && !bresps.front().ok ? RESP_SLVERR : RESP_OKAY;
+        t->s_axi_control_awvalid = l_awvalid;
+        t->s_axi_control_awaddr = l_awaddr;
+        t->s_axi_control_wvalid = l_wvalid;
+        t->s_axi_control_wdata = l_wdata;
+        t->s_axi_control_wstrb = 0xf;
+        t->s_axi_control_bready = l_bready;
+        t->s_axi_control_arvalid = l_arvalid;
+        t->s_axi_control_araddr = l_araddr;
+        t->s_axi_control_rready = l_rready;
+        t->eval();
+        dump();
+        // 2. sample
+        bool ar = t->m_axi_gmem_arvalid;
+        uint64_t araddr = t->m_axi_gmem_araddr;
+        uint32_t arlen = uint32_t(t->m_axi_gmem_arlen) + 1, arsize = t->m_axi_gmem_arsize, arburst = t->m_axi_gmem_arburst;
+        bool rtake = rvalid && t->m_axi_gmem_rready;
+        bool aw = t->m_axi_gmem_awvalid;
+        uint64_t awaddr = t->m_axi_gmem_awaddr;
+        uint32_t awlen = uint32_t(t->m_axi_gmem_awlen) + 1, awsize = t->m_axi_gmem_awsize, awburst = t->m_axi_gmem_awburst;
+        bool wvalid = t->m_axi_gmem_wvalid;
+        bool wtake = wvalid && wready;
+        uint8_t wbytes[BEAT_BYTES];
+        uint32_t wstrb = 0;
+        bool wlast = false;
+        if (wtake) {
+            get_wdata(wbytes);
+            wstrb = t->m_axi_gmem_wstrb;
+            wlast = t->m_axi_gmem_wlast;
+        }
+        bool btake = bvalid && t->m_axi_gmem_bready;
+        bool l_aw_hs = l_awvalid && t->s_axi_control_awready;
+        bool l_w_hs = l_wvalid && t->s_axi_control_wready;
+        bool l_b_hs = l_bready && t->s_axi_control_bvalid;
+        bool l_ar_hs = l_arvalid && t->s_axi_control_arready;
+        bool l_r_hs = l_rready && t->s_axi_control_rvalid;
+        uint32_t l_rdata = t->s_axi_control_rdata;
+        uint32_t l_resp = l_b_hs ? t->s_axi_control_bresp : l_r_hs ? t->s_axi_control_rresp : 0;
+        // 3. rising edge
+        t->ap_clk = 1;
+        t->eval();
+        dump();
+        cycle++;
+        // 4. harness state
+        if (ar) {
+            bool legal = burst_ok(araddr, arlen, arsize, arburst);
+            bool ok = legal && find(araddr, uint64_t(arlen) * BEAT_BYTES);
+            if (!ok) st.slverr_reads++;
+            reads.push_back({araddr, arlen, 0, cycle + read_latency - 1, ok});
+            st.read_bursts++;
+            if (reads.size() > st.max_outstanding_reads) st.max_outstanding_reads = reads.size();
+        }
+        if (rtake) {
+            Burst& b = reads.front();
+            st.read_beats++;
+            next_r = cycle + r_interval - 1;
+            if (++b.done == b.beats) reads.pop_front();
+        }
+        if (aw) {
+            bool legal = burst_ok(awaddr, awlen, awsize, awburst);
+            bool ok = legal && find(awaddr, uint64_t(awlen) * BEAT_BYTES);
+            if (!ok) st.slverr_writes++;
+            writes.push_back({awaddr, awlen, 0, 0, ok});
+            st.write_bursts++;
+            if (writes.size() > st.max_outstanding_writes) st.max_outstanding_writes = writes.size();
+        }
+        if (wtake) {
+            Burst& b = writes.front();
+            st.write_beats++;
+            next_w = cycle + w_interval - 1;
+            if (b.ok) {
+                uint8_t* p = at(b.addr + uint64_t(b.done) * BEAT_BYTES);
+                for (int i = 0; i < BEAT_BYTES; i++)
+                    if (wstrb >> i & 1) p[i] = wbytes[i];
+            }
+            b.done++;
+            if (wlast != (b.done == b.beats)) st.protocol_errors++;
+            if (b.done == b.beats) {
+                bresps.push_back({b.addr, b.beats, b.beats, cycle + write_resp_latency - 1, b.ok});
+                writes.pop_front();
+            }
+        }
+        if (btake) bresps.pop_front();
+        if (l_aw_hs) l_awvalid = false;
+        if (l_w_hs) l_wvalid = false;
+        if (l_b_hs) {
+            l_bready = false;
+            lite_resp = l_resp;
+            lite_done = true;
+        }
+        if (l_ar_hs) l_arvalid = false;
+        if (l_r_hs) {
+            l_rready = false;
+            lite_rdata = l_rdata;
+            lite_resp = l_resp;
+            lite_done = true;
+        }
+    }
+    bool lite_done = false;
+    uint32_t lite_rdata = 0, lite_resp = 0;
+};
+
+}  // namespace
+
+extern "C" {
+
+/// ABI version of this shim; Rust refuses a library with another.
+uint32_t zf_abi_version() { return 1; }
+
+/// AXI4 data width in bits the library was built for.
+uint32_t zf_data_bits() { return ZF_DATA_BITS; }
+
+/// A new simulation, held in reset (call `zf_reset`). `trace_path` may be
+/// null (no waveform) or an FST file name.
+void* zf_new(const char* trace_path) {
+    Sim* s = new Sim();
+    s->ctx.reset(new VerilatedContext());
+    s->ctx->traceEverOn(true);
+    s->top.reset(new Vzynqflow_top(s->ctx.get(), "zynqflow_top"));
+    if (trace_path && trace_path[0]) {
+        s->fst.reset(new VerilatedFstC());
+        s->top->trace(s->fst.get(), 99);
+        s->fst->open(trace_path);
+    }
+    s->top->ap_rst_n = 0;
+    s->top->ap_clk = 0;
+    s->top->eval();
+    return s;
+}
+
+/// Ends the simulation (closes the waveform).
+void zf_free(void* h) {
+    Sim* s = static_cast<Sim*>(h);
+    if (!s) return;
+    if (s->fst) s->fst->close();
+    s->top->final();
+    delete s;
+}
+
+/// Sets the memory timing (see the file header). Zeros keep the value.
+void zf_set_timing(void* h, uint64_t read_latency, uint64_t write_resp_latency, uint64_t r_interval, uint64_t w_interval) {
+    Sim* s = static_cast<Sim*>(h);
+    if (read_latency) s->read_latency = read_latency;
+    if (write_resp_latency) s->write_resp_latency = write_resp_latency;
+    if (r_interval) s->r_interval = r_interval;
+    if (w_interval) s->w_interval = w_interval;
+}
+
+/// Registers host memory `ptr[0..len]` at bus address `base`. The memory
+/// must stay valid until `zf_free` or `zf_clear_memory`.
+void zf_add_memory(void* h, uint64_t base, uint8_t* ptr, uint64_t len) {
+    static_cast<Sim*>(h)->regions.push_back({base, ptr, len});
+}
+
+/// Forgets every registered buffer.
+void zf_clear_memory(void* h) { static_cast<Sim*>(h)->regions.clear(); }
+
+/// Holds `ap_rst_n` low for `cycles` cycles, then releases it; drops any
+/// outstanding memory transactions.
+void zf_reset(void* h, uint32_t cycles) {
+    Sim* s = static_cast<Sim*>(h);
+    s->reads.clear();
+    s->writes.clear();
+    s->bresps.clear();
+    s->l_awvalid = s->l_wvalid = s->l_bready = s->l_arvalid = s->l_rready = false;
+    s->top->ap_rst_n = 0;
+    for (uint32_t i = 0; i < cycles; i++) s->step();
+    s->top->ap_rst_n = 1;
+}
+
+/// Register write through the AXI4-Lite master. Returns the BRESP (0 OKAY),
+/// or 0x100 if the slave did not answer within `limit` cycles.
+uint32_t zf_reg_write(void* h, uint32_t offset, uint32_t value, uint64_t limit) {
+    Sim* s = static_cast<Sim*>(h);
+    s->l_awaddr = offset;
+    s->l_wdata = value;
+    s->l_awvalid = s->l_wvalid = s->l_bready = true;
+    s->lite_done = false;
+    for (uint64_t i = 0; i < limit && !s->lite_done; i++) s->step();
+    if (!s->lite_done) {
+        s->l_awvalid = s->l_wvalid = s->l_bready = false;
+        return 0x100;
+    }
+    return s->lite_resp;
+}
+
+/// Register read through the AXI4-Lite master into `*value`. Returns the
+/// RRESP (0 OKAY), or 0x100 on no answer within `limit` cycles.
+uint32_t zf_reg_read(void* h, uint32_t offset, uint32_t* value, uint64_t limit) {
+    Sim* s = static_cast<Sim*>(h);
+    s->l_araddr = offset;
+    s->l_arvalid = s->l_rready = true;
+    s->lite_done = false;
+    for (uint64_t i = 0; i < limit && !s->lite_done; i++) s->step();
+    if (!s->lite_done) {
+        s->l_arvalid = s->l_rready = false;
+        return 0x100;
+    }
+    *value = s->lite_rdata;
+    return s->lite_resp;
+}
+
+/// Runs until `interrupt` is high or `max_cycles` have passed; returns the
+/// cycles run (0 if the interrupt was already up).
+uint64_t zf_run(void* h, uint64_t max_cycles) {
+    Sim* s = static_cast<Sim*>(h);
+    uint64_t n = 0;
+    while (n < max_cycles && !s->top->__SYM__interrupt) {
+        s->step();
+        n++;
+    }
+    return n;
+}
+
+/// The `interrupt` output now.
+uint32_t zf_interrupt(void* h) { return static_cast<Sim*>(h)->top->__SYM__interrupt; }
+
+/// Cycles since `zf_new`.
+uint64_t zf_cycles(void* h) { return static_cast<Sim*>(h)->cycle; }
+
+/// Copies up to `n` statistics (see `Stats`) into `out`; returns how many exist.
+uint32_t zf_stats(void* h, uint64_t* out, uint32_t n) {
+    Sim* s = static_cast<Sim*>(h);
+    const uint32_t count = sizeof(Stats) / sizeof(uint64_t);
+    std::memcpy(out, &s->st, sizeof(uint64_t) * (n < count ? n : count));
+    return count;
+}
+
+/// Memory transactions still outstanding (reads, writes awaiting data,
+/// write responses), for checks at the end of a run.
+uint64_t zf_outstanding(void* h) {
+    Sim* s = static_cast<Sim*>(h);
+    return s->reads.size() + s->writes.size() + s->bresps.size();
+}
+
+/// Flushes the waveform file.
+void zf_flush_trace(void* h) {
+    Sim* s = static_cast<Sim*>(h);
+    if (s->fst) s->fst->flush();
+}
+
+}  // extern "C"
