@@ -17,6 +17,10 @@ pub enum Backend {
     /// The bit-exact functional model of the accelerator, driven through
     /// the same runtime as a board.
     Model,
+    /// The accelerator's RTL in Verilator (`--config`), through the same
+    /// runtime: cycle counts, performance counters, `--trace` waveforms.
+    #[cfg(feature = "sim")]
+    Sim,
 }
 
 /// Arguments of `zynqflow infer`.
@@ -48,9 +52,13 @@ pub struct InferArgs {
     /// Run the float network instead of the quantized one (CPU only).
     #[arg(long)]
     pub float: bool,
-    /// Accelerator configuration (model backend).
+    /// Accelerator configuration (model and sim backends).
     #[arg(long, value_parser = parse_config, default_value = "pynq-z2")]
     pub config: zynqflow_isa::ArrayConfig,
+    /// With --backend sim: write an FST waveform of the whole run (large:
+    /// use small sizes).
+    #[arg(long, value_name = "FILE.fst")]
+    pub trace: Option<PathBuf>,
     /// Seconds to wait for the accelerator before giving up.
     #[arg(long, default_value_t = 120.0)]
     pub timeout: f64,
@@ -69,6 +77,7 @@ pub struct InferArgs {
 /// Runs inference and writes the outputs (atomically; none on failure).
 pub fn run(a: InferArgs) -> Result<()> {
     check_output_dir(&a.out)?;
+    super::sim::check_trace(a.trace.as_deref(), a.backend == Backend::Cpu || a.backend == Backend::Model)?;
     let timeout = std::time::Duration::try_from_secs_f64(a.timeout)
         .ok()
         .filter(|t| !t.is_zero())
@@ -128,7 +137,23 @@ pub fn run(a: InferArgs) -> Result<()> {
             );
             flow
         }
-        (Backend::Model, true) => bail!("--float runs only on the CPU backend (the accelerator is integer)"),
+        #[cfg(feature = "sim")]
+        (Backend::Sim, false) => {
+            let caps = a.config.capabilities();
+            let program = compile(&QuantNet::new(g, &w)?, &caps)?;
+            let platform = super::sim::sim_platform(&a.config, a.trace.as_deref())?;
+            let mut acc = Accelerator::open(platform)?;
+            let loaded = acc.load(&program.image)?;
+            let t0 = std::time::Instant::now();
+            let c0 = acc.platform().cycles();
+            let flow = acc.run(&loaded, &program, &frames, timeout)?;
+            let wall = t0.elapsed().as_secs_f64();
+            let c = acc.counters()?;
+            let n = acc.platform().cycles() - c0;
+            super::sim::report(&a.config, acc.platform(), &c, n, wall);
+            flow
+        }
+        (_, true) => bail!("--float runs only on the CPU backend (the accelerator is integer)"),
     };
     log::info!("inference took {:.2} s", start.elapsed().as_secs_f64());
     let flow = Flow::from_ftensor(&flow);

@@ -1,6 +1,7 @@
 //! `zynqflow sim layer`: one convolution from `.npy` arrays, on the CPU
-//! reference or on the accelerator's functional model, so that users can
-//! check the accelerator against their own numpy / PyTorch code.
+//! reference, on the accelerator's functional model or on its RTL in
+//! Verilator (`--backend sim`, with cycle counts and `--trace`), so that users
+//! can check the accelerator against their own numpy / PyTorch code.
 //!
 //! The JSON spec, the array layouts and the semantics are documented in
 //! docs/sim-layer.md. Every input is checked before anything runs, so that a
@@ -39,6 +40,10 @@ pub enum SimBackend {
     /// The accelerator's bit-exact functional model, through the compiler
     /// and the runtime, as a board would run it.
     Model,
+    /// The accelerator's RTL in Verilator (`--config`), through the same
+    /// compiler and runtime: cycle count, counters, `--trace`.
+    #[cfg(feature = "sim")]
+    Sim,
 }
 
 /// Arguments of `zynqflow sim layer`.
@@ -62,9 +67,12 @@ pub struct LayerArgs {
     /// Where to run.
     #[arg(long, value_enum, default_value = "cpu")]
     pub backend: SimBackend,
-    /// Accelerator configuration (model backend).
+    /// Accelerator configuration (model and sim backends).
     #[arg(long, value_parser = parse_config, default_value = "pynq-z2")]
     pub config: ArrayConfig,
+    /// With --backend sim: write an FST waveform of the run.
+    #[arg(long, value_name = "FILE.fst")]
+    pub trace: Option<PathBuf>,
     /// Seconds to wait for the accelerator before giving up.
     #[arg(long, default_value_t = 120.0)]
     pub timeout: f64,
@@ -290,6 +298,7 @@ fn on_accelerator<P: Platform>(
 /// `sim layer`: check everything, run, write the output atomically.
 fn layer(a: LayerArgs) -> Result<()> {
     check_output_dir(&a.out)?;
+    check_trace(a.trace.as_deref(), matches!(a.backend, SimBackend::Cpu | SimBackend::Model))?;
     let timeout = Duration::try_from_secs_f64(a.timeout).ok().filter(|t| !t.is_zero());
     let timeout = timeout.ok_or_else(|| anyhow!("--timeout {} is not a positive number of seconds", a.timeout))?;
     let s = parse_spec(&a.spec)?;
@@ -335,6 +344,21 @@ fn layer(a: LayerArgs) -> Result<()> {
             println!("{label}: {} descriptors, {} MACs", c.commands, c.macs);
             out
         }
+        #[cfg(feature = "sim")]
+        SimBackend::Sim => {
+            let label = format!("sim ({})", a.config.name);
+            let platform = sim_platform(&a.config, a.trace.as_deref()).with_context(|| label.clone())?;
+            let mut acc = Accelerator::open(platform).with_context(|| label.clone())?;
+            let image = compile_layer(&spec, &w, t.as_ref(), acc.capabilities()).with_context(|| label.clone())?;
+            let loaded = acc.load(&image).with_context(|| label.clone())?;
+            let (t0, c0) = (std::time::Instant::now(), acc.platform().cycles());
+            let out = acc.run_image(&loaded, &x, timeout).with_context(|| label.clone())?;
+            let wall = t0.elapsed().as_secs_f64();
+            let c = acc.counters()?;
+            let n = acc.platform().cycles() - c0;
+            report(&a.config, acc.platform(), &c, n, wall);
+            out
+        }
     };
     let (data, what) = match out {
         Output::Codes(q) => (NpyData::U8(q.to_codes()), format!("uint8 codes (a_out = {})", q.bits())),
@@ -351,4 +375,55 @@ fn layer(a: LayerArgs) -> Result<()> {
     write_npy(&a.out, &y)?;
     println!("wrote {}: {} {what}", a.out.display(), y.shape_text());
     Ok(())
+}
+
+/// Refuses `--trace` where there is no waveform to write, and checks its directory.
+pub fn check_trace(trace: Option<&Path>, not_sim: bool) -> Result<()> {
+    if let Some(p) = trace {
+        if not_sim {
+            bail!("--trace needs --backend sim (only the RTL simulation has waveforms)");
+        }
+        check_output_dir(p)?;
+    }
+    Ok(())
+}
+
+/// The Verilator simulation of `config` (built on first use, then cached
+/// under `target/zynqflow-sim/`), with a waveform to `trace` if given.
+#[cfg(feature = "sim")]
+pub fn sim_platform(config: &ArrayConfig, trace: Option<&Path>) -> Result<zynqflow_sim::SimPlatform> {
+    let opts = zynqflow_sim::BuildOptions::default();
+    let built = zynqflow_sim::build(config, &opts)?;
+    if let Some(s) = built.build_seconds {
+        eprintln!("sim ({}): verilated and compiled in {s:.0} s, cached in {}", config.name, built.dir.display());
+    }
+    Ok(zynqflow_sim::SimPlatform::with_options(config, &opts, trace)?)
+}
+
+/// Prints the cycle count and the counters of a simulated run: the run's
+/// cycles (START to interrupt) on a line of their own as "N cycles".
+#[cfg(feature = "sim")]
+pub fn report(config: &ArrayConfig, p: &zynqflow_sim::SimPlatform, c: &Counters, sim_cycles: u64, wall: f64) {
+    let cycles = p.last_run_cycles().unwrap_or(sim_cycles);
+    let m = p.mem_stats();
+    let bit_macs = config.peak_bit_macs_per_cycle();
+    println!("sim ({}): {cycles} cycles", config.name);
+    println!(
+        "  counters: busy {} cycles, memory stall {} cycles, {} MACs, {} descriptors; {:.1} MACs/cycle (peak {bit_macs} binary MACs/cycle)",
+        c.busy_cycles,
+        c.stall_cycles,
+        c.macs,
+        c.commands,
+        c.macs as f64 / cycles.max(1) as f64
+    );
+    println!(
+        "  memory: {} read bursts ({} beats), {} write bursts ({} beats), {} SLVERR, {} protocol errors",
+        m.read_bursts,
+        m.read_beats,
+        m.write_bursts,
+        m.write_beats,
+        m.slverr_reads + m.slverr_writes,
+        m.protocol_errors
+    );
+    println!("  Verilator: {sim_cycles} cycles in {wall:.2} s wall ({:.0} k cycles/s)", sim_cycles as f64 / wall.max(1e-9) / 1e3);
 }
