@@ -102,8 +102,8 @@ static BUILD_LOCK: Mutex<()> = Mutex::new(());
 /// Builds (or finds in the cache) the simulation library of `config`.
 pub fn build(config: &ArrayConfig, opts: &BuildOptions) -> Result<Built, SimError> {
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let verilog = zynqflow_hdl::accelerator_verilog(config).map_err(SimError::Config)?;
     let verilator = require("verilator", "verilator")?;
+    let verilog = zynqflow_hdl::accelerator_verilog(config).map_err(SimError::Config)?;
     let opt = opts.cxx_opt.clone().unwrap_or_else(|| default_cxx_opt(config).to_string());
     let data_bits = u32::from(config.bus_bytes) * 8;
     let flags = format!("{} {opt} D={data_bits}", VERILATOR_FLAGS.join(" "));
