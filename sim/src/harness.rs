@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use zynqflow_isa::ArrayConfig;
 
 /// The shim ABI this crate speaks (`zf_abi_version`).
-const ABI_VERSION: u32 = 1;
+const ABI_VERSION: u32 = 2;
 
 /// Cycles an AXI4-Lite access may take before it counts as unanswered.
 pub const LITE_LIMIT: u64 = 1000;
@@ -58,6 +58,9 @@ pub struct MemStats {
     pub max_outstanding_reads: u64,
     /// Most write bursts awaiting data at once.
     pub max_outstanding_writes: u64,
+    /// Cycles (in check mode) where a DUT output depended combinationally
+    /// on an input: must be 0 for the fast mode to be exact.
+    pub comb_output_changes: u64,
 }
 
 type NewFn = unsafe extern "C" fn(*const c_char) -> *mut c_void;
@@ -73,6 +76,7 @@ type U32Fn = unsafe extern "C" fn(*mut c_void) -> u32;
 type U64Fn = unsafe extern "C" fn(*mut c_void) -> u64;
 type StatsFn = unsafe extern "C" fn(*mut c_void, *mut u64, u32) -> u32;
 type ConstFn = unsafe extern "C" fn() -> u32;
+type ModeFn = unsafe extern "C" fn(*mut c_void, u32, u32);
 
 /// The entry points of one loaded library.
 struct Api {
@@ -90,6 +94,7 @@ struct Api {
     stats: StatsFn,
     outstanding: U64Fn,
     flush: HFn,
+    mode: ModeFn,
     data_bits: u32,
     // Keeps the code above mapped.
     _lib: Library,
@@ -130,6 +135,7 @@ impl Api {
                 stats: get(&lib, b"zf_stats\0").map_err(err)?,
                 outstanding: get(&lib, b"zf_outstanding\0").map_err(err)?,
                 flush: get(&lib, b"zf_flush_trace\0").map_err(err)?,
+                mode: get(&lib, b"zf_set_mode\0").map_err(err)?,
                 data_bits: bits(),
                 _lib: lib,
             })
@@ -267,8 +273,8 @@ impl Harness {
 
     /// The memory model's statistics.
     pub fn mem_stats(&self) -> MemStats {
-        let mut v = [0u64; 9];
-        // SAFETY: `h` is live; `v` holds 9 values.
+        let mut v = [0u64; 10];
+        // SAFETY: `h` is live; `v` holds 10 values.
         unsafe { (self.api.stats)(self.h, v.as_mut_ptr(), v.len() as u32) };
         MemStats {
             read_bursts: v[0],
@@ -280,7 +286,17 @@ impl Harness {
             protocol_errors: v[6],
             max_outstanding_reads: v[7],
             max_outstanding_writes: v[8],
+            comb_output_changes: v[9],
         }
+    }
+
+    /// Evaluation mode: `fast` = one evaluation per cycle (the default;
+    /// tracing and reset always use two); `check` (with `fast` off) counts
+    /// cycles where an output depended combinationally on an input
+    /// ([`MemStats::comb_output_changes`]).
+    pub fn set_mode(&mut self, fast: bool, check: bool) {
+        // SAFETY: `h` is live.
+        unsafe { (self.api.mode)(self.h, u32::from(fast), u32::from(check)) }
     }
 
     /// Flushes the waveform (it is closed on drop).

@@ -39,6 +39,10 @@ pub struct BuildOptions {
     pub cxx_opt: Option<String>,
     /// Parallel compile jobs (default: the machine's cores).
     pub jobs: Option<usize>,
+    /// Verilog to build instead of the preset's generated one (same top
+    /// module and ports): a patched design, e.g. with a planted bug to check
+    /// that the tests catch it. Cached under its own hash like any other.
+    pub verilog: Option<String>,
 }
 
 /// A built (or found) library.
@@ -103,7 +107,10 @@ static BUILD_LOCK: Mutex<()> = Mutex::new(());
 pub fn build(config: &ArrayConfig, opts: &BuildOptions) -> Result<Built, SimError> {
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let verilator = require("verilator", "verilator")?;
-    let verilog = zynqflow_hdl::accelerator_verilog(config).map_err(SimError::Config)?;
+    let verilog = match &opts.verilog {
+        Some(v) => v.clone(),
+        None => zynqflow_hdl::accelerator_verilog(config).map_err(SimError::Config)?,
+    };
     let opt = opts.cxx_opt.clone().unwrap_or_else(|| default_cxx_opt(config).to_string());
     let data_bits = u32::from(config.bus_bytes) * 8;
     let flags = format!("{} {opt} D={data_bits}", VERILATOR_FLAGS.join(" "));

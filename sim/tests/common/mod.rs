@@ -180,7 +180,16 @@ pub struct Rtl {
 
 impl Rtl {
     pub fn new(config: &ArrayConfig) -> Rtl {
-        let mut p = SimPlatform::new(config).unwrap_or_else(|e| panic!("{e}"));
+        // ZYNQFLOW_SIM_VERILOG=FILE: run the tests on that Verilog instead
+        // (a planted bug must make them fail).
+        let verilog = std::env::var_os("ZYNQFLOW_SIM_VERILOG").map(|p| std::fs::read_to_string(p).expect("ZYNQFLOW_SIM_VERILOG file"));
+        let opts = zynqflow_sim::BuildOptions { verilog, ..Default::default() };
+        let mut p = SimPlatform::with_options(config, &opts, None).unwrap_or_else(|e| panic!("{e}"));
+        // ZYNQFLOW_SIM_CHECK=1: two evaluations per cycle, counting any
+        // output that depends combinationally on an input (must stay 0).
+        if std::env::var_os("ZYNQFLOW_SIM_CHECK").is_some() {
+            p.harness().set_mode(false, true);
+        }
         let buf = p.alloc(ARENA).unwrap();
         Rtl { p, buf, caps: config.capabilities() }
     }
@@ -224,6 +233,7 @@ pub fn check_layer(rtl: &mut Rtl, seed: u64) -> (u64, bool) {
     }
     let s = rtl.p.mem_stats();
     assert_eq!(s.protocol_errors, 0, "seed {seed}: AXI rule broken ({s:?})");
+    assert_eq!(s.comb_output_changes, 0, "seed {seed}: an output depends combinationally on an input ({s:?})");
     assert_eq!(s.slverr_reads + s.slverr_writes, 0, "seed {seed}: access outside the arena ({s:?})");
     (cycles, rtl_regs[0] & u64::from(STATUS_DONE) != 0)
 }
