@@ -35,8 +35,10 @@
 //   - W is ready while an accepted AW has data outstanding, at most one beat
 //     every `w_beat_interval` cycles;
 //   - B is valid `write_resp_latency` cycles after the burst's last W beat;
-//   - a burst that is not wholly inside one registered buffer answers SLVERR
-//     (reads return zeros, writes are dropped) and is counted; a burst that
+//   - a burst that is not wholly inside one registered buffer (its length
+//     rounded up to whole beats) answers SLVERR (reads return zeros, writes
+//     are dropped) and is counted; so is a strobed byte past a buffer's
+//     exact end (dropped); a burst that
 //     breaks the AXI rules the accelerator promises (length > 16, 4 KiB
 //     crossing, wrong size or burst type, W before AW) is counted as a
 //     protocol violation.
@@ -103,15 +105,20 @@ struct Sim {
     bool l_awvalid = false, l_wvalid = false, l_bready = false, l_arvalid = false, l_rready = false;
     uint32_t l_awaddr = 0, l_wdata = 0, l_araddr = 0;
 
-    bool find(uint64_t addr, uint64_t bytes) const {
+    // A buffer answers whole beats: its length rounded up to the bus width
+    // (a tensor whose size is not a multiple of the beat ends inside a beat
+    // that the accelerator legitimately reads, or writes with the bytes past
+    // the end unstrobed).
+    static uint64_t beat_len(const Region& r) { return (r.len + BEAT_BYTES - 1) / BEAT_BYTES * BEAT_BYTES; }
+    const Region* region(uint64_t addr, uint64_t bytes) const {
         for (const Region& r : regions)
-            if (addr >= r.base && addr + bytes <= r.base + r.len) return true;
-        return false;
-    }
-    uint8_t* at(uint64_t addr) const {
-        for (const Region& r : regions)
-            if (addr >= r.base && addr < r.base + r.len) return r.ptr + (addr - r.base);
+            if (addr >= r.base && addr + bytes <= r.base + beat_len(r)) return &r;
         return nullptr;
+    }
+    bool find(uint64_t addr, uint64_t bytes) const { return region(addr, bytes) != nullptr; }
+    uint8_t* at(uint64_t addr) const {
+        const Region* r = region(addr, 1);
+        return r ? r->ptr + (addr - r->base) : nullptr;
     }
 
     void dump() {
@@ -284,7 +291,7 @@ struct Sim {
         if (o.ar) {
             bool legal = burst_ok(o.araddr, o.arlen, o.arsize, o.arburst);
             bool ok = legal && find(o.araddr, uint64_t(o.arlen) * BEAT_BYTES);
-            if (!ok) st.slverr_reads++;
+            if (!ok && !st.slverr_reads++ && !slverr_addr) slverr_addr = o.araddr, slverr_beats = o.arlen;
             reads.push_back({o.araddr, o.arlen, 0, cycle + read_latency - 1, ok});
             st.read_bursts++;
             if (reads.size() > st.max_outstanding_reads) st.max_outstanding_reads = reads.size();
@@ -298,7 +305,7 @@ struct Sim {
         if (o.aw) {
             bool legal = burst_ok(o.awaddr, o.awlen, o.awsize, o.awburst);
             bool ok = legal && find(o.awaddr, uint64_t(o.awlen) * BEAT_BYTES);
-            if (!ok) st.slverr_writes++;
+            if (!ok && !st.slverr_writes++ && !slverr_addr) slverr_addr = o.awaddr | (1ull << 63), slverr_beats = o.awlen;
             writes.push_back({o.awaddr, o.awlen, 0, 0, ok});
             st.write_bursts++;
             if (writes.size() > st.max_outstanding_writes) st.max_outstanding_writes = writes.size();
@@ -308,9 +315,17 @@ struct Sim {
             st.write_beats++;
             next_w = cycle + w_interval - 1;
             if (b.ok) {
-                uint8_t* p = at(b.addr + uint64_t(b.done) * BEAT_BYTES);
-                for (int i = 0; i < BEAT_BYTES; i++)
-                    if (o.wstrb >> i & 1) p[i] = o.wdata[i];
+                uint64_t a = b.addr + uint64_t(b.done) * BEAT_BYTES;
+                const Region* r = region(a, BEAT_BYTES);
+                for (int i = 0; i < BEAT_BYTES; i++) {
+                    if (!(o.wstrb >> i & 1)) continue;
+                    if (a + i < r->base + r->len) {
+                        r->ptr[a + i - r->base] = o.wdata[i];
+                    } else {
+                        // A strobed byte past the buffer's end: dropped, counted.
+                        if (!st.slverr_writes++ && !slverr_addr) slverr_addr = (a + i) | (1ull << 63), slverr_beats = 1;
+                    }
+                }
             }
             b.done++;
             if (o.wlast != (b.done == b.beats)) st.protocol_errors++;
@@ -338,6 +353,8 @@ struct Sim {
     bool fast = true, check = false, have_after_edge = false;
     Outs after_edge;
     uint64_t comb_mismatches = 0;
+    // The first burst answered SLVERR (bit 63: a write) and its beats.
+    uint64_t slverr_addr = 0, slverr_beats = 0;
     bool lite_done = false;
     uint32_t lite_rdata = 0, lite_resp = 0;
 };
@@ -389,7 +406,9 @@ void zf_set_timing(void* h, uint64_t read_latency, uint64_t write_resp_latency, 
 }
 
 /// Registers host memory `ptr[0..len]` at bus address `base`. The memory
-/// must stay valid until `zf_free` or `zf_clear_memory`.
+/// must stay valid until `zf_free` or `zf_clear_memory`, and be readable up
+/// to the next multiple of the bus width (whole beats are read; strobed
+/// bytes past `len` are dropped and counted as SLVERR writes).
 void zf_add_memory(void* h, uint64_t base, uint8_t* ptr, uint64_t len) {
     static_cast<Sim*>(h)->regions.push_back({base, ptr, len});
 }
@@ -464,10 +483,12 @@ uint64_t zf_cycles(void* h) { return static_cast<Sim*>(h)->cycle; }
 /// Copies up to `n` statistics (see `Stats`) into `out`; returns how many exist.
 uint32_t zf_stats(void* h, uint64_t* out, uint32_t n) {
     Sim* s = static_cast<Sim*>(h);
-    uint64_t v[10];
+    uint64_t v[12];
     std::memcpy(v, &s->st, sizeof(Stats));
     v[9] = s->comb_mismatches;
-    const uint32_t count = 10;
+    v[10] = s->slverr_addr;
+    v[11] = s->slverr_beats;
+    const uint32_t count = 12;
     std::memcpy(out, v, sizeof(uint64_t) * (n < count ? n : count));
     return count;
 }

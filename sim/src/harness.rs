@@ -61,6 +61,9 @@ pub struct MemStats {
     /// Cycles (in check mode) where a DUT output depended combinationally
     /// on an input: must be 0 for the fast mode to be exact.
     pub comb_output_changes: u64,
+    /// The first burst answered SLVERR: bus address (bit 63 set for a
+    /// write) and beats; 0 if none.
+    pub first_slverr: (u64, u64),
 }
 
 type NewFn = unsafe extern "C" fn(*const c_char) -> *mut c_void;
@@ -216,7 +219,8 @@ impl Harness {
     /// Registers `len` bytes at `ptr` as bus addresses `base..base+len`.
     ///
     /// # Safety
-    /// `ptr[..len]` must stay valid, and not be accessed through a Rust
+    /// `ptr[..len]`, rounded up to a whole bus beat, must stay valid (and
+    /// readable), and not be accessed through a Rust
     /// reference while a harness call runs, until [`Harness::clear_memory`]
     /// or the drop of the harness.
     pub unsafe fn add_memory(&mut self, base: u64, ptr: *mut u8, len: usize) {
@@ -273,8 +277,8 @@ impl Harness {
 
     /// The memory model's statistics.
     pub fn mem_stats(&self) -> MemStats {
-        let mut v = [0u64; 10];
-        // SAFETY: `h` is live; `v` holds 10 values.
+        let mut v = [0u64; 12];
+        // SAFETY: `h` is live; `v` holds 12 values.
         unsafe { (self.api.stats)(self.h, v.as_mut_ptr(), v.len() as u32) };
         MemStats {
             read_bursts: v[0],
@@ -287,6 +291,7 @@ impl Harness {
             max_outstanding_reads: v[7],
             max_outstanding_writes: v[8],
             comb_output_changes: v[9],
+            first_slverr: (v[10], v[11]),
         }
     }
 

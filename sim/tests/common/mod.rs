@@ -15,8 +15,10 @@ use zynqflow_isa::regs::*;
 use zynqflow_isa::{validate, ArrayConfig, Capabilities, ThresholdMode};
 use zynqflow_sim::SimPlatform;
 
-/// Size of the one buffer every layer's image is placed in.
+/// Largest image of a layer.
 pub const ARENA: usize = 1 << 20;
+/// A page-aligned bus address to size images at.
+const FIRST_BASE: u64 = 0x1000_0000;
 
 /// A random layer: its memory image (descriptor at offset 0) and descriptor.
 /// `base` is the image's bus address. Geometry, bit widths and modes are
@@ -171,7 +173,9 @@ pub fn model(caps: &Capabilities, mem: &[u8], base: u64) -> (Vec<u8>, Regs) {
     (dev.memory().read(base, mem.len()).unwrap().to_vec(), regs)
 }
 
-/// The RTL with one arena buffer, reused by every layer.
+/// The RTL; each layer gets a DMA buffer of exactly its image's length, so
+/// that any access past the image (even inside its last page) is answered
+/// SLVERR and shows up as a difference from the model.
 pub struct Rtl {
     pub p: SimPlatform,
     pub buf: DmaBuffer,
@@ -190,7 +194,7 @@ impl Rtl {
         if std::env::var_os("ZYNQFLOW_SIM_CHECK").is_some() {
             p.harness().set_mode(false, true);
         }
-        let buf = p.alloc(ARENA).unwrap();
+        let buf = p.alloc(64).unwrap();
         Rtl { p, buf, caps: config.capabilities() }
     }
 
@@ -222,9 +226,13 @@ impl Rtl {
 /// Runs layer `seed` on both; panics with a description on any difference.
 /// Returns the RTL's cycles and whether the descriptor ran (not refused).
 pub fn check_layer(rtl: &mut Rtl, seed: u64) -> (u64, bool) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // The image's length does not depend on its (page-aligned) base: draw it
+    // once to size the buffer, then again at the buffer's address.
+    let (probe, _) = layer(&mut ChaCha8Rng::seed_from_u64(seed), FIRST_BASE, &rtl.caps);
+    rtl.buf = rtl.p.alloc(probe.len()).unwrap();
     let base = rtl.buf.bus_addr;
-    let (mem, d) = layer(&mut rng, base, &rtl.caps);
+    let (mem, d) = layer(&mut ChaCha8Rng::seed_from_u64(seed), base, &rtl.caps);
+    assert_eq!(mem.len(), probe.len());
     let (want, regs) = model(&rtl.caps, &mem, base);
     let (got, rtl_regs, cycles) = rtl.run(&mem);
     assert_eq!(rtl_regs, regs, "seed {seed}: registers (STATUS, CODE, INDEX, DONE, MACS) RTL vs model for {d:?}");
