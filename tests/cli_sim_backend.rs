@@ -17,7 +17,7 @@ fn infer(dir: &Path, backend: &str, size: &str, extra: &[&str]) -> (Vec<u8>, Str
     let out = format!("{backend}-{size}.flo");
     let mut args = vec![
         "infer", "--backend", backend, "--config", "small", "--net", "lmflownets", "--synthetic-weights", "13", "--synthetic-frames", "2",
-        "--size", size, "--timeout", "3000", "--out", &out,
+        "--size", size, "--out", &out,
     ];
     args.extend_from_slice(extra);
     let o = zynqflow_ok(dir, &args);

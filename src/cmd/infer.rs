@@ -59,9 +59,12 @@ pub struct InferArgs {
     /// use small sizes).
     #[arg(long, value_name = "FILE.fst")]
     pub trace: Option<PathBuf>,
-    /// Seconds to wait for the accelerator before giving up.
-    #[arg(long, default_value_t = 120.0)]
-    pub timeout: f64,
+    /// Seconds (wall clock) to wait for the accelerator before giving up;
+    /// default 120, or 10800 with --backend sim (the RTL simulation runs
+    /// about 10^5 cycles per second: a 128x192 LmFlowNetS frame on `small`
+    /// takes minutes).
+    #[arg(long)]
+    pub timeout: Option<f64>,
     /// Output flow (Middlebury .flo).
     #[arg(long)]
     pub out: PathBuf,
@@ -78,10 +81,11 @@ pub struct InferArgs {
 pub fn run(a: InferArgs) -> Result<()> {
     check_output_dir(&a.out)?;
     super::sim::check_trace(a.trace.as_deref(), a.backend == Backend::Cpu || a.backend == Backend::Model)?;
-    let timeout = std::time::Duration::try_from_secs_f64(a.timeout)
+    let secs = a.timeout.unwrap_or(super::sim::default_timeout(a.backend == Backend::Cpu || a.backend == Backend::Model));
+    let timeout = std::time::Duration::try_from_secs_f64(secs)
         .ok()
         .filter(|t| !t.is_zero())
-        .ok_or_else(|| anyhow::anyhow!("--timeout {} is not a positive number of seconds", a.timeout))?;
+        .ok_or_else(|| anyhow::anyhow!("--timeout {secs} is not a positive number of seconds"))?;
     if let Some((h, w)) = a.size {
         zynqflow_driver::graph::check_size(h, w)?;
     }

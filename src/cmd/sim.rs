@@ -73,9 +73,12 @@ pub struct LayerArgs {
     /// With --backend sim: write an FST waveform of the run.
     #[arg(long, value_name = "FILE.fst")]
     pub trace: Option<PathBuf>,
-    /// Seconds to wait for the accelerator before giving up.
-    #[arg(long, default_value_t = 120.0)]
-    pub timeout: f64,
+    /// Seconds (wall clock) to wait for the accelerator before giving up;
+    /// default 120, or 10800 with --backend sim (the RTL simulation runs
+    /// about 10^5 cycles per second: a 128x192 LmFlowNetS frame on `small`
+    /// takes minutes).
+    #[arg(long)]
+    pub timeout: Option<f64>,
 }
 
 /// Runs the subcommand.
@@ -299,8 +302,9 @@ fn on_accelerator<P: Platform>(
 fn layer(a: LayerArgs) -> Result<()> {
     check_output_dir(&a.out)?;
     check_trace(a.trace.as_deref(), matches!(a.backend, SimBackend::Cpu | SimBackend::Model))?;
-    let timeout = Duration::try_from_secs_f64(a.timeout).ok().filter(|t| !t.is_zero());
-    let timeout = timeout.ok_or_else(|| anyhow!("--timeout {} is not a positive number of seconds", a.timeout))?;
+    let secs = a.timeout.unwrap_or(default_timeout(matches!(a.backend, SimBackend::Cpu | SimBackend::Model)));
+    let timeout = Duration::try_from_secs_f64(secs).ok().filter(|t| !t.is_zero());
+    let timeout = timeout.ok_or_else(|| anyhow!("--timeout {secs} is not a positive number of seconds"))?;
     let s = parse_spec(&a.spec)?;
     let (x, batched) = load_input(&a.input, s.a_in)?;
     let w = load_weights(&a.weights, &s, &a.spec, (&a.input, &x))?;
@@ -375,6 +379,16 @@ fn layer(a: LayerArgs) -> Result<()> {
     write_npy(&a.out, &y)?;
     println!("wrote {}: {} {what}", a.out.display(), y.shape_text());
     Ok(())
+}
+
+/// The default `--timeout` in seconds: 120 on a board or the model, three
+/// hours on the RTL simulation.
+pub fn default_timeout(not_sim: bool) -> f64 {
+    if not_sim {
+        120.0
+    } else {
+        10_800.0
+    }
 }
 
 /// Refuses `--trace` where there is no waveform to write, and checks its directory.

@@ -157,7 +157,7 @@ pub type Regs = [u64; 5];
 pub fn model(caps: &Capabilities, mem: &[u8], base: u64) -> (Vec<u8>, Regs) {
     let mut m = SparseMemory::new();
     m.add_region(base, mem.to_vec()).unwrap();
-    let mut dev = Device::new(caps.clone(), m);
+    let mut dev = Device::new(*caps, m);
     dev.write_reg(WIN_BASE, base as u32);
     dev.write_reg(WIN_SIZE, mem.len() as u32);
     dev.write_reg(CMD_BASE, base as u32);
