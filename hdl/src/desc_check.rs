@@ -64,7 +64,7 @@ use crate::desc_fields::DescFields;
 use rust_hdl::prelude::*;
 use zynqflow_isa::{ArrayConfig, ErrorCode};
 
-/// Zero-extends an `A`-bit value to `B` bits (`B > A`).
+/// Zero-extends an `A`-bit value to `B` bits (`B ≥ A`; equal widths pass it through).
 ///
 /// rust-hdl's `bit_cast` widening prints `x & B'hff..` in Verilog, which
 /// Verilator's `-Wall` flags (`WIDTHEXPAND`); this block prints the
@@ -87,7 +87,11 @@ impl<const A: usize, const B: usize> Logic for Widen<A, B> {
     }
 
     fn hdl(&self) -> Verilog {
-        assert!(B > A, "Widen<{A}, {B}> does not widen");
+        assert!(B >= A, "Widen<{A}, {B}> does not widen");
+        if B == A {
+            // Generic users (e.g. `OutWriter` with 64 rows) may ask for no widening.
+            return Verilog::Custom("always @(*) o = i;\n".into());
+        }
         Verilog::Custom(format!("always @(*) o = {{{}'d0, i}};\n", B - A))
     }
 }

@@ -40,20 +40,20 @@
 //! Verilog) in `hdl/tests/`.
 
 pub mod array;
-pub mod top;
-pub mod out_writer;
-pub mod desc_check;
 pub mod axi_master;
+pub mod axil_regs;
 pub mod cmdproc;
+pub mod desc_check;
 pub mod desc_fields;
 pub mod feeder;
 pub mod fifo;
 pub mod gather;
-pub mod axil_regs;
+pub mod out_writer;
 pub mod pe;
 pub mod popcount;
 pub mod skew;
 pub mod threshold;
+pub mod top;
 pub mod verilog_check;
 
 use rust_hdl::prelude::*;
@@ -94,24 +94,29 @@ pub fn accelerator_verilog(config: &ArrayConfig) -> Result<String, String> {
         const CH: usize,
         const ROW_ADDR: usize,
         const FIFO_ADDR: usize,
+        const ROWS: usize,
     >(
         config: &ArrayConfig,
     ) -> String {
-        let mut top = top::Accelerator::<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR>::new(config);
+        let mut top = top::Accelerator::<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR, ROWS>::new(config);
         top.connect_all();
         waive(&rename_top(&generate_verilog(&top)))
     }
     let supported = ArrayConfig::presets();
     if !supported.contains(config) {
         let names: Vec<&str> = supported.iter().map(|c| c.name).collect();
-        return Err(format!("no generator for configuration `{}`: the named presets are {}", config.name, names.join(", ")));
+        return Err(format!(
+            "no generator for configuration `{}`: the named presets are {}",
+            config.name,
+            names.join(", ")
+        ));
     }
     Ok(match config.name {
-        // D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR
-        "small" => generate::<64, 8, 12, 11, 64, 16, 3, 10, 4>(config),
-        "pynq-z2" => generate::<64, 8, 11, 11, 384, 96, 3, 10, 4>(config),
-        "ultra96v2" => generate::<128, 16, 11, 11, 512, 128, 3, 10, 4>(config),
-        "kv260" => generate::<128, 16, 11, 11, 512, 128, 4, 11, 5>(config),
+        // D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR, ROWS
+        "small" => generate::<64, 8, 12, 11, 64, 16, 3, 10, 4, 8>(config),
+        "pynq-z2" => generate::<64, 8, 11, 11, 384, 96, 3, 10, 4, 8>(config),
+        "ultra96v2" => generate::<128, 16, 11, 11, 512, 128, 3, 10, 4, 8>(config),
+        "kv260" => generate::<128, 16, 11, 11, 512, 128, 4, 11, 5, 16>(config),
         other => return Err(format!("preset `{other}` has no generator entry")),
     })
 }

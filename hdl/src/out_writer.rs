@@ -12,7 +12,7 @@
 //! AXI writer as one request per pixel (column).
 //!
 //! # Generation parameters
-//! `OutWriter<CODE_BUS, ACC_BUS>::new(rows, cols)`: `rows` ∈ {8, 16, 32, 64}
+//! `OutWriter<CODE_BUS, ACC_BUS, ROWS>::new(rows, cols)`: `rows` = `ROWS` ∈ {8, 16, 32, 64}
 //! output channels per tile, `cols` (1..=64) pixels per tile; the bus widths
 //! are type parameters (rust-hdl needs them at compile time) and `new`
 //! asserts `CODE_BUS = 8·cols`, `ACC_BUS = 32·cols`.
@@ -86,18 +86,24 @@
 //! - Requests: one per cycle while `wreq_ready` is high.
 //!
 //! # Size
-//! Flip-flops: `2 · cols · 8 · rows` shift-register bits (yosys removes the
-//! bits above `rows` of the 64-bit registers the generator declares: their
-//! mask bits are constant zero), the two RAMs' `32·cols`-bit read registers,
-//! and about 340 of control, metadata and output registers. The raw rows take
+//! Flip-flops: `2 · cols · 8 · rows` shift-register bits (the registers are
+//! exactly `ROWS` = `rows` bits wide: when they were declared 64 bits wide and
+//! masked, a flattened synthesis trimmed the unused bits but a hierarchical
+//! one — rust-hdl writes one module per register — kept them, 23,509 LUTs in
+//! the whole pynq-z2 top), the two RAMs' `32·cols`-bit read registers, and
+//! about 340 of control, metadata and output registers. The raw rows take
 //! two `64 × 32·cols` RAMs (6 address bits for every `rows`; `rows` entries of
 //! each are used).
 //!
 //! Rows 8, cols 12, yosys 0.23 `read_verilog <one file per module>;
-//! synth_xilinx -family xc7 -flatten -top top; stat` (test
-//! `size_rows_8_cols_12`): 2,138 LUTs, 2,642 FFs (1,536 shift register, 768
+//! synth_xilinx -family xc7 [-flatten] -top top; stat`: flattened (test
+//! `size_rows_8_cols_12`) 2,138 LUTs, 2,642 FFs (1,536 shift register, 768
 //! RAM read registers), 256 RAM64M (the raw-row RAMs as LUT RAM, 4 LUTs
-//! each), 31 CARRY4, 862 MUXF7, 373 MUXF8.
+//! each), 31 CARRY4, 862 MUXF7, 373 MUXF8; hierarchical 4,053 LUTs, 2,774
+//! FFs — the difference is mostly the shift registers' hold multiplexers
+//! (1,536 LUT3), which only a flattened synthesis turns into clock enables
+//! because rust-hdl's `DFF` module has no enable input.
+use crate::desc_check::Widen;
 use rust_hdl::prelude::*;
 
 /// Output channels per tile the block accepts.
@@ -109,7 +115,7 @@ pub const RAW_ADDR: usize = 6;
 
 /// The output writer; see the module documentation.
 #[derive(LogicBlock)]
-pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize> {
+pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset: forgets every tile (see the module docs).
@@ -163,7 +169,7 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize> {
 
     // Staging: bit-plane shift registers, index 16·c + 8·slot + plane, and
     // the raw rows (even and odd rows).
-    sr: Vec<DFF<Bits<64>>>,
+    sr: Vec<DFF<Bits<ROWS>>>,
     ram_even: RAM<Bits<ACC_BUS>, RAW_ADDR>,
     ram_odd: RAM<Bits<ACC_BUS>, RAW_ADDR>,
     // Per-slot metadata and progress flags.
@@ -236,8 +242,10 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize> {
     d_cur_alo: Signal<Local, Bits<3>>,
     d_a16: Signal<Local, Bits<16>>,
     d_key: Signal<Local, Bits<4>>,
-    col_word: Vec<Signal<Local, Bits<64>>>,
-    d_sr: Signal<Local, Bits<64>>,
+    col_word: Vec<Signal<Local, Bits<ROWS>>>,
+    d_sr: Signal<Local, Bits<ROWS>>,
+    // `d_sr` zero-extended to a 64-bit word.
+    sr_wide: Widen<ROWS, 64>,
     thr_word: Signal<Local, Bits<64>>,
     two_j: Signal<Local, Bits<8>>,
     two_jo: Signal<Local, Bits<RAW_ADDR>>,
@@ -274,6 +282,8 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize> {
     pair_mask: Constant<Bits<RAW_ADDR>>,
     addr_mask: Constant<Bits<32>>,
     zero64: Constant<Bits<64>>,
+    zero_r: Constant<Bits<ROWS>>,
+    one_r: Constant<Bits<ROWS>>,
     zero32: Constant<Bits<32>>,
     zero24: Constant<Bits<24>>,
     zero16: Constant<Bits<16>>,
@@ -313,11 +323,12 @@ pub fn threshold_strobe(rows: usize, byte_lo: usize, fill: bool) -> u8 {
     byte_range(byte_lo, hi) as u8
 }
 
-impl<const CODE_BUS: usize, const ACC_BUS: usize> OutWriter<CODE_BUS, ACC_BUS> {
+impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> OutWriter<CODE_BUS, ACC_BUS, ROWS> {
     /// A writer for tiles of `rows` channels × `cols` pixels; the bus widths
     /// must match (see the module documentation).
     pub fn new(rows: usize, cols: usize) -> Self {
         assert!(ROWS_CHOICES.contains(&rows), "rows {rows} not one of {ROWS_CHOICES:?}");
+        assert_eq!(ROWS, rows, "shift-register width {ROWS} is not rows = {rows}");
         assert!((1..=MAX_COLS).contains(&cols), "cols {cols} outside 1..={MAX_COLS}");
         assert_eq!(CODE_BUS, 8 * cols, "code bus {CODE_BUS} is not 8·cols for {cols} columns");
         assert_eq!(ACC_BUS, 32 * cols, "accumulator bus {ACC_BUS} is not 32·cols for {cols} columns");
@@ -418,6 +429,7 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize> OutWriter<CODE_BUS, ACC_BUS> {
             d_key: Default::default(),
             col_word: many(cols),
             d_sr: Default::default(),
+            sr_wide: Default::default(),
             thr_word: Default::default(),
             two_j: Default::default(),
             two_jo: Default::default(),
@@ -452,6 +464,8 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize> OutWriter<CODE_BUS, ACC_BUS> {
             pair_mask: Constant::new((((rows / 2 - 1) << 1) as u64).into()),
             addr_mask: Constant::new(0xffff_fff8u64.into()),
             zero64: Constant::new(0u64.into()),
+            zero_r: Constant::new(0u64.into()),
+            one_r: Constant::new(1u64.into()),
             zero32: Constant::new(0u64.into()),
             zero24: Constant::new(0u64.into()),
             zero16: Constant::new(0u64.into()),
@@ -483,7 +497,7 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize> OutWriter<CODE_BUS, ACC_BUS> {
     }
 }
 
-impl<const CODE_BUS: usize, const ACC_BUS: usize> Logic for OutWriter<CODE_BUS, ACC_BUS> {
+impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for OutWriter<CODE_BUS, ACC_BUS, ROWS> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
@@ -577,7 +591,7 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize> Logic for OutWriter<CODE_BUS, 
                         self.sr[16 * c + 8 * s + p].d.next = self.sr[16 * c + 8 * s + p].q.val() << self.one8.val();
                         if self.row_codes.val().get_bit(8 * c + p) {
                             self.sr[16 * c + 8 * s + p].d.next =
-                                (self.sr[16 * c + 8 * s + p].q.val() << self.one8.val()) | self.bit64[0].val();
+                                (self.sr[16 * c + 8 * s + p].q.val() << self.one8.val()) | self.one_r.val();
                         }
                     }
                 }
@@ -703,23 +717,24 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize> Logic for OutWriter<CODE_BUS, 
             self.d_key.next = self.d_key.val() | self.bit4[3].val();
         }
         for c in 0..self._cols {
-            self.col_word[c].next = self.zero64.val();
+            self.col_word[c].next = self.zero_r.val();
             for k in 0..16 {
                 if self.d_key.val() == self.key_c[k].val() {
                     self.col_word[c].next = self.sr[16 * c + k].q.val();
                 }
             }
         }
-        self.d_sr.next = self.zero64.val();
+        self.d_sr.next = self.zero_r.val();
         for c in 0..self._cols {
             if self.d_col.q.val() == self.col_c[c].val() {
                 self.d_sr.next = self.col_word[c].val();
             }
         }
+        self.sr_wide.i.next = self.d_sr.val();
         self.thr_word.next = self.zero64.val();
         for b in 0..8 {
             if self.d_blo.val() == self.blo_c[b].val() {
-                self.thr_word.next = (self.d_sr.val() & self.d_rmask.val()) << self.shift_c[b].val();
+                self.thr_word.next = (self.sr_wide.o.val() & self.d_rmask.val()) << self.shift_c[b].val();
             }
         }
         self.d_a16.next = self.zero16.val();

@@ -10,19 +10,27 @@
 //! once per column for `popcount(a)` (`mask` = `word`), the correction term
 //! of binary weights.
 //!
-//! Structure: each 64-bit lane is a balanced adder tree of six levels (32 sums
-//! of two ANDed bits, then 16, 8, 4, 2 and 1 sums); the lanes' counts are
-//! added in a chain (at most [`MAX_LANES`] lanes, so at most three more
-//! adders).
+//! Structure: each 64-bit lane is a compressor tree written as Verilog by
+//! [`compressor_tree`] (the block's `hdl`): the ANDed bits in groups of three
+//! (`sum = a ^ b ^ c` of weight 1 and `carry = maj(a, b, c)` of weight 2, each
+//! one 6-input LUT over the three (word, mask) pairs), then rounds of
+//! counters of up to six bits of one weight (a `k`-bit count of weight
+//! `2^j` feeds the columns `j..`) until every weight has at most two bits, and
+//! one final carry-propagate add of the two rows. yosys 0.23 `synth_xilinx`
+//! maps one lane to 94 LUTs and 15 CARRY4, longest path 15 cells, against
+//! 173 LUTs and 17 for the balanced adder tree of pairs it replaces (it was
+//! a third of every PE; `hdl/tests/size.rs` checks the figure). rust-hdl's
+//! simulator runs the block's `update`, a plain `count_ones`, so the tests
+//! that co-simulate the generated Verilog (Icarus here, Verilator in `sim/`)
+//! are what check the tree: `hdl/tests/popcount.rs` runs it on random and
+//! edge words.
 //!
-//! Every value is [`COUNT_BITS`] wide, the width of the result: rust-hdl
-//! widens a value only through `bit_cast`, whose Verilog (`x & 9'h1ff`) Verilator
-//! flags as a width mismatch, so each leaf is a 9-bit slice of the word
-//! starting at its bit (masked to its low bit) or, for the top bits, ending at
-//! it (shifted down), and the tree is 9 bits wide from the start.
+//! The lanes' counts are added in a chain (at most [`MAX_LANES`] lanes, so at
+//! most three more adders), [`COUNT_BITS`] wide.
 //!
 //! Ports: `word`, `mask` in, `count` out. Latency 0: the user registers `count`.
 use rust_hdl::prelude::*;
+use std::fmt::Write as _;
 
 /// Largest number of 64-bit lanes a [`Popcount`] (and so a PE) supports.
 pub const MAX_LANES: usize = 4;
@@ -30,8 +38,62 @@ pub const MAX_LANES: usize = 4;
 /// Width of a count: up to 64·[`MAX_LANES`] = 256 ones.
 pub const COUNT_BITS: usize = 9;
 
-/// Popcount of one 64-bit lane: a six-level balanced adder tree.
-#[derive(LogicBlock)]
+/// Widest counter of the compressor tree (a 6:3 counter: each output bit is
+/// one 6-input LUT).
+const MAX_COUNTER: usize = 6;
+
+/// The body of [`Popcount64`]'s Verilog: `count = popcount(word & mask)` as
+/// a compressor tree (see the module documentation).
+pub fn compressor_tree() -> String {
+    let mut v = String::from("wire [63:0] x = word & mask;\n");
+    // cols[j]: the bits of weight 2^j still to be added.
+    let mut cols: Vec<Vec<String>> = vec![vec![]; COUNT_BITS];
+    let mut wires = 0usize;
+    let mut wire = || {
+        wires += 1;
+        format!("c{wires}")
+    };
+    for g in 0..21 {
+        let (a, b, c) = (3 * g, 3 * g + 1, 3 * g + 2);
+        let (sum, carry) = (wire(), wire());
+        writeln!(v, "wire {sum} = x[{a}] ^ x[{b}] ^ x[{c}];").unwrap();
+        writeln!(v, "wire {carry} = (x[{a}] & x[{b}]) | (x[{a}] & x[{c}]) | (x[{b}] & x[{c}]);").unwrap();
+        cols[0].push(sum);
+        cols[1].push(carry);
+    }
+    cols[0].push("x[63]".into());
+    while cols.iter().any(|c| c.len() > 2) {
+        let mut next: Vec<Vec<String>> = vec![vec![]; COUNT_BITS];
+        for (j, bits) in cols.iter().enumerate() {
+            let mut rest: &[String] = bits;
+            while rest.len() > 2 {
+                let k = rest.len().min(MAX_COUNTER);
+                let (group, tail) = rest.split_at(k);
+                rest = tail;
+                let outs = (usize::BITS - k.leading_zeros()) as usize;
+                let t = wire();
+                let terms: Vec<String> = group.iter().map(|b| format!("{{{}'d0, {b}}}", outs - 1)).collect();
+                writeln!(v, "wire [{}:0] {t} = {};", outs - 1, terms.join(" + ")).unwrap();
+                for o in 0..outs {
+                    assert!(j + o < COUNT_BITS, "compressor column {} beyond the count width", j + o);
+                    next[j + o].push(format!("{t}[{o}]"));
+                }
+            }
+            next[j].extend(rest.iter().cloned());
+        }
+        cols = next;
+    }
+    let row = |r: usize| -> String {
+        let bits: Vec<String> =
+            (0..COUNT_BITS).rev().map(|j| cols[j].get(r).cloned().unwrap_or_else(|| "1'b0".into())).collect();
+        format!("{{{}}}", bits.join(", "))
+    };
+    writeln!(v, "always @(*) count = {} + {};", row(0), row(1)).unwrap();
+    v
+}
+
+/// Popcount of one 64-bit lane: a compressor tree (see the module docs).
+#[derive(LogicBlock, Default)]
 pub struct Popcount64 {
     /// The word whose ones are counted where `mask` has ones.
     pub word: Signal<In, Bits<64>>,
@@ -39,66 +101,20 @@ pub struct Popcount64 {
     pub mask: Signal<In, Bits<64>>,
     /// Number of ones in `word & mask`, 0..=64.
     pub count: Signal<Out, Bits<COUNT_BITS>>,
-    one: Constant<Bits<COUNT_BITS>>,
-    // Adder tree levels: sums of 2, 4, 8, 16 and 32 bits.
-    sum2: Vec<Signal<Local, Bits<COUNT_BITS>>>,
-    sum4: Vec<Signal<Local, Bits<COUNT_BITS>>>,
-    sum8: Vec<Signal<Local, Bits<COUNT_BITS>>>,
-    sum16: Vec<Signal<Local, Bits<COUNT_BITS>>>,
-    sum32: Vec<Signal<Local, Bits<COUNT_BITS>>>,
-}
-
-impl Default for Popcount64 {
-    fn default() -> Self {
-        let level = |n: usize| (0..n).map(|_| Default::default()).collect();
-        Popcount64 {
-            word: Default::default(),
-            mask: Default::default(),
-            count: Default::default(),
-            one: Constant::new(1.into()),
-            sum2: level(32),
-            sum4: level(16),
-            sum8: level(8),
-            sum16: level(4),
-            sum32: level(2),
-        }
-    }
 }
 
 impl Logic for Popcount64 {
-    #[hdl_gen]
     fn update(&mut self) {
-        // Bits 0..56: a 9-bit slice starting at the bit, masked to bit 0.
-        for i in 0..28 {
-            self.sum2[i].next = ((self.word.val().get_bits::<COUNT_BITS>(2 * i)
-                & self.mask.val().get_bits::<COUNT_BITS>(2 * i))
-                & self.one.val())
-                + ((self.word.val().get_bits::<COUNT_BITS>(2 * i + 1)
-                    & self.mask.val().get_bits::<COUNT_BITS>(2 * i + 1))
-                    & self.one.val());
-        }
-        // Bits 56..64: a 9-bit slice ending at the bit, shifted down.
-        for i in 28..32 {
-            self.sum2[i].next = ((self.word.val().get_bits::<COUNT_BITS>(2 * i - 8)
-                & self.mask.val().get_bits::<COUNT_BITS>(2 * i - 8))
-                >> 8)
-                + ((self.word.val().get_bits::<COUNT_BITS>(2 * i - 7)
-                    & self.mask.val().get_bits::<COUNT_BITS>(2 * i - 7))
-                    >> 8);
-        }
-        for i in 0..16 {
-            self.sum4[i].next = self.sum2[2 * i].val() + self.sum2[2 * i + 1].val();
-        }
-        for i in 0..8 {
-            self.sum8[i].next = self.sum4[2 * i].val() + self.sum4[2 * i + 1].val();
-        }
-        for i in 0..4 {
-            self.sum16[i].next = self.sum8[2 * i].val() + self.sum8[2 * i + 1].val();
-        }
-        for i in 0..2 {
-            self.sum32[i].next = self.sum16[2 * i].val() + self.sum16[2 * i + 1].val();
-        }
-        self.count.next = self.sum32[0].val() + self.sum32[1].val();
+        let ones = (self.word.val() & self.mask.val()).to_u64().count_ones();
+        self.count.next = u64::from(ones).into();
+    }
+
+    fn connect(&mut self) {
+        self.count.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(compressor_tree())
     }
 }
 

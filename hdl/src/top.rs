@@ -35,7 +35,9 @@ pub const THRESHOLD_COMPARATORS: usize = 3;
 /// The accelerator; see the module docs. Type parameters: `D`/`S` AXI data
 /// and strobe bits, `AB`/`WB` activation/weight bank address bits,
 /// `ACC_BUS = 32·cols`, `CODE_BUS = 8·cols`, `CH = log2(rows)`, `ROW_ADDR`
-/// and `FIFO_ADDR` the threshold unit's.
+/// and `FIFO_ADDR` the threshold unit's, `ROWS = rows` (the output writer's
+/// staging registers are exactly that wide: a hierarchical synthesis cannot
+/// trim unused bits across rust-hdl's one-module-per-instance boundaries).
 #[derive(LogicBlock)]
 pub struct Accelerator<
     const D: usize,
@@ -47,6 +49,7 @@ pub struct Accelerator<
     const CH: usize,
     const ROW_ADDR: usize,
     const FIFO_ADDR: usize,
+    const ROWS: usize,
 > {
     /// Clock.
     pub ap_clk: Signal<In, Clock>,
@@ -148,7 +151,7 @@ pub struct Accelerator<
     feeder: Feeder<AB, WB>,
     array: SystolicArray<64>,
     thr: ThresholdUnit<ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR>,
-    outw: OutWriter<CODE_BUS, ACC_BUS>,
+    outw: OutWriter<CODE_BUS, ACC_BUS, ROWS>,
     abanks: Vec<RAM<Bits<64>, AB>>,
     wbanks: Vec<RAM<Bits<64>, WB>>,
     rst: Signal<Local, Bit>,
@@ -197,7 +200,8 @@ impl<
         const CH: usize,
         const ROW_ADDR: usize,
         const FIFO_ADDR: usize,
-    > Accelerator<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR>
+        const ROWS: usize,
+    > Accelerator<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR, ROWS>
 {
     /// The accelerator of `config`; the type parameters must match it
     /// (asserted).
@@ -302,7 +306,8 @@ impl<
         const CH: usize,
         const ROW_ADDR: usize,
         const FIFO_ADDR: usize,
-    > Logic for Accelerator<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR>
+        const ROWS: usize,
+    > Logic for Accelerator<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR, ROWS>
 {
     #[hdl_gen]
     fn update(&mut self) {
@@ -450,8 +455,7 @@ impl<
             self.wbanks[r].write_clock.next = self.ap_clk.val();
             self.wbanks[r].write_address.next = self.n_wb_addr.o.val();
             self.wbanks[r].write_data.next = self.reader.out_word.val();
-            self.wbanks[r].write_enable.next =
-                self.cp.wb_we.val() & (self.cp.wb_row.val() == self.row_idx[r].val());
+            self.wbanks[r].write_enable.next = self.cp.wb_we.val() & (self.cp.wb_row.val() == self.row_idx[r].val());
             self.wbanks[r].read_address.next = self.feeder.w_addr.val();
             self.array.w_in[r].next = self.wbanks[r].read_data.val();
         }
@@ -487,8 +491,7 @@ impl<
         self.acc_bus.next = self.zero_acc.val();
         for c in 0..self.abanks.len() {
             self.widen[c].i.next = self.array.out_data[c].val();
-            self.acc_bus.next =
-                (self.acc_bus.val() >> 32) | (self.widen[c].o.val() << self.hi_shift.val());
+            self.acc_bus.next = (self.acc_bus.val() >> 32) | (self.widen[c].o.val() << self.hi_shift.val());
         }
         self.thr.mode_raw.next = self.cp.mode_raw.val();
         self.thr.a_out.next = self.cp.a_out.val();

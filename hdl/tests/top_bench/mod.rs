@@ -18,7 +18,7 @@ use zynqflow_isa::{ArrayConfig, ThresholdMode};
 
 use crate::common::{Clocked, Driver};
 
-pub type Small = Accelerator<64, 8, 12, 11, 64, 16, 3, 10, 4>;
+pub type Small = Accelerator<64, 8, 12, 11, 64, 16, 3, 10, 4, 8>;
 
 impl Clocked for Small {
     fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
@@ -67,8 +67,18 @@ impl Bench {
         uut.ap_rst_n.next = false;
         let d = Driver::new(uut);
         let log = record.then(Vec::new);
-        let mut b =
-            Bench { log, d, mem, reads: VecDeque::new(), rbeat: 0, writes: VecDeque::new(), wbeat: 0, b_pending: 0, cycle: 0, latency };
+        let mut b = Bench {
+            log,
+            d,
+            mem,
+            reads: VecDeque::new(),
+            rbeat: 0,
+            writes: VecDeque::new(),
+            wbeat: 0,
+            b_pending: 0,
+            cycle: 0,
+            latency,
+        };
         for _ in 0..3 {
             b.tick();
         }
@@ -112,9 +122,15 @@ impl Bench {
         u.m_axi_gmem_bresp.next = 0u64.into();
         self.d.settle();
         let u = &self.d.uut;
-        let ar = u.m_axi_gmem_arvalid.val().then(|| (u.m_axi_gmem_araddr.val().index() as u64, u.m_axi_gmem_arlen.val().index() as u32 + 1));
+        let ar = u
+            .m_axi_gmem_arvalid
+            .val()
+            .then(|| (u.m_axi_gmem_araddr.val().index() as u64, u.m_axi_gmem_arlen.val().index() as u32 + 1));
         let rtake = rvalid && u.m_axi_gmem_rready.val();
-        let aw = u.m_axi_gmem_awvalid.val().then(|| (u.m_axi_gmem_awaddr.val().index() as u64, u.m_axi_gmem_awlen.val().index() as u32 + 1));
+        let aw = u
+            .m_axi_gmem_awvalid
+            .val()
+            .then(|| (u.m_axi_gmem_awaddr.val().index() as u64, u.m_axi_gmem_awlen.val().index() as u32 + 1));
         let w = u.m_axi_gmem_wvalid.val().then(|| {
             (u.m_axi_gmem_wdata.val().to_u64(), u.m_axi_gmem_wstrb.val().index() as u8, u.m_axi_gmem_wlast.val())
         });
@@ -306,7 +322,8 @@ pub fn layer(rng: &mut ChaCha8Rng) -> (Vec<u8>, Descriptor) {
         u64::from(in_h * in_w) * u64::from(in_c_total.div_ceil(64)) * u64::from(a_in) * 8,
         u64::from(cout * kh * kw) * g_in * u64::from(w_bits) * 8,
         if raw { 0 } else { u64::from(cout) * (1u64 << a_out) * 4 },
-        u64::from(d.dst_h * d.dst_w) * if raw { u64::from(dst_c) * 4 } else { u64::from(dst_c.div_ceil(64) * a_out) * 8 },
+        u64::from(d.dst_h * d.dst_w)
+            * if raw { u64::from(dst_c) * 4 } else { u64::from(dst_c.div_ceil(64) * a_out) * 8 },
     ];
     let mut addr = BASE + 64; // the command list
     let mut place = |bytes: u64, rng: &mut ChaCha8Rng| {
@@ -366,7 +383,6 @@ pub fn model(mem: &[u8], count: u32, win: (u32, u32)) -> (Vec<u8>, [u64; 5]) {
     (out, regs)
 }
 
-
 /// Runs one random layer (`seed`) on the bench and checks it against the
 /// model; returns the bench (with its log when `record`).
 pub fn check_layer_with(seed: u64, record: bool) -> Bench {
@@ -378,7 +394,12 @@ pub fn check_layer_with(seed: u64, record: bool) -> Bench {
     let got = b.run(BASE as u32, 1, win, 2_000_000);
     assert_eq!(&got[..5], &regs[..], "seed {seed}: registers (STATUS, CODE, INDEX, DONE, MACS) for {d:?}");
     if let Some(i) = (0..want.len()).find(|&i| want[i] != b.mem[i]) {
-        panic!("seed {seed}: memory differs first at {:#x} (model {:#04x}, RTL {:#04x}) for {d:?}", BASE + i as u64, want[i], b.mem[i]);
+        panic!(
+            "seed {seed}: memory differs first at {:#x} (model {:#04x}, RTL {:#04x}) for {d:?}",
+            BASE + i as u64,
+            want[i],
+            b.mem[i]
+        );
     }
     eprintln!("seed {seed}: {} cycles, {} MACs", got[5], got[4]);
     b
