@@ -53,6 +53,7 @@ pub mod axil_regs;
 pub mod pe;
 pub mod popcount;
 pub mod skew;
+pub mod synth_estimate;
 pub mod threshold;
 pub mod verilog_check;
 
