@@ -167,7 +167,8 @@ fn build_scripts_take_the_clock_and_the_board_part() {
         let dir = tempfile::tempdir().unwrap();
         let v = fake_verilog(dir.path());
         let bp = board_fact(board, "board_part");
-        let args = ["-verilog", v.to_str().unwrap(), "-out", dir.path().join("o").to_str().unwrap(), "-fclk_mhz", "150", "-jobs", "4"];
+        let o = dir.path().join("o");
+        let args = ["-verilog", v.to_str().unwrap(), "-out", o.to_str().unwrap(), "-fclk_mhz", "150", "-jobs", "4"];
         let (ok, printed, calls) = run_stub(board, dir.path(), &args, Some(&bp));
         assert!(ok, "{board}: {printed}");
         find(&calls, &format!("set_property board_part {bp} project"));

@@ -208,27 +208,38 @@ fn lut_weight(cell: &str) -> u64 {
     }
 }
 
-/// `(LUT levels, cell levels)` of the worst register-to-register path of a
-/// flattened yosys JSON netlist (`write_json`) of module `top`: the most LUTs
-/// on any path (carry and wide-mux cells add none), and the most
-/// combinational cells on any path.
-pub fn netlist_depth(json: &str, top: &str) -> Result<(u64, u64), CheckError> {
+/// The worst register-to-register path of a netlist.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Depth {
+    /// The most LUTs on any path (carry and wide-mux cells add none).
+    pub lut_levels: u64,
+    /// The most combinational cells on any path.
+    pub cell_levels: u64,
+    /// The named net where the path with the most LUTs starts (a register
+    /// output or a port), when the netlist names it.
+    pub from: Option<String>,
+    /// The named net where it ends, when named.
+    pub to: Option<String>,
+}
+
+/// The worst register-to-register path of a flattened yosys JSON netlist
+/// (`write_json`) of module `top`.
+pub fn netlist_depth(json: &str, top: &str) -> Result<Depth, CheckError> {
     let v: serde_json::Value = serde_json::from_str(json).map_err(|e| CheckError(format!("yosys JSON netlist: {e}")))?;
-    let cells = v["modules"][top]["cells"]
+    let module = &v["modules"][top];
+    let cells = module["cells"]
         .as_object()
         .ok_or_else(|| CheckError(format!("yosys JSON netlist has no module `{top}`")))?;
-    // Combinational cells: weight, input bits, output bits.
     struct Cell {
         lut: u64,
         inputs: Vec<u64>,
+        output: Option<u64>,
     }
     let mut comb: Vec<Cell> = Vec::new();
     let mut driver: HashMap<u64, usize> = HashMap::new();
+    let mut register_of: HashMap<u64, u64> = HashMap::new();
     for cell in cells.values() {
         let ty = cell["type"].as_str().unwrap_or("");
-        if sequential(ty) {
-            continue;
-        }
         let dirs = cell["port_directions"].as_object();
         let conns = cell["connections"].as_object();
         let (Some(dirs), Some(conns)) = (dirs, conns) else { continue };
@@ -241,19 +252,30 @@ pub fn netlist_depth(json: &str, top: &str) -> Result<(u64, u64), CheckError> {
                 _ => inputs.extend(ids),
             }
         }
+        if sequential(ty) {
+            // A path ending at a register's input is named after its output.
+            if let (Some(&q), true) = (outputs.first(), ty.starts_with("FD")) {
+                for d in inputs {
+                    register_of.entry(d).or_insert(q);
+                }
+            }
+            continue;
+        }
         let i = comb.len();
-        comb.push(Cell { lut: lut_weight(ty), inputs });
+        comb.push(Cell { lut: lut_weight(ty), inputs, output: outputs.first().copied() });
         for b in outputs {
             driver.insert(b, i);
         }
     }
     // Longest path by memoized depth-first search over cells (iterative: a
     // carry chain is thousands of cells deep). `depth[c]` is (LUTs, cells)
-    // up to and including cell c's output.
+    // up to and including cell c's output; `pred[c]` the input bit the most
+    // LUTs come through.
     const UNSEEN: (u64, u64) = (u64::MAX, u64::MAX);
     const ACTIVE: (u64, u64) = (u64::MAX - 1, u64::MAX - 1);
     let mut depth = vec![UNSEEN; comb.len()];
-    let mut best = (0u64, 0u64);
+    let mut pred: Vec<Option<u64>> = vec![None; comb.len()];
+    let (mut best, mut best_cells, mut best_cell) = (0u64, 0u64, None);
     for root in 0..comb.len() {
         if depth[root] != UNSEEN {
             continue;
@@ -273,21 +295,66 @@ pub fn netlist_depth(json: &str, top: &str) -> Result<(u64, u64), CheckError> {
                 continue;
             }
             // Every input resolved: a loop back to an active cell counts as 0.
-            let (mut luts, mut cells_on) = (0, 0);
-            for bit in &comb[c].inputs {
-                if let Some(&d) = driver.get(bit) {
+            let (mut luts, mut cells_on, mut through) = (0, 0, comb[c].inputs.first().copied());
+            for &bit in &comb[c].inputs {
+                if let Some(&d) = driver.get(&bit) {
                     if depth[d] != ACTIVE && depth[d] != UNSEEN {
-                        luts = luts.max(depth[d].0);
+                        if depth[d].0 > luts {
+                            luts = depth[d].0;
+                            through = Some(bit);
+                        }
                         cells_on = cells_on.max(depth[d].1);
                     }
                 }
             }
             depth[c] = (luts + comb[c].lut, cells_on + 1);
-            best = (best.0.max(depth[c].0), best.1.max(depth[c].1));
+            pred[c] = through;
+            // Ties go to the longer path in cells (to the register, past
+            // the carry and mux cells after the last LUT).
+            if best_cell.map_or(true, |b: usize| depth[c] > depth[b]) {
+                best = depth[c].0;
+                best_cell = Some(c);
+            }
+            best_cells = best_cells.max(depth[c].1);
             stack.pop();
         }
     }
-    Ok(best)
+    // Walk the worst path back to its start, and name both ends.
+    let mut names: HashMap<u64, String> = HashMap::new();
+    if let Some(nets) = module["netnames"].as_object() {
+        for (name, net) in nets {
+            if net["hide_name"].as_u64() == Some(1) {
+                continue;
+            }
+            let bits = net["bits"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+            for (i, b) in bits.iter().enumerate() {
+                if let Some(b) = b.as_u64() {
+                    let n = if bits.len() > 1 { format!("{name}[{i}]") } else { name.clone() };
+                    names.entry(b).or_insert(n);
+                }
+            }
+        }
+    }
+    let (mut from, mut to) = (None, None);
+    if let Some(end) = best_cell {
+        to = comb[end].output.and_then(|b| {
+            names.get(&b).cloned().or_else(|| register_of.get(&b).and_then(|q| names.get(q)).map(|n| format!("register {n}")))
+        });
+        let mut c = end;
+        for _ in 0..comb.len() {
+            match pred[c] {
+                Some(bit) => match driver.get(&bit) {
+                    Some(&d) if depth[d] != ACTIVE => c = d,
+                    _ => {
+                        from = names.get(&bit).cloned();
+                        break;
+                    }
+                },
+                None => break,
+            }
+        }
+    }
+    Ok(Depth { lut_levels: best, cell_levels: best_cells, from, to })
 }
 
 /// The result of one estimate.
@@ -307,6 +374,8 @@ pub struct Estimate {
     pub cell_levels: u64,
     /// yosys `ltp -noff` length over the combinational cells.
     pub ltp_length: Option<u64>,
+    /// Named nets at the two ends of the path with the most LUTs.
+    pub worst_path: (Option<String>, Option<String>),
     /// `yosys -V`.
     pub yosys_version: String,
     /// Wall-clock seconds of the yosys run.
@@ -350,6 +419,8 @@ impl Estimate {
             "logic_levels": self.logic_levels,
             "cell_levels": self.cell_levels,
             "ltp_length": self.ltp_length,
+            "worst_path_from": self.worst_path.0,
+            "worst_path_to": self.worst_path.1,
             "yosys_version": self.yosys_version,
             "seconds": (self.seconds * 10.0).round() / 10.0,
         })
@@ -361,7 +432,7 @@ impl Estimate {
         let d = &self.device;
         let row = |name: &str, used: String, cap: u64, pct: f64| format!("  {name:<8} {used:>10} / {cap:>9}  {pct:>5.1} %\n");
         let mut s = format!(
-            "pre-Vivado estimate (yosys {}, synth_xilinx -family {} -flatten) of `{}` on {} ({:.0} s):\n",
+            "pre-Vivado estimate ({}, synth_xilinx -family {} -flatten) of `{}` on {} ({:.0} s):\n",
             self.yosys_version,
             d.family.as_str(),
             self.config,
@@ -383,6 +454,8 @@ impl Estimate {
             self.cell_levels,
             self.ltp_length.map_or("n/a".to_string(), |l| l.to_string())
         );
+        let name = |n: &Option<String>| n.clone().unwrap_or_else(|| "(unnamed)".to_string());
+        s += &format!("  worst LUT path: {} -> {}\n", name(&self.worst_path.0), name(&self.worst_path.1));
         s
     }
 }
@@ -440,15 +513,16 @@ pub fn estimate(verilog: &str, top: &str, name: &str, part_name: &str, dir: &Pat
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| CheckError(format!("yosys left no {f}: {e}")));
     let counts = Counts::from_cells(&parse_stat(&read("stat.txt")?)?);
     let ltp_length = parse_ltp(&read("ltp.txt")?);
-    let (logic_levels, cell_levels) = netlist_depth(&read("netlist.json")?, top)?;
+    let depth = netlist_depth(&read("netlist.json")?, top)?;
     Ok(Estimate {
         config: name.to_string(),
         part: part_name.to_string(),
         device,
         counts,
-        logic_levels,
-        cell_levels,
+        logic_levels: depth.lut_levels,
+        cell_levels: depth.cell_levels,
         ltp_length,
+        worst_path: (depth.from, depth.to),
         yosys_version: version,
         seconds,
     })
@@ -545,8 +619,14 @@ mod tests {
           "c":{"type":"LUT6","port_directions":{"I0":"input","O":"output"},"connections":{"I0":[3],"O":[4]}},
           "d":{"type":"MUXF7","port_directions":{"I0":"input","O":"output"},"connections":{"I0":[4],"O":[5]}},
           "e":{"type":"LUT1","port_directions":{"I0":"input","O":"output"},"connections":{"I0":[1],"O":[7]}}
+        },"netnames":{
+          "q":{"hide_name":0,"bits":[1]},
+          "d":{"hide_name":0,"bits":[4,5]},
+          "$tmp":{"hide_name":1,"bits":[2]}
         }}}}"#;
-        assert_eq!(netlist_depth(json, "t").unwrap(), (2, 4));
+        let d = netlist_depth(json, "t").unwrap();
+        assert_eq!((d.lut_levels, d.cell_levels), (2, 4));
+        assert_eq!((d.from.as_deref(), d.to.as_deref()), (Some("q"), Some("d[1]")));
         assert!(netlist_depth(json, "other").is_err());
     }
 
@@ -560,6 +640,7 @@ mod tests {
             logic_levels: 9,
             cell_levels: 20,
             ltp_length: Some(40),
+            worst_path: (Some("a".into()), None),
             yosys_version: "Yosys 0.23".into(),
             seconds: 150.0,
         };
