@@ -311,7 +311,7 @@ pub fn netlist_depth(json: &str, top: &str) -> Result<Depth, CheckError> {
             pred[c] = through;
             // Ties go to the longer path in cells (to the register, past
             // the carry and mux cells after the last LUT).
-            if best_cell.map_or(true, |b: usize| depth[c] > depth[b]) {
+            if best_cell.is_none_or(|b: usize| depth[c] > depth[b]) {
                 best = depth[c].0;
                 best_cell = Some(c);
             }
