@@ -4,15 +4,15 @@ CARGO   ?= cargo
 SIZE    ?= 192x256
 NET     ?= lmflownets
 BIN     := target/release/zynqflow
-DEB_PKGS := verilator yosys iverilog device-tree-compiler g++ make zlib1g-dev
+DEB_PKGS := verilator yosys iverilog device-tree-compiler g++ make zlib1g-dev tcl
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build demo test bench clean fuzz-rtl test-sim-full
+.PHONY: deps build demo test bench clean fuzz-rtl test-sim-full bitstream synth-estimate
 
 ## deps: install the Debian packages the simulation and hardware flows need (when missing)
 deps:
 	@missing=""; \
-	for t in verilator:verilator yosys:yosys iverilog:iverilog dtc:device-tree-compiler g++:g++ make:make; do \
+	for t in verilator:verilator yosys:yosys iverilog:iverilog dtc:device-tree-compiler g++:g++ make:make tclsh:tcl; do \
 	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t##*:}"; \
 	done; \
 	[ -e /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
@@ -53,6 +53,37 @@ test-sim-full: deps
 ## bench: CPU quantized vs float on the same network (see docs/performance.md)
 bench: build
 	$(BIN) bench --net $(NET) --size $(SIZE)
+
+## synth-estimate: open-source resource estimate (yosys) of CONFIG, before
+## Vivado (docs/resources.md; the board presets take tens of minutes)
+CONFIG ?= small
+synth-estimate: build
+	$(BIN) synth-estimate --config $(CONFIG) --json synth-estimate-$(CONFIG).json
+
+## bitstream: Vivado build of BOARD (pynq-z2, ultra96v2, kv260): Verilog of
+## the board's configuration, block design, synthesis, implementation,
+## bitstream and reports in build/BOARD (bitstreams/BOARD/README.md)
+BOARD      ?= pynq-z2
+BOARD_CONFIG ?= $(BOARD)
+FCLK_MHZ   ?= 100
+VIVADO     ?= vivado
+BITSTREAM_OUT ?= build/$(BOARD)
+BOARDS     := pynq-z2 ultra96v2 kv260
+bitstream:
+	@command -v $(VIVADO) >/dev/null 2>&1 || { \
+	  echo "error: Vivado (\`$(VIVADO)\`) is not on PATH. Install AMD Vivado ML Standard (free; 2022.2 or newer covers" >&2; \
+	  echo "       xc7z020, xczu3eg and xck26) and load it with \`source <install dir>/Vivado/<version>/settings64.sh\`." >&2; \
+	  echo "       Without Vivado, \`make synth-estimate CONFIG=$(BOARD_CONFIG)\` gives yosys' resource estimate." >&2; \
+	  exit 1; }
+	@case " $(BOARDS) " in *" $(BOARD) "*) ;; *) echo "error: unknown BOARD '$(BOARD)' (known: $(BOARDS))" >&2; exit 1;; esac
+	$(CARGO) build --release
+	@mkdir -p $(BITSTREAM_OUT)
+	$(BIN) verilog --config $(BOARD_CONFIG) --out $(BITSTREAM_OUT)/verilog --force
+	$(VIVADO) -mode batch -notrace -nojournal -log $(BITSTREAM_OUT)/vivado.log \
+	  -source bitstreams/$(BOARD)/build.tcl \
+	  -tclargs -verilog $(BITSTREAM_OUT)/verilog -out $(BITSTREAM_OUT) -fclk_mhz $(FCLK_MHZ)
+	dtc -@ -I dts -O dtb -o $(BITSTREAM_OUT)/zynqflow.dtbo bitstreams/$(BOARD)/zynqflow.dtso
+	@echo "bitstream: $(BITSTREAM_OUT)/zynqflow-$(BOARD).bit(.bin), overlay $(BITSTREAM_OUT)/zynqflow.dtbo, reports in $(BITSTREAM_OUT)"
 
 clean:
 	$(CARGO) clean

@@ -35,6 +35,8 @@ enum Command {
     Sim(cmd::sim::SimCommand),
     /// Generate the accelerator's Verilog for a named configuration.
     Verilog(cmd::verilog::VerilogArgs),
+    /// Open-source resource estimate (yosys synth_xilinx) of a configuration, before Vivado.
+    SynthEstimate(cmd::synth_estimate::SynthEstimateArgs),
 }
 
 fn main() {
@@ -48,6 +50,7 @@ fn main() {
         Command::Isa(c) => cmd::isa::run(c),
         Command::Sim(c) => cmd::sim::run(c),
         Command::Verilog(a) => cmd::verilog::run(a),
+        Command::SynthEstimate(a) => cmd::synth_estimate::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

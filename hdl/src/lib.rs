@@ -52,6 +52,7 @@ pub mod out_writer;
 pub mod pe;
 pub mod popcount;
 pub mod skew;
+pub mod synth_estimate;
 pub mod threshold;
 pub mod top;
 pub mod verilog_check;

@@ -5,6 +5,7 @@ pub mod infer;
 pub mod isa;
 pub mod net;
 pub mod sim;
+pub mod synth_estimate;
 pub mod verilog;
 pub mod weights;
 
