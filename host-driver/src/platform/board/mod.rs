@@ -272,8 +272,12 @@ impl BoardPlatform {
         }
     }
 
+    /// Whether the run has ended: `STATUS.DONE` or `STATUS.ERROR`, and
+    /// `CTRL` reading 0. `CTRL` always reads 0 on the device; the emulator
+    /// holds a `START` there until the run's results are in place, so this
+    /// also waits out a `STATUS` it has not yet updated.
     fn finished(&self) -> bool {
-        self.regs.read(regs::STATUS) & (regs::STATUS_DONE | regs::STATUS_ERROR) != 0
+        self.regs.read(regs::CTRL) == 0 && self.regs.read(regs::STATUS) & (regs::STATUS_DONE | regs::STATUS_ERROR) != 0
     }
 }
 
@@ -345,10 +349,7 @@ impl Platform for BoardPlatform {
                     }
                 }
                 Irq::Polled(_) => {
-                    // CTRL reads 0 on the device; the emulator holds a START
-                    // there until it has taken the run, so this also waits
-                    // out a STATUS not yet updated by it.
-                    if self.regs.read(regs::CTRL) == 0 && self.finished() {
+                    if self.finished() {
                         return Ok(Wait::Interrupt);
                     }
                     let left = deadline.saturating_duration_since(Instant::now());
