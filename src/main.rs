@@ -35,6 +35,12 @@ enum Command {
     Sim(cmd::sim::SimCommand),
     /// Generate the accelerator's Verilog for a named configuration.
     Verilog(cmd::verilog::VerilogArgs),
+    /// Build a fake /sys and /dev tree and play the accelerator in it (board rehearsal).
+    EmulateBoard(cmd::board::EmulateArgs),
+    /// Print the device's ID, version, capabilities, counters, memory and coherency.
+    Info(cmd::board::InfoArgs),
+    /// Run random layers on the device and compare with the CPU reference.
+    Selftest(cmd::board::SelftestArgs),
 }
 
 fn main() {
@@ -48,6 +54,9 @@ fn main() {
         Command::Isa(c) => cmd::isa::run(c),
         Command::Sim(c) => cmd::sim::run(c),
         Command::Verilog(a) => cmd::verilog::run(a),
+        Command::EmulateBoard(a) => cmd::board::emulate(a),
+        Command::Info(a) => cmd::board::info(a),
+        Command::Selftest(a) => cmd::board::selftest(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -34,7 +34,8 @@
 //! non-zero until then, where the device reads 0. A `STATUS` write of
 //! exactly the value it holds goes unseen, and two `CTRL` writes within one
 //! scan merge into the last (a soft reset followed at once by a start is a
-//! start, which clears the state a reset would).
+//! start, which clears the state a reset would); `CTRL` is cleared by a
+//! compare-and-swap, so a write made while a run is taken is never lost.
 //!
 //! **Syncs.** The sysfs sync attributes are FIFOs, and an inotify watch on
 //! their directory gives the order of the driver's closes; each close is
@@ -327,7 +328,10 @@ impl Emulator {
             }
         }
         self.publish();
-        self.reg(regs::CTRL).store(0, Ordering::Release);
+        // Clear CTRL only if it still holds what we took: a write the
+        // driver made meanwhile (a start right after a reset) is kept for
+        // the next scan.
+        let _ = self.reg(regs::CTRL).compare_exchange(ctrl, 0, Ordering::AcqRel, Ordering::Acquire);
     }
 
     /// Reads the driver's mask/unmask writes.
@@ -470,4 +474,24 @@ fn set_nonblocking(f: &File) -> io::Result<()> {
     let flags = OFlag::from_bits_truncate(fcntl(f.as_raw_fd(), FcntlArg::F_GETFL).map_err(io::Error::from)?);
     fcntl(f.as_raw_fd(), FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK)).map_err(io::Error::from)?;
     Ok(())
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: nix::libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// Installs SIGINT and SIGTERM handlers that set the returned flag (for
+/// [`Emulator::run`] in `zynqflow emulate-board`, so the tree is removed on
+/// Ctrl-C or `kill`).
+pub fn stop_on_signals() -> io::Result<&'static AtomicBool> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
+    for s in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is
+        // async-signal-safe.
+        unsafe { sigaction(s, &action) }.map_err(io::Error::from)?;
+    }
+    Ok(&STOP)
 }
