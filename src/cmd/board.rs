@@ -303,7 +303,7 @@ pub fn selftest(a: SelftestArgs) -> Result<()> {
             tries += 1;
             let Some(l) = RandomLayer::draw(&mut rng, Fill::for_case(n)) else { continue };
             let r = match a.backend {
-                DeviceBackend::Board => a.board.open().map_err(anyhow::Error::from).and_then(|p| run_layer(p, &l, timeout)),
+                DeviceBackend::Board => a.board.open().and_then(|p| run_layer(p, &l, timeout)),
                 DeviceBackend::Model => run_layer(ModelPlatform::new(a.config.capabilities()), &l, timeout),
             };
             match r {

@@ -24,6 +24,11 @@ impl Mmio {
         self.len
     }
 
+    /// Whether the window is empty (never, once mapped).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Whether `offset` is an aligned 32-bit register inside the window.
     pub fn valid(&self, offset: u32) -> bool {
         offset.is_multiple_of(4) && (offset as usize) + 4 <= self.len
