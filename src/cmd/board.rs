@@ -178,8 +178,8 @@ pub struct InfoArgs {
     /// Accelerator configuration (model backend).
     #[arg(long, value_parser = parse_config, default_value = "pynq-z2")]
     pub config: ArrayConfig,
+    /// Where the board backend finds the accelerator.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub board: BoardArgs,
 }
 
@@ -265,8 +265,8 @@ pub struct SelftestArgs {
     /// Seconds to wait for each layer.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
+    /// Where the board backend finds the accelerator.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub board: BoardArgs,
 }
 

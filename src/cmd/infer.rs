@@ -71,8 +71,8 @@ pub struct InferArgs {
     /// Output flow (Middlebury .flo).
     #[arg(long)]
     pub out: PathBuf,
+    /// Where the board backend finds the accelerator.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub board: super::board::BoardArgs,
     /// Also write the colour-wheel visualisation as a PNG.
     #[arg(long)]

@@ -82,8 +82,8 @@ pub struct LayerArgs {
     /// takes minutes).
     #[arg(long)]
     pub timeout: Option<f64>,
+    /// Where the board backend finds the accelerator.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub board: super::board::BoardArgs,
 }
 
