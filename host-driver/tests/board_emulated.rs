@@ -213,6 +213,9 @@ fn board_syncs_are_issued_in_order() {
     // dedup above drops them.)
     let kinds: Vec<&str> = log.iter().map(|l| l.split(' ').next().unwrap()).collect();
     let expected = [
+        "sync_for_device", // zeroed weights buffer, cleaned at allocation
+        "sync_for_device", // zeroed activation arena
+        "sync_for_device", // zeroed descriptor buffer
         "sync_for_device", // weights
         "sync_for_device", // descriptors
         "sync_for_device", // input
@@ -228,14 +231,16 @@ fn board_syncs_are_issued_in_order() {
     ];
     assert_eq!(kinds, expected, "{log:#?}");
     // Offsets are region offsets, directions the kernel's: 1 to the device, 2 from it.
-    let weights = format!("sync_for_device offset=0 size={} direction=1", image.weights.len());
-    assert!(log[0].starts_with(&weights), "{}", log[0]);
-    let (in_off, _) = image.input;
     let arena_off = loaded.arena.bus_addr - 0x1800_0000;
-    assert!(log[2].starts_with(&format!("sync_for_device offset={} ", arena_off + in_off as u64)), "{}", log[2]);
+    let arena = format!("sync_for_device offset={arena_off} size={} direction=1", loaded.arena.len);
+    assert!(log[1].starts_with(&arena), "{} vs {arena}", log[1]);
+    let weights = format!("sync_for_device offset=0 size={} direction=1", image.weights.len());
+    assert!(log[3].starts_with(&weights), "{}", log[3]);
+    let (in_off, _) = image.input;
+    assert!(log[5].starts_with(&format!("sync_for_device offset={} ", arena_off + in_off as u64)), "{}", log[5]);
     let (out_off, out_layout) = image.output;
     let cpu = format!("sync_for_cpu offset={} size={} direction=2", arena_off + out_off as u64, out_layout.bytes());
-    assert!(log[6].starts_with(&cpu), "{} vs {cpu}", log[6]);
+    assert!(log[9].starts_with(&cpu), "{} vs {cpu}", log[9]);
 }
 
 #[test]

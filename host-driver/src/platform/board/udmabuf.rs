@@ -6,8 +6,10 @@
 //! interface, which works on every architecture: write `sync_offset`,
 //! `sync_size` and `sync_direction`, then `1` to `sync_for_device` (clean)
 //! or `sync_for_cpu` (invalidate). It is skipped when the buffer's
-//! `dma_coherent` is 1. A `/dev/mem` carve-out is mapped uncached
-//! (`O_SYNC`), so it needs none.
+//! `dma_coherent` is 1. A new buffer is zeroed and cleaned at once, so no
+//! dirty line of it can later overwrite what the device writes. A
+//! `/dev/mem` carve-out is mapped uncached (`O_SYNC`), needs no syncs, and
+//! is copied with aligned accesses only (it is device memory on ARM).
 
 use super::sysfs::{read_attr, read_number, under, write_attr};
 use super::BoardError;
@@ -102,12 +104,78 @@ impl DmaPool {
             return Err(BoardError::BufferTooSmall { name: self.name.clone(), asked: len, available, size: self.size });
         }
         let offset = self.next;
-        // SAFETY: `offset + len <= size`, inside the live mapping; nothing
-        // else in this process aliases freshly handed-out bytes.
-        unsafe { std::ptr::write_bytes(self.map.as_mut_ptr().add(offset), 0, len) };
+        self.copy_in(offset, None, len);
         self.next += rounded;
         self.buffers.push((offset, len));
-        Ok(DmaBuffer { id: self.buffers.len() - 1, bus_addr: self.phys + offset as u64, len })
+        let buf = DmaBuffer { id: self.buffers.len() - 1, bus_addr: self.phys + offset as u64, len };
+        // Clean the zeros out of the cache now: a dirty line evicted later
+        // would overwrite what the device writes there.
+        self.sync(&buf, 0, len, Direction::ToDevice).map_err(|e| BoardError::Attr { path: PathBuf::from(&self.name), what: e.to_string() })?;
+        Ok(buf)
+    }
+
+    /// Copies `data` (or zeros, `len` of them) to region offset `at`.
+    /// Uncached `/dev/mem` mappings are device memory on ARM, where an
+    /// unaligned access faults: there the copy is bytes up to an 8-byte
+    /// boundary, then aligned 64-bit words, then bytes, all volatile.
+    fn copy_in(&mut self, at: usize, data: Option<&[u8]>, len: usize) {
+        debug_assert!(at + len <= self.size && data.is_none_or(|d| d.len() == len));
+        let base = self.map.as_mut_ptr();
+        if self.coherency != Coherency::Uncached {
+            // SAFETY: `at..at+len` lies inside the live mapping (callers
+            // check); raw copies form no reference to memory the device
+            // also reaches.
+            unsafe {
+                match data {
+                    Some(d) => std::ptr::copy_nonoverlapping(d.as_ptr(), base.add(at), len),
+                    None => std::ptr::write_bytes(base.add(at), 0, len),
+                }
+            }
+            return;
+        }
+        let byte = |i: usize| data.map_or(0, |d| d[i]);
+        let mut i = 0;
+        while i < len {
+            let addr = at + i;
+            // SAFETY: `addr` and, for words, `addr..addr+8` lie inside the
+            // mapping (`i + 8 <= len`); word accesses are 8-byte aligned
+            // (the mapping is page aligned and `addr % 8 == 0`).
+            unsafe {
+                if addr % 8 == 0 && i + 8 <= len {
+                    let w = u64::from_le_bytes(std::array::from_fn(|k| byte(i + k)));
+                    std::ptr::write_volatile(base.add(addr).cast::<u64>(), w);
+                    i += 8;
+                } else {
+                    std::ptr::write_volatile(base.add(addr), byte(i));
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    /// Copies `out.len()` bytes from region offset `at` (see [`Self::copy_in`]).
+    fn copy_out(&self, at: usize, out: &mut [u8]) {
+        let base = self.map.as_ptr();
+        if self.coherency != Coherency::Uncached {
+            // SAFETY: as in `copy_in`.
+            unsafe { std::ptr::copy_nonoverlapping(base.add(at), out.as_mut_ptr(), out.len()) };
+            return;
+        }
+        let mut i = 0;
+        while i < out.len() {
+            let addr = at + i;
+            // SAFETY: as in `copy_in`.
+            unsafe {
+                if addr % 8 == 0 && i + 8 <= out.len() {
+                    let w = std::ptr::read_volatile(base.add(addr).cast::<u64>());
+                    out[i..i + 8].copy_from_slice(&w.to_le_bytes());
+                    i += 8;
+                } else {
+                    out[i] = std::ptr::read_volatile(base.add(addr));
+                    i += 1;
+                }
+            }
+        }
     }
 
     /// The region offset of `buf`'s byte `offset`, after checking that the
@@ -125,17 +193,14 @@ impl DmaPool {
     /// Copies `data` into the buffer (the CPU's view).
     pub fn write(&mut self, buf: &DmaBuffer, offset: usize, data: &[u8]) -> Result<(), PlatformError> {
         let at = self.span(buf, offset, data.len())?;
-        // SAFETY: `at..at+len` lies inside the mapping (checked by `span`);
-        // raw copies form no reference to memory the device also reaches.
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(at), data.len()) };
+        self.copy_in(at, Some(data), data.len());
         Ok(())
     }
 
     /// Copies from the buffer into `out` (the CPU's view).
     pub fn read(&mut self, buf: &DmaBuffer, offset: usize, out: &mut [u8]) -> Result<(), PlatformError> {
         let at = self.span(buf, offset, out.len())?;
-        // SAFETY: as in `write`.
-        unsafe { std::ptr::copy_nonoverlapping(self.map.as_ptr().add(at), out.as_mut_ptr(), out.len()) };
+        self.copy_out(at, out);
         Ok(())
     }
 
