@@ -37,6 +37,12 @@ enum Command {
     Verilog(cmd::verilog::VerilogArgs),
     /// Open-source resource estimate (yosys synth_xilinx) of a configuration, before Vivado.
     SynthEstimate(cmd::synth_estimate::SynthEstimateArgs),
+    /// Build a fake /sys and /dev tree and play the accelerator in it (board rehearsal).
+    EmulateBoard(cmd::board::EmulateArgs),
+    /// Print the device's ID, version, capabilities, counters, memory and coherency.
+    Info(cmd::board::InfoArgs),
+    /// Run random layers on the device and compare with the CPU reference.
+    Selftest(cmd::board::SelftestArgs),
 }
 
 fn main() {
@@ -51,6 +57,9 @@ fn main() {
         Command::Sim(c) => cmd::sim::run(c),
         Command::Verilog(a) => cmd::verilog::run(a),
         Command::SynthEstimate(a) => cmd::synth_estimate::run(a),
+        Command::EmulateBoard(a) => cmd::board::emulate(a),
+        Command::Info(a) => cmd::board::info(a),
+        Command::Selftest(a) => cmd::board::selftest(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -8,8 +8,12 @@
 //! - [`compiler`]: graph + weights + capabilities → descriptor list, packed
 //!   weights and memory plan;
 //! - [`runtime`]: `Accelerator<P: Platform>`, the one runtime for every backend;
+//! - [`selftest`]: seeded random layers and their CPU reference results;
 //! - [`weights`]: safetensors weight files and deterministic synthetic weights;
-//! - [`platform`]: the platform traits the runtime drives, and a recording mock;
+//! - [`platform`]: the platform traits the runtime drives, the board
+//!   backend (UIO + u-dma-buf) and a recording mock;
+//! - [`emulate`]: an emulated board (fake sysfs/dev tree played by the
+//!   functional model) for the board backend to run against;
 //! - [`model`]: the bit-exact functional model of the accelerator, as a platform backend;
 //! - [`io`]: frames (PNG/PPM), synthetic frame pairs, `.flo` and colour-wheel
 //!   PNG output, atomic file writes.
@@ -18,12 +22,14 @@
 
 pub mod compiler;
 pub mod cpu;
+pub mod emulate;
 pub mod graph;
 pub mod io;
 pub mod model;
 pub mod platform;
 pub mod quant;
 pub mod runtime;
+pub mod selftest;
 pub mod tensor;
 pub mod weights;
 

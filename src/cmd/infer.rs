@@ -21,6 +21,9 @@ pub enum Backend {
     /// runtime: cycle counts, performance counters, `--trace` waveforms.
     #[cfg(feature = "sim")]
     Sim,
+    /// The accelerator on a board (UIO + u-dma-buf; `--root` for an
+    /// emulated one), through the same runtime.
+    Board,
 }
 
 /// Arguments of `zynqflow infer`.
@@ -68,6 +71,9 @@ pub struct InferArgs {
     /// Output flow (Middlebury .flo).
     #[arg(long)]
     pub out: PathBuf,
+    /// Where the board backend finds the accelerator.
+    #[command(flatten)]
+    pub board: super::board::BoardArgs,
     /// Also write the colour-wheel visualisation as a PNG.
     #[arg(long)]
     pub png: Option<PathBuf>,
@@ -80,8 +86,9 @@ pub struct InferArgs {
 /// Runs inference and writes the outputs (atomically; none on failure).
 pub fn run(a: InferArgs) -> Result<()> {
     check_output_dir(&a.out)?;
-    super::sim::check_trace(a.trace.as_deref(), a.backend == Backend::Cpu || a.backend == Backend::Model)?;
-    let secs = a.timeout.unwrap_or(super::sim::default_timeout(a.backend == Backend::Cpu || a.backend == Backend::Model));
+    let not_sim = matches!(a.backend, Backend::Cpu | Backend::Model | Backend::Board);
+    super::sim::check_trace(a.trace.as_deref(), not_sim)?;
+    let secs = a.timeout.unwrap_or(super::sim::default_timeout(not_sim));
     let timeout = std::time::Duration::try_from_secs_f64(secs)
         .ok()
         .filter(|t| !t.is_zero())
@@ -155,6 +162,22 @@ pub fn run(a: InferArgs) -> Result<()> {
             let c = acc.counters()?;
             let n = acc.platform().cycles() - c0;
             super::sim::report(&a.config, acc.platform(), &c, n, wall);
+            flow
+        }
+        (Backend::Board, false) => {
+            let mut acc = Accelerator::open(a.board.open()?)?;
+            let program = compile(&QuantNet::new(g, &w)?, acc.capabilities())?;
+            let loaded = acc.load(&program.image)?;
+            let flow = acc.run(&loaded, &program, &frames, timeout)?;
+            let c = acc.counters()?;
+            let i = acc.platform().info();
+            println!(
+                "board ({}): {} descriptors, {:.3} GMAC, {} busy cycles",
+                i.device.display(),
+                c.commands,
+                c.macs as f64 / 1e9,
+                c.busy_cycles
+            );
             flow
         }
         (_, true) => bail!("--float runs only on the CPU backend (the accelerator is integer)"),

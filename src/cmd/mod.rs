@@ -1,6 +1,7 @@
 //! The subcommands, one module each, and the argument types they share.
 
 pub mod bench;
+pub mod board;
 pub mod infer;
 pub mod isa;
 pub mod net;

@@ -44,6 +44,9 @@ pub enum SimBackend {
     /// compiler and runtime: cycle count, counters, `--trace`.
     #[cfg(feature = "sim")]
     Sim,
+    /// The accelerator on a board (`--root` for an emulated one), through
+    /// the same compiler and runtime.
+    Board,
 }
 
 /// Arguments of `zynqflow sim layer`.
@@ -79,6 +82,9 @@ pub struct LayerArgs {
     /// takes minutes).
     #[arg(long)]
     pub timeout: Option<f64>,
+    /// Where the board backend finds the accelerator.
+    #[command(flatten)]
+    pub board: super::board::BoardArgs,
 }
 
 /// Runs the subcommand.
@@ -301,8 +307,9 @@ fn on_accelerator<P: Platform>(
 /// `sim layer`: check everything, run, write the output atomically.
 fn layer(a: LayerArgs) -> Result<()> {
     check_output_dir(&a.out)?;
-    check_trace(a.trace.as_deref(), matches!(a.backend, SimBackend::Cpu | SimBackend::Model))?;
-    let secs = a.timeout.unwrap_or(default_timeout(matches!(a.backend, SimBackend::Cpu | SimBackend::Model)));
+    let not_sim = matches!(a.backend, SimBackend::Cpu | SimBackend::Model | SimBackend::Board);
+    check_trace(a.trace.as_deref(), not_sim)?;
+    let secs = a.timeout.unwrap_or(default_timeout(not_sim));
     let timeout = Duration::try_from_secs_f64(secs).ok().filter(|t| !t.is_zero());
     let timeout = timeout.ok_or_else(|| anyhow!("--timeout {secs} is not a positive number of seconds"))?;
     let s = parse_spec(&a.spec)?;
@@ -344,6 +351,13 @@ fn layer(a: LayerArgs) -> Result<()> {
         SimBackend::Model => {
             let label = format!("model ({})", a.config.name);
             let platform = ModelPlatform::new(a.config.capabilities());
+            let (out, c) = on_accelerator(platform, &spec, &w, t.as_ref(), &x, timeout).with_context(|| label.clone())?;
+            println!("{label}: {} descriptors, {} MACs", c.commands, c.macs);
+            out
+        }
+        SimBackend::Board => {
+            let platform = a.board.open().context("board")?;
+            let label = format!("board ({})", platform.info().device.display());
             let (out, c) = on_accelerator(platform, &spec, &w, t.as_ref(), &x, timeout).with_context(|| label.clone())?;
             println!("{label}: {} descriptors, {} MACs", c.commands, c.macs);
             out

@@ -4,14 +4,16 @@
 //! lists, checks) is written once in [`crate::runtime`] above this trait.
 //!
 //! Backends: [`mock::MockPlatform`] (records every call, for unit tests),
-//! the functional model ([`crate::model::ModelPlatform`]), and later the
-//! Verilator simulation and the board (UIO + u-dma-buf).
+//! the functional model ([`crate::model::ModelPlatform`]), the board
+//! ([`board::BoardPlatform`]: UIO + u-dma-buf, or `/dev/mem`) and the
+//! Verilator simulation (in the `zynqflow-sim` crate).
 //!
 //! DMA memory is reached through the platform by copy (`write`/`read`)
 //! rather than by handing out slices: on a board the CPU view is an mmap of
 //! device memory, where references are unsound to form and caches must be
 //! synced explicitly; copies keep both rules in one place.
 
+pub mod board;
 pub mod mock;
 
 use std::time::Instant;
