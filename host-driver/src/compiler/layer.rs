@@ -88,7 +88,7 @@ pub fn compile_layer(spec: &LayerSpec, w: &QWeights, thresholds: Option<&Thresho
         .zip(emit(&phases, &frame, wl.bits, &mut weights))
         .map(|(p, desc)| Command { layer: format!("layer[{},{}]", p.out_off_y, p.out_off_x), node: 0, desc })
         .collect();
-    let image = Image { commands, weights, arena_bytes: out_off + out.bytes(), input: (0, input), output: (out_off, out) };
+    let image = Image { commands, weights, arena_bytes: out_off + out.bytes(), input: (0, input), input_im2col: None, output: (out_off, out) };
     image.check(caps)?;
     Ok(image)
 }

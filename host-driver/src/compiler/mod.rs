@@ -18,6 +18,7 @@
 //! into the activation arena, `w_addr`/`thr_addr` into the weights region.
 //! [`Program::link`] turns them into bus addresses.
 
+pub mod im2col;
 pub mod lower;
 pub mod memplan;
 pub mod plan_table;
@@ -27,6 +28,7 @@ pub mod split;
 use crate::cpu::quant_net::{QuantNet, QuantOut};
 use crate::graph::{ConvOutput, Graph, NodeId, Op, ValueKind};
 use crate::quant::{QWeights, Thresholds};
+use crate::tensor::QTensor;
 use memplan::Lifetime;
 use std::ops::Range;
 use zynqflow_isa::{
@@ -111,11 +113,30 @@ pub struct Image {
     pub arena_bytes: usize,
     /// Arena offset and layout of the tensor the host writes.
     pub input: (usize, ActLayout),
+    /// How the host packs the network's input into that tensor: `None`
+    /// writes it as it is; `Some` packs the first layer's receptive fields
+    /// into channels ([`im2col`]), the first layer then being a 1 × 1 conv.
+    pub input_im2col: Option<im2col::Im2col>,
     /// Arena offset and layout of the tensor the host reads back.
     pub output: (usize, OutLayout),
 }
 
 impl Image {
+    /// Layout of the tensor the host starts from (the network's input, or a
+    /// layer's): what [`Image::pack_input`] takes.
+    pub fn source_layout(&self) -> ActLayout {
+        self.input_im2col.map_or(self.input.1, |p| p.src)
+    }
+
+    /// The bytes' worth of codes the host writes for `t`, of
+    /// [`Image::source_layout`]: `t` itself, or its im2col packing.
+    pub fn pack_input(&self, t: QTensor) -> QTensor {
+        match &self.input_im2col {
+            Some(p) => p.pack(&t),
+            None => t,
+        }
+    }
+
     /// The descriptors with bus addresses, for an arena at `arena_base` and
     /// the weights at `weights_base`. Fails, naming the layer and the address,
     /// if an address does not fit the accelerator's 32-bit bus addresses.
@@ -302,6 +323,7 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
     let mut weights: Vec<u8> = Vec::new();
     let mut commands: Vec<Command> = Vec::new();
     let mut desc_tensors: Vec<(usize, usize)> = Vec::new(); // (input tensor, output tensor) per command
+    let mut input_im2col: Option<im2col::Im2col> = None;
     for (id, node) in g.nodes.iter().enumerate() {
         let Op::Conv(c) = &node.op else {
             if let Op::SpaceToDepth { .. } = node.op {
@@ -344,7 +366,35 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
             (QuantOut::Flow { .. }, None) => (qw.clone(), MODE_RAW, None),
         };
         let (oh, ow) = (node.shape.h, node.shape.w);
-        let phases = lower::lower(&c.geom, s2d, &run_w, cin, oh, ow).map_err(|r| unsupported(g, id, r))?;
+        let mut phases = lower::lower(&c.geom, s2d, &run_w, cin, oh, ow).map_err(|r| unsupported(g, id, r))?;
+        // The network's input read by this conv alone: the host packs its
+        // receptive fields into channels and the conv becomes 1 × 1.
+        let mut cin = cin;
+        let sole_reader = match consumers[src].as_slice() {
+            [only] if *only == id => true,
+            [only] => s2d && consumers[*only].as_slice() == [id],
+            _ => false,
+        };
+        if g.nodes[src].op == Op::Input && sole_reader && phases.len() == 1 && in_off == 0 {
+            let p = &phases[0];
+            let packing = im2col::Im2col {
+                src: tensors[t_in].layout.expect("inputs are codes"),
+                kh: p.kh,
+                kw: p.kw,
+                stride: p.stride,
+                pad_top: p.pad_top,
+                pad_left: p.pad_left,
+                out_h: p.out_h,
+                out_w: p.out_w,
+            };
+            if p.upsample == 1 && p.out_stride == 1 && packing.src.channels == cin && packing.pays_off() {
+                tensors[t_in].layout = Ok(packing.layout());
+                input_im2col = Some(packing);
+                cin = packing.channels();
+                let ints = std::mem::take(&mut phases[0].ints);
+                phases[0] = lower::PhaseConv { kh: 1, kw: 1, stride: 1, pad_top: 0, pad_left: 0, ints, ..phases[0].clone() };
+            }
+        }
         let thr_off = thresholds.as_ref().map(|t| push_aligned(&mut weights, &i32_bytes(&t.data)));
         let first = commands.len();
         let a_out = match mode {
@@ -402,6 +452,7 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
         weights,
         arena_bytes,
         input: (offsets[0], tensors[0].layout.expect("codes")),
+        input_im2col,
         output: (offsets[out_tensor], OutLayout::Raw(out_layout)),
     };
     image.check(caps)?;
@@ -460,6 +511,14 @@ mod tests {
                     assert!(matches!(p.placement[id], Placement::Accelerator(_)), "{net} {}", node.name);
                 }
             }
+            // The input's receptive fields are packed by the host: the
+            // first conv is 1x1 over kh*kw*6 channels (6x6/2 and 7x7/2).
+            let packing = p.image.input_im2col.expect("the first layer is packed");
+            let first = &p.image.commands[0].desc;
+            let k = if net == "lmflownets" { 6 } else { 7 };
+            assert_eq!((packing.kh, packing.kw, packing.stride, packing.src.channels), (k, k, 2, 6), "{net}");
+            assert_eq!((first.kh, first.kw, first.stride, first.cin), (1, 1, 1, (k * k * 6) as u32), "{net}");
+            assert_eq!(p.image.input.1, packing.layout());
             let host: Vec<&str> =
                 g.nodes.iter().zip(&p.placement).filter(|(_, pl)| **pl == Placement::Host).map(|(n, _)| n.name.as_str()).collect();
             assert_eq!(host, ["flow_upsample", "flow"], "{net}");

@@ -22,7 +22,19 @@ pub fn render(p: &Program) -> String {
     let _ = writeln!(s, "{:<22} {:<14} {:<34} {:>12}", "layer", "runs on", "as", "arena");
     for (id, node) in g.nodes.iter().enumerate() {
         let (runs, how) = match &p.placement[id] {
-            Placement::HostInput => ("host".to_string(), "packs the 8-bit frame pair".to_string()),
+            Placement::HostInput => (
+                "host".to_string(),
+                match &p.image.input_im2col {
+                    Some(c) => format!(
+                        "packs {}x{}/{} receptive fields ({} ch)",
+                        c.kh,
+                        c.kw,
+                        c.stride,
+                        c.channels()
+                    ),
+                    None => "packs the 8-bit frame pair".to_string(),
+                },
+            ),
             Placement::Accelerator(r) => {
                 let d = &p.image.commands[r.start].desc;
                 let mut how = format!("{}x{}/{} p{},{}", d.kh, d.kw, d.stride, d.pad_top, d.pad_left);

@@ -264,12 +264,12 @@ impl<P: Platform> Accelerator<P> {
     /// pair (pixel codes 0..=255 at the program's input size) and returns the
     /// flow, finished on the host.
     pub fn run(&mut self, l: &Loaded, program: &Program, frames: &FTensor, timeout: Duration) -> Result<FTensor, RuntimeError> {
-        let layout = l.image.input.1;
+        let layout = l.image.source_layout();
         let found = (frames.h, frames.w, frames.c);
         if found != (layout.height, layout.width, layout.channels) {
             return Err(RuntimeError::BadInput { expected: (layout.height, layout.width, layout.channels), found });
         }
-        let input = crate::cpu::quant_net::input_codes(frames);
+        let input = l.image.pack_input(crate::cpu::quant_net::input_codes(frames));
         let Output::Raw(acc) = self.run_image(l, &input, timeout)? else {
             unreachable!("network programs end in a raw flow prediction")
         };
