@@ -210,6 +210,6 @@ pub fn run(a: InferArgs) -> Result<()> {
         }
     }
     let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-    println!("wrote {} ({}x{} flow)", names.join(", "), flow.w, flow.h);
+    println!("wrote {} ({}x{} flow, HxW as --size)", names.join(", "), flow.h, flow.w);
     Ok(())
 }
