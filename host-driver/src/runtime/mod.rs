@@ -10,7 +10,7 @@
 //!   the error says so, and the next run starts clean;
 //! - a status error names the failing layer and the error code.
 
-use crate::compiler::{Image, OutLayout, Program};
+use crate::compiler::{Command, Image, OutLayout, Program};
 use crate::cpu::ops;
 use crate::cpu::quant_net::finish_flow;
 use crate::graph::Op;
@@ -215,12 +215,7 @@ impl<P: Platform> Accelerator<P> {
             .map_err(|(layer, addr)| RuntimeError::AddressOutsideBuffer { layer, what: "an address", range: addr..addr + 1, buffer: window.clone() })?;
         let mut list = Vec::with_capacity(descriptors.len() * DESCRIPTOR_BYTES);
         for (c, d) in program.commands.iter().zip(&descriptors) {
-            let checked = validate(d, &self.caps, &window).map_err(|code| RuntimeError::Unsupported { layer: c.layer.clone(), code })?;
-            let owned = [("input", &arena), ("weights", &weights), ("thresholds", &weights)];
-            for (r, (what, buf)) in checked.reads.iter().zip(owned) {
-                check_inside(&c.layer, what, r, buf)?;
-            }
-            check_inside(&c.layer, "output", &checked.write, &arena)?;
+            self.check_owned(&c.layer, d, &window, &arena, &weights)?;
             list.extend_from_slice(&d.to_bytes().expect("validated fields fit"));
         }
         pe(b, self.platform.write(&weights, 0, &program.weights))?;
@@ -228,6 +223,57 @@ impl<P: Platform> Accelerator<P> {
         pe(b, self.platform.write(&commands, 0, &list))?;
         pe(b, self.platform.sync_for_device(&commands, 0, list.len()))?;
         Ok(Loaded { image: program.clone(), weights, arena, commands, descriptors })
+    }
+
+    /// Validates `d` against the capabilities and checks that each range it
+    /// reads or writes lies inside the buffer that must hold it.
+    fn check_owned(
+        &self,
+        layer: &str,
+        d: &Descriptor,
+        window: &Range<u64>,
+        arena: &DmaBuffer,
+        weights: &DmaBuffer,
+    ) -> Result<(), RuntimeError> {
+        let checked = validate(d, &self.caps, window).map_err(|code| RuntimeError::Unsupported { layer: layer.to_string(), code })?;
+        let owned = [("input", arena), ("weights", weights), ("thresholds", weights)];
+        for (r, (what, buf)) in checked.reads.iter().zip(owned) {
+            check_inside(layer, what, r, buf)?;
+        }
+        check_inside(layer, "output", &checked.write, arena)
+    }
+
+    /// Runs another list of linked descriptors over a loaded image's buffers
+    /// — a sub-list, or variants of its descriptors (the benchmark runs
+    /// slabs of a layer's output rows) — with the same checks as
+    /// [`Accelerator::load`]: every descriptor validated, every range inside
+    /// the buffer that owns it. Each entry is (index of the loaded command it
+    /// stands for — errors name that layer —, descriptor). The list must not
+    /// be longer than the loaded one; the loaded list is written back
+    /// afterwards, so `l` stays runnable.
+    pub fn execute_list(&mut self, l: &Loaded, list: &[(usize, Descriptor)], timeout: Duration) -> Result<(), RuntimeError> {
+        let b = self.platform.name();
+        assert!(!list.is_empty() && list.len() <= l.descriptors.len(), "execute_list: 1..={} descriptors", l.descriptors.len());
+        let window = window_of(&[&l.weights, &l.arena, &l.commands]);
+        let mut bytes = Vec::with_capacity(list.len() * DESCRIPTOR_BYTES);
+        for (i, d) in list {
+            let layer = l.image.commands.get(*i).map_or("?", |c| c.layer.as_str());
+            self.check_owned(layer, d, &window, &l.arena, &l.weights)?;
+            bytes.extend_from_slice(&d.to_bytes().expect("validated fields fit"));
+        }
+        let names: Vec<Command> = list.iter().map(|(i, d)| Command { desc: *d, ..l.image.commands[*i].clone() }).collect();
+        let sub = Loaded {
+            image: Image { commands: names, ..l.image.clone() },
+            descriptors: list.iter().map(|(_, d)| *d).collect(),
+            ..l.clone()
+        };
+        pe(b, self.platform.write(&l.commands, 0, &bytes))?;
+        pe(b, self.platform.sync_for_device(&l.commands, 0, bytes.len()))?;
+        let run = self.execute(&sub, timeout);
+        let original: Vec<u8> = l.descriptors.iter().flat_map(|d| d.to_bytes().expect("loaded descriptors fit")).collect();
+        pe(b, self.platform.write(&l.commands, 0, &original))?;
+        pe(b, self.platform.sync_for_device(&l.commands, 0, original.len()))?;
+        run
     }
 
     /// Runs a loaded image on one input tensor and reads its output back.

@@ -206,3 +206,44 @@ fn every_out_of_range_field_is_refused_at_load_with_its_code() {
         assert!(!acc.platform().calls.iter().any(|c| matches!(c, Call::Write(id, _, _) if *id == 2)), "{code:?}: list written");
     }
 }
+
+#[test]
+fn a_list_run_in_two_halves_with_execute_list_equals_the_whole_run() {
+    use crate::model::ModelPlatform;
+    let caps = ArrayConfig::small().capabilities();
+    let p = program();
+    let input = p.image.pack_input(crate::cpu::quant_net::input_codes(&frames()));
+    let t = Duration::from_secs(60);
+    let mut whole = Accelerator::open(ModelPlatform::new(caps)).unwrap();
+    let lw = whole.load(&p.image).unwrap();
+    let expect = whole.run_image(&lw, &input, t).unwrap();
+    let mut split = Accelerator::open(ModelPlatform::new(caps)).unwrap();
+    let ls = split.load(&p.image).unwrap();
+    let bytes: Vec<u8> = input.data.iter().flat_map(|w| w.to_le_bytes()).collect();
+    split.platform().write(&ls.arena, p.image.input.0, &bytes).unwrap();
+    let k = ls.descriptors.len() / 2;
+    let all: Vec<(usize, Descriptor)> = ls.descriptors.iter().copied().enumerate().collect();
+    split.execute_list(&ls, &all[..k], t).unwrap();
+    assert_eq!(split.counters().unwrap().commands as usize, k);
+    split.execute_list(&ls, &all[k..], t).unwrap();
+    let (o_off, o_layout) = p.image.output;
+    let mut raw = vec![0u8; o_layout.bytes()];
+    split.platform().read(&ls.arena, o_off, &mut raw).unwrap();
+    let Output::Raw(e) = expect else { panic!("raw output") };
+    let got: Vec<i32> = raw.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(got, e.data);
+    // The loaded list was written back: the whole image still runs.
+    assert_eq!(split.run_image(&ls, &input, t).unwrap(), Output::Raw(e));
+}
+
+#[test]
+fn execute_list_refuses_a_descriptor_outside_its_buffers_before_starting() {
+    let mut acc = Accelerator::open(mock("done")).unwrap();
+    let l = acc.load(&program().image).unwrap();
+    let mut d = l.descriptors[1];
+    d.out_addr = (l.arena.bus_addr + l.arena.len as u64) as u32;
+    let e = acc.execute_list(&l, &[(1, d)], Duration::from_secs(1)).expect_err("outside the arena");
+    assert!(matches!(e, RuntimeError::AddressOutsideBuffer { .. } | RuntimeError::Unsupported { .. }), "{e}");
+    assert!(e.to_string().contains(&program().image.commands[1].layer), "{e}");
+    assert!(!acc.platform().calls.contains(&Call::WriteReg(regs::CTRL, regs::CTRL_START)));
+}
