@@ -1,0 +1,307 @@
+//! The RTL part of `zynqflow bench`: cycles of every descriptor of a network
+//! on the Verilator simulation of a configuration, with the default
+//! HP-port-like memory model (docs/simulation.md).
+//!
+//! A whole 384×512 frame is hundreds of millions of cycles, hours at the
+//! simulation's tens of thousands of cycles per second, so each descriptor
+//! is measured on slabs of its output rows: the same descriptor with
+//! `out_h = 1` and `out_h = 2` (rows 0 and 0..2 of the layer, every pass
+//! over the output channels, every weight and threshold load, the drains).
+//! The hardware computes a descriptor row by row (tiles are `cols` pixels of
+//! one output row, passes repeat the rows), so its cycles are a fixed part
+//! plus a part per output row: the layer's cycles are taken as
+//! `c(1) + (out_h − 1)·(c(2) − c(1))`, row 1 standing for every row after
+//! the first (row 0 is the one with top padding; the bottom rows of padding
+//! read less, so the figure errs high). Descriptors of at most two rows run
+//! whole. Every count is from the RTL; only this line through two measured
+//! points is arithmetic, and [`check_extrapolation`] measures its error
+//! against whole descriptors at a size where those can run.
+//!
+//! The timing does not depend on the data (every plane pair is a step,
+//! the threshold unit takes a fixed time per row), so the slabs run on
+//! the zeroed arena.
+
+use anyhow::{bail, Context, Result};
+use std::time::{Duration, Instant};
+use zynqflow_driver::compiler::{compile, Program};
+use zynqflow_driver::cpu::QuantNet;
+use zynqflow_driver::graph::Graph;
+use zynqflow_driver::runtime::{Accelerator, Loaded};
+use zynqflow_driver::weights::synth;
+use zynqflow_isa::{ArrayConfig, Descriptor, MODE_RAW};
+use zynqflow_sim::SimPlatform;
+
+/// Cycles and traffic of one descriptor.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LayerCycles {
+    /// Layer (with the phase for transposed convs).
+    pub layer: String,
+    /// `KHxKW/S`, `up2` when the input is upsampled, and `raw` in raw mode.
+    pub shape: String,
+    /// Input channels.
+    pub cin: u32,
+    /// Output channels.
+    pub cout: u32,
+    /// Output rows.
+    pub out_h: u32,
+    /// Output columns.
+    pub out_w: u32,
+    /// Activation bits × weight bits.
+    pub bit_product: u32,
+    /// Useful multiply-accumulates (`out_h·out_w·cout·kh·kw·cin`).
+    pub macs: u64,
+    /// Cycles, START to interrupt.
+    pub cycles: u64,
+    /// Cycles the feeder waited for activations (`PERF_STALL`).
+    pub stall_cycles: u64,
+    /// 64-bit words read from memory (bus beats × words per beat).
+    pub read_words: u64,
+    /// Bus beats written.
+    pub write_beats: u64,
+    /// The compute-bound figure for comparison: passes × tiles × steps per tile.
+    pub formula_cycles: u64,
+    /// Useful bit products over what the array could do in `cycles`.
+    pub utilization: f64,
+    /// `whole` or `rows 1,2 extrapolated`.
+    pub method: String,
+}
+
+/// One network at one size on one configuration.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NetCycles {
+    /// Configuration.
+    pub config: String,
+    /// Network.
+    pub net: String,
+    /// Input size `HxW`.
+    pub size: String,
+    /// PEs (rows × cols).
+    pub pes: u32,
+    /// Binary MACs per cycle of the whole array (`rows·cols·lanes·64`).
+    pub peak_bit_macs_per_cycle: u64,
+    /// Every descriptor.
+    pub layers: Vec<LayerCycles>,
+    /// Cycles of the frame's descriptor list (sum over descriptors).
+    pub cycles: u64,
+    /// Memory-stall cycles.
+    pub stall_cycles: u64,
+    /// Useful MACs.
+    pub macs: u64,
+    /// Σ MACs × bit product / (peak bit MACs per cycle × cycles).
+    pub utilization: f64,
+    /// Frames per second at a 100 MHz fabric clock.
+    pub fps_at_100mhz: f64,
+    /// Frames per second at 150 MHz (the memory model scaled with the clock).
+    pub fps_at_150mhz: f64,
+    /// The compute-bound formula summed over descriptors.
+    pub formula_cycles: u64,
+    /// Cycles simulated to measure it.
+    pub simulated_cycles: u64,
+    /// Wall-clock seconds of those simulations.
+    pub simulation_seconds: f64,
+}
+
+/// Whole descriptors against their slab extrapolation, at one size.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExtrapolationCheck {
+    /// Configuration.
+    pub config: String,
+    /// Network.
+    pub net: String,
+    /// Input size `HxW`.
+    pub size: String,
+    /// Σ cycles of the whole descriptors.
+    pub whole_cycles: u64,
+    /// Σ of the slab extrapolations.
+    pub extrapolated_cycles: u64,
+    /// `(extrapolated − whole) / whole`, percent.
+    pub error_percent: f64,
+    /// Largest per-descriptor error, percent.
+    pub worst_layer_error_percent: f64,
+}
+
+/// An open simulation with a network loaded.
+struct Session {
+    acc: Accelerator<SimPlatform>,
+    loaded: Loaded,
+    program: Program,
+    config: ArrayConfig,
+    sim_cycles: u64,
+    sim_seconds: f64,
+}
+
+/// What one run of a descriptor variant cost.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    cycles: u64,
+    stall: u64,
+    macs: u64,
+    read_words: u64,
+    write_beats: u64,
+}
+
+impl Session {
+    fn open(config: &ArrayConfig, net: &str, size: (usize, usize)) -> Result<Session> {
+        let g = Graph::by_name(net, size.0, size.1)?;
+        let w = synth::synthesize(&g, 1);
+        let q = QuantNet::new(g, &w)?;
+        let platform = crate::cmd::sim::sim_platform(config, None)?;
+        let mut acc = Accelerator::open(platform)?;
+        let program = compile(&q, acc.capabilities())?;
+        let loaded = acc.load(&program.image)?;
+        Ok(Session { acc, loaded, program, config: config.clone(), sim_cycles: 0, sim_seconds: 0.0 })
+    }
+
+    /// Runs descriptor `i` of the list as `d` alone.
+    fn run(&mut self, i: usize, d: Descriptor) -> Result<Run> {
+        let before = self.acc.platform().mem_stats();
+        let c0 = self.acc.platform().cycles();
+        let t = Instant::now();
+        self.acc
+            .execute_list(&self.loaded, &[(i, d)], Duration::from_secs(6 * 3600))
+            .with_context(|| format!("{}: descriptor {i} on the RTL", self.config.name))?;
+        self.sim_seconds += t.elapsed().as_secs_f64();
+        self.sim_cycles += self.acc.platform().cycles() - c0;
+        let after = self.acc.platform().mem_stats();
+        let counters = self.acc.counters()?;
+        let cycles = self.acc.platform().last_run_cycles().context("the simulation counted no run")?;
+        if after.slverr_reads + after.slverr_writes + after.protocol_errors
+            != before.slverr_reads + before.slverr_writes + before.protocol_errors
+        {
+            bail!("{}: descriptor {i}: the memory model saw an error response or a protocol error", self.config.name);
+        }
+        let words = u64::from(self.config.bus_bytes) / 8;
+        Ok(Run {
+            cycles,
+            stall: counters.stall_cycles,
+            macs: counters.macs,
+            read_words: (after.read_beats - before.read_beats) * words,
+            write_beats: after.write_beats - before.write_beats,
+        })
+    }
+
+    /// Measures descriptor `i`: whole when `whole` or at most two rows,
+    /// else on the two slabs.
+    fn measure(&mut self, i: usize, whole: bool) -> Result<LayerCycles> {
+        let d = self.loaded.descriptors[i];
+        let macs = |d: &Descriptor| u64::from(d.out_h * d.out_w * d.cout) * u64::from(d.kh * d.kw * d.cin);
+        let (run, method) = if whole || d.out_h <= 2 {
+            (self.run(i, d)?, "whole")
+        } else {
+            let r1 = self.run(i, Descriptor { out_h: 1, ..d })?;
+            let r2 = self.run(i, Descriptor { out_h: 2, ..d })?;
+            if r2.macs != macs(&Descriptor { out_h: 2, ..d }) {
+                bail!("descriptor {i}: PERF_MACS {} for two rows, expected {}", r2.macs, macs(&Descriptor { out_h: 2, ..d }));
+            }
+            let rows = u64::from(d.out_h) - 1;
+            let line = |a: u64, b: u64| a + rows * b.saturating_sub(a);
+            let run = Run {
+                cycles: line(r1.cycles, r2.cycles),
+                stall: line(r1.stall, r2.stall),
+                macs: macs(&d),
+                read_words: line(r1.read_words, r2.read_words),
+                write_beats: line(r1.write_beats, r2.write_beats),
+            };
+            (run, "rows 1,2 extrapolated")
+        };
+        if run.macs != macs(&d) {
+            bail!("descriptor {i}: PERF_MACS {} but the descriptor has {}", run.macs, macs(&d));
+        }
+        let c = &self.config;
+        let groups = d.cin.div_ceil(64);
+        let steps = u64::from(d.kh * d.kw * groups * d.a_in * d.w_bits);
+        let tiles = u64::from(d.out_h) * u64::from(d.out_w.div_ceil(u32::from(c.cols)));
+        let passes = u64::from(d.cout.div_ceil(u32::from(c.rows)));
+        let bit_product = d.a_in * d.w_bits;
+        let mut shape = format!("{}x{}/{}", d.kh, d.kw, d.stride);
+        if d.upsample > 1 {
+            shape = format!("up{} {shape}", d.upsample);
+        }
+        if d.mode == MODE_RAW {
+            shape.push_str(" raw");
+        }
+        Ok(LayerCycles {
+            layer: self.program.image.commands[i].layer.clone(),
+            shape,
+            cin: d.cin,
+            cout: d.cout,
+            out_h: d.out_h,
+            out_w: d.out_w,
+            bit_product,
+            macs: run.macs,
+            cycles: run.cycles,
+            stall_cycles: run.stall,
+            read_words: run.read_words,
+            write_beats: run.write_beats,
+            formula_cycles: passes * tiles * steps,
+            utilization: utilization(run.macs * u64::from(bit_product), c.peak_bit_macs_per_cycle(), run.cycles),
+            method: method.to_string(),
+        })
+    }
+}
+
+fn utilization(bit_macs: u64, peak: u64, cycles: u64) -> f64 {
+    bit_macs as f64 / (peak as f64 * cycles.max(1) as f64)
+}
+
+/// Measures every descriptor of `net` at `size` on `config`
+/// (`progress(done, total, layer)` after each).
+pub fn measure_net(
+    config: &ArrayConfig,
+    net: &str,
+    size: (usize, usize),
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<NetCycles> {
+    let mut s = Session::open(config, net, size)?;
+    let n = s.loaded.descriptors.len();
+    let mut layers = Vec::with_capacity(n);
+    for i in 0..n {
+        progress(i, n, &s.program.image.commands[i].layer);
+        let l = s.measure(i, false)?;
+        log::info!("{} {net} {}: {} cycles ({})", config.name, l.layer, l.cycles, l.method);
+        layers.push(l);
+    }
+    progress(n, n, "");
+    let cycles: u64 = layers.iter().map(|l| l.cycles).sum();
+    let bit_macs: u64 = layers.iter().map(|l| l.macs * u64::from(l.bit_product)).sum();
+    let peak = config.peak_bit_macs_per_cycle();
+    Ok(NetCycles {
+        config: config.name.to_string(),
+        net: net.to_string(),
+        size: format!("{}x{}", size.0, size.1),
+        pes: u32::from(config.rows) * u32::from(config.cols),
+        peak_bit_macs_per_cycle: peak,
+        cycles,
+        stall_cycles: layers.iter().map(|l| l.stall_cycles).sum(),
+        macs: layers.iter().map(|l| l.macs).sum(),
+        utilization: utilization(bit_macs, peak, cycles),
+        fps_at_100mhz: 100e6 / cycles.max(1) as f64,
+        fps_at_150mhz: 150e6 / cycles.max(1) as f64,
+        formula_cycles: layers.iter().map(|l| l.formula_cycles).sum(),
+        simulated_cycles: s.sim_cycles,
+        simulation_seconds: s.sim_seconds,
+        layers,
+    })
+}
+
+/// Measures every descriptor of `net` at `size` both whole and by slabs.
+pub fn check_extrapolation(config: &ArrayConfig, net: &str, size: (usize, usize)) -> Result<ExtrapolationCheck> {
+    let mut s = Session::open(config, net, size)?;
+    let (mut whole, mut extra, mut worst) = (0u64, 0u64, 0f64);
+    for i in 0..s.loaded.descriptors.len() {
+        let w = s.measure(i, true)?.cycles;
+        let e = s.measure(i, false)?.cycles;
+        whole += w;
+        extra += e;
+        worst = worst.max(100.0 * (e as f64 - w as f64).abs() / w.max(1) as f64);
+    }
+    Ok(ExtrapolationCheck {
+        config: config.name.to_string(),
+        net: net.to_string(),
+        size: format!("{}x{}", size.0, size.1),
+        whole_cycles: whole,
+        extrapolated_cycles: extra,
+        error_percent: 100.0 * (extra as f64 - whole as f64) / whole.max(1) as f64,
+        worst_layer_error_percent: worst,
+    })
+}
