@@ -2,21 +2,32 @@
 //! tile at a time, double-buffered, from DDR through the AXI reader.
 //!
 //! Role: a tile is `cols` consecutive output pixels `(oy, ox0 + c)` of one
-//! output row (for all the array's rows = output channels). For every tap
-//! `(ky, kx)` and column `c` the gatherer reads the input pixel that tap
-//! sees — the channel slice's `G·A` consecutive words (`ceil(cin/64)` groups ×
-//! `a_in` planes, `isa::layout::ActLayout`) — and writes them into column
-//! `c`'s bank at `half·HALF + (ky·kw + kx)·G·A + g·A + p`. Taps outside the
-//! (upsampled, padded) input and columns past `out_w` get zero words without a
-//! read; the last group's words are ANDed with `mask` (channels at or past
-//! `cin` read as zero, as the contract requires). Every bank of a half has
-//! the same layout, so the feeder reads all columns at one address.
+//! output row (for all the array's rows = output channels). Column `c`'s
+//! bank receives, for every tap `(ky, kx)`, the channel slice (`G·A`
+//! consecutive words: `ceil(cin/64)` groups × `a_in` planes,
+//! `isa::layout::ActLayout`) of the input pixel that tap sees, at
+//! `half·HALF + (ky·kw + kx)·G·A + g·A + p`. Every bank of a half has the
+//! same layout, so the feeder reads all columns at one address.
 //!
-//! Two processes: the *issuer* walks tiles → taps → columns, sends one read
-//! request per non-zero item and pushes an item record (column, offset,
-//! zero?, tile end?) into a queue; the *writer* pops records and writes the
-//! words (read data or zeros) into the banks. So many reads are in flight at
-//! once and the DDR latency is paid once per stream, not per item.
+//! Reuse: neighbouring columns see overlapping pixels (column `c` at tap
+//! `kx` reads position `u = c·s + kx` of the tile's span, `s` the stride),
+//! so the gatherer reads each position of the span **once** —
+//! `kh × ((v − 1)·s + kw)` reads for `v` valid columns instead of `kh·kw·v`
+//! — and writes the words into every column that uses them, all banks in
+//! the same cycle, each at its own address. For a 3×3 stride-1 tile of 12
+//! columns that is 42 reads instead of 108; for a 6×6 stride-2 one 168
+//! instead of 432. Positions outside the (upsampled, padded) input are zero
+//! words without a read; the last group's words are ANDed with `mask`
+//! (channels at or past `cin` read as zero, as the contract requires).
+//! Columns past `out_w` (in a row's last tile) get whatever their positions
+//! give: their results are never written.
+//!
+//! Two processes: the *issuer* walks tiles → kernel rows → span positions,
+//! sends one read request per position inside the input and pushes an item
+//! record (position base, position, zero?, tile end?) into a queue; the
+//! *writer* pops records and writes the words (read data or zeros) into the
+//! banks of the columns that use the position. So many reads are in flight
+//! at once and the DDR latency is paid once per stream, not per item.
 //!
 //! Halves: each of the two halves is free, filling or full. The issuer starts
 //! tile `t` on half `t mod 2` only when it is free; the writer marks it full
@@ -31,7 +42,7 @@
 //!   `kw`, `stride_two`, `up_two`, `pad_top`, `pad_left`, `up_h`/`up_w` (input
 //!   size after upsampling), `out_h`, `out_w`.
 //! - Reader: `rreq_*` (request), `rd_word`/`rd_valid`/`rd_ready` (data).
-//! - Banks: `bank_we`, `bank_col`, `bank_addr`, `bank_data`.
+//! - Banks: per column `bank_we[c]`, `bank_addr[c]`; `bank_data` for all.
 //! - Halves: `full` (bit h), `tile_oy[h]`-style info `info_oy0/1`,
 //!   `info_ox0/1`, `info_last0/1` (valid while `full`), `free_half` (bit h, pulse).
 use rust_hdl::prelude::*;
@@ -39,8 +50,9 @@ use rust_hdl::prelude::*;
 use crate::desc_check::Widen;
 use crate::fifo::{konst as k, Narrow, RegFifo};
 
-/// Bits of an item record: offset (16), column (8), zero, tile end.
-const ITEM_BITS: usize = 26;
+/// Bits of an item record: position base (16), position (8), a zero bit
+/// (so that bits 16..25 read as the position in 9 bits), zero, tile end.
+const ITEM_BITS: usize = 27;
 
 /// The gatherer; `AB` = activation bank address bits (a half is `2^(AB−1)` words).
 #[derive(LogicBlock)]
@@ -99,13 +111,11 @@ pub struct Gatherer<const AB: usize> {
     pub rd_valid: Signal<In, Bit>,
     /// Read data taken.
     pub rd_ready: Signal<Out, Bit>,
-    /// Write a bank word at this edge.
-    pub bank_we: Signal<Out, Bit>,
-    /// The column (bank) written.
-    pub bank_col: Signal<Out, Bits<8>>,
-    /// The bank address written.
-    pub bank_addr: Signal<Out, Bits<AB>>,
-    /// The word written.
+    /// Write column c's bank at this edge.
+    pub bank_we: Vec<Signal<Out, Bit>>,
+    /// Column c's bank address.
+    pub bank_addr: Vec<Signal<Out, Bits<AB>>>,
+    /// The word written (to every enabled bank).
     pub bank_data: Signal<Out, Bits<64>>,
     /// Half h holds a complete tile (bit h).
     pub full: Signal<Out, Bits<2>>,
@@ -130,9 +140,22 @@ pub struct Gatherer<const AB: usize> {
     oy: DFF<Bits<16>>,
     ox0: DFF<Bits<16>>,
     ky: DFF<Bits<4>>,
-    kx: DFF<Bits<4>>,
-    col: DFF<Bits<8>>,
-    tap_base: DFF<Bits<16>>,
+    /// Position in the tile's span (input columns after upsampling).
+    u: DFF<Bits<8>>,
+    /// `(ky·kw + u)·slice_words`: the position's bank offset for a column whose tap is `u`.
+    pos_base: DFF<Bits<16>>,
+    /// `ky·kw·slice_words`.
+    row_base: DFF<Bits<16>>,
+    /// Per column: `c·s·slice_words`, subtracted from a position's base.
+    col_off: Vec<DFF<Bits<16>>>,
+    /// Per column: `c·s·slice_words` before registering (mod 2^16).
+    n_col_off: Vec<Narrow<32, 16>>,
+    /// Per column: `c`, its first position at stride 1.
+    cs1: Vec<Constant<Bits<9>>>,
+    /// Per column: `2c`, its first position at stride 2.
+    cs2: Vec<Constant<Bits<9>>>,
+    /// Per column: `c`.
+    ccol: Vec<Constant<Bits<16>>>,
     // Half state: filling / full, and each half's tile.
     filling: DFF<Bits<2>>,
     full_r: DFF<Bits<2>>,
@@ -147,35 +170,36 @@ pub struct Gatherer<const AB: usize> {
     w_idx: DFF<Bits<16>>,
     items: RegFifo<ITEM_BITS, 4>,
     // Zero-extensions and truncations (lint-clean `bit_cast`s).
-    w_col16: Widen<8, 16>,
     w_oy20: Widen<16, 20>,
     w_ky20: Widen<4, 20>,
     w_pt20: Widen<4, 20>,
     w_ox20: Widen<16, 20>,
-    w_col20: Widen<8, 20>,
-    px20: Signal<Local, Bits<20>>,
-    mask16_20: Constant<Bits<20>>,
-    w_kx20: Widen<4, 20>,
+    w_u20: Widen<8, 20>,
+    w_u16: Widen<8, 16>,
+    w_kw9: Widen<4, 9>,
+    w_kw16: Widen<4, 16>,
+    n_kwsw: Narrow<32, 16>,
     w_pl20: Widen<4, 20>,
     w_sw24: Widen<16, 24>,
     w_tb_item: Widen<16, ITEM_BITS>,
-    w_col_item: Widen<8, ITEM_BITS>,
-    n_bank: Narrow<16, AB>,
+    w_u_item: Widen<8, ITEM_BITS>,
+    n_bank: Vec<Narrow<16, AB>>,
     dy: Signal<Local, Bits<20>>,
     dx: Signal<Local, Bits<20>>,
     rm_lo: Signal<Local, Bits<32>>,
     rm_hi: Signal<Local, Bits<32>>,
-    baddr: Signal<Local, Bits<16>>,
+    csw: Signal<Local, Bits<16>>,
+    vcols: Signal<Local, Bits<16>>,
+    span: Signal<Local, Bits<16>>,
+    rem_w: Signal<Local, Bits<16>>,
     // Combinational.
     uyb: Signal<Local, Bits<20>>,
     uxb: Signal<Local, Bits<20>>,
-    pix_x: Signal<Local, Bits<16>>,
     iy: Signal<Local, Bits<16>>,
     ix: Signal<Local, Bits<16>>,
     x_off: Signal<Local, Bits<32>>,
     in_bounds: Signal<Local, Bit>,
-    last_col: Signal<Local, Bit>,
-    last_kx: Signal<Local, Bit>,
+    last_u: Signal<Local, Bit>,
     last_ky: Signal<Local, Bit>,
     tile_end: Signal<Local, Bit>,
     last_tile: Signal<Local, Bit>,
@@ -186,7 +210,8 @@ pub struct Gatherer<const AB: usize> {
     h_item: Signal<Local, Bits<ITEM_BITS>>,
     h_zero: Signal<Local, Bit>,
     h_end: Signal<Local, Bit>,
-    h_col: Signal<Local, Bits<8>>,
+    h_u: Signal<Local, Bits<9>>,
+    h_base: Signal<Local, Bits<16>>,
     w_take: Signal<Local, Bit>,
     w_last: Signal<Local, Bit>,
     set_full: Signal<Local, Bits<2>>,
@@ -195,7 +220,6 @@ pub struct Gatherer<const AB: usize> {
     end_flag: Constant<Bits<ITEM_BITS>>,
     half_bit: Constant<Bits<AB>>,
     ncols: Constant<Bits<16>>,
-    last_c: Constant<Bits<8>>,
     eight: Constant<Bits<20>>,
     one4: Constant<Bits<4>>,
     one8: Constant<Bits<8>>,
@@ -243,9 +267,8 @@ impl<const AB: usize> Gatherer<AB> {
             rd_word: Default::default(),
             rd_valid: Default::default(),
             rd_ready: Default::default(),
-            bank_we: Default::default(),
-            bank_col: Default::default(),
-            bank_addr: Default::default(),
+            bank_we: (0..cols).map(|_| Default::default()).collect(),
+            bank_addr: (0..cols).map(|_| Default::default()).collect(),
             bank_data: Default::default(),
             full: Default::default(),
             info_oy0: Default::default(),
@@ -261,9 +284,13 @@ impl<const AB: usize> Gatherer<AB> {
             oy: Default::default(),
             ox0: Default::default(),
             ky: Default::default(),
-            kx: Default::default(),
-            col: Default::default(),
-            tap_base: Default::default(),
+            u: Default::default(),
+            pos_base: Default::default(),
+            row_base: Default::default(),
+            col_off: (0..cols).map(|_| Default::default()).collect(),
+            cs1: (0..cols).map(|c| k(c as u64)).collect(),
+            cs2: (0..cols).map(|c| k(2 * c as u64)).collect(),
+            ccol: (0..cols).map(|c| k(c as u64)).collect(),
             filling: Default::default(),
             full_r: Default::default(),
             oy_h0: Default::default(),
@@ -275,34 +302,36 @@ impl<const AB: usize> Gatherer<AB> {
             w_half: Default::default(),
             w_idx: Default::default(),
             items: RegFifo::new(),
-            w_col16: Default::default(),
             w_oy20: Default::default(),
             w_ky20: Default::default(),
             w_pt20: Default::default(),
             w_ox20: Default::default(),
-            w_col20: Default::default(),
-            px20: Default::default(),
-            mask16_20: k(0xffff),
-            w_kx20: Default::default(),
+            w_u20: Default::default(),
+            w_u16: Default::default(),
+            w_kw9: Default::default(),
+            w_kw16: Default::default(),
+            n_kwsw: Default::default(),
             w_pl20: Default::default(),
             w_sw24: Default::default(),
             w_tb_item: Default::default(),
-            w_col_item: Default::default(),
-            n_bank: Default::default(),
+            w_u_item: Default::default(),
+            n_bank: (0..cols).map(|_| Default::default()).collect(),
+            n_col_off: (0..cols).map(|_| Default::default()).collect(),
             dy: Default::default(),
             dx: Default::default(),
             rm_lo: Default::default(),
             rm_hi: Default::default(),
-            baddr: Default::default(),
+            csw: Default::default(),
+            vcols: Default::default(),
+            span: Default::default(),
+            rem_w: Default::default(),
             uyb: Default::default(),
             uxb: Default::default(),
-            pix_x: Default::default(),
             iy: Default::default(),
             ix: Default::default(),
             x_off: Default::default(),
             in_bounds: Default::default(),
-            last_col: Default::default(),
-            last_kx: Default::default(),
+            last_u: Default::default(),
             last_ky: Default::default(),
             tile_end: Default::default(),
             last_tile: Default::default(),
@@ -313,16 +342,16 @@ impl<const AB: usize> Gatherer<AB> {
             h_item: Default::default(),
             h_zero: Default::default(),
             h_end: Default::default(),
-            h_col: Default::default(),
+            h_u: Default::default(),
+            h_base: Default::default(),
             w_take: Default::default(),
             w_last: Default::default(),
             set_full: Default::default(),
             set_fill: Default::default(),
-            zero_flag: k(1 << 24),
-            end_flag: k(1 << 25),
+            zero_flag: k(1 << 25),
+            end_flag: k(1 << 26),
             half_bit: k(1 << (AB - 1)),
             ncols: k(cols as u64),
-            last_c: k(cols as u64 - 1),
             eight: k(8),
             one4: k(1),
             one8: k(1),
@@ -342,34 +371,53 @@ impl<const AB: usize> Logic for Gatherer<AB> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, issuing, i_half, i_started, oy, ox0, ky, kx, col, tap_base, filling, full_r, oy_h0, oy_h1,
+            self, clock, issuing, i_half, i_started, oy, ox0, ky, u, pos_base, row_base, filling, full_r, oy_h0, oy_h1,
             ox_h0, ox_h1, last_h0, last_h1, w_half, w_idx
         );
         self.items.clock.next = self.clock.val();
         self.items.reset.next = self.reset.val();
 
-        // ---- Issuer: the item (tile, ky, kx, col) under the counters.
+        // ---- Per-column constants of the pass: c·s·slice_words (registered;
+        // the settings are stable long before the first word returns).
+        self.csw.next = self.slice_words.val();
+        if self.stride_two.val() {
+            self.csw.next = self.slice_words.val() << 1;
+        }
+        for c in 0..self.col_off.len() {
+            self.col_off[c].clock.next = self.clock.val();
+            self.n_col_off[c].i.next = self.ccol[c].val() * self.csw.val();
+            self.col_off[c].d.next = self.n_col_off[c].o.val();
+        }
+
+        // ---- Issuer: the item (tile, ky, u) under the counters.
+        // The tile's span: (v − 1)·s + kw positions for v valid columns.
+        self.rem_w.next = self.out_w.val() - self.ox0.q.val();
+        self.vcols.next = self.ncols.val();
+        if self.rem_w.val() < self.ncols.val() {
+            self.vcols.next = self.rem_w.val();
+        }
+        self.w_kw16.i.next = self.kw.val();
+        self.w_kw9.i.next = self.kw.val();
+        self.span.next = (self.vcols.val() - self.one16.val()) + self.w_kw16.o.val();
+        if self.stride_two.val() {
+            self.span.next = ((self.vcols.val() - self.one16.val()) << 1) + self.w_kw16.o.val();
+        }
+        self.n_kwsw.i.next = self.w_kw16.o.val() * self.slice_words.val();
         // Biased coordinates (+8) keep the padding subtraction unsigned.
-        self.w_col16.i.next = self.col.q.val();
-        self.pix_x.next = self.ox0.q.val() + self.w_col16.o.val();
         self.w_oy20.i.next = self.oy.q.val();
         self.w_ky20.i.next = self.ky.q.val();
         self.w_pt20.i.next = self.pad_top.val();
-        // pix_x in 20 bits (mod 2^16 as the 16-bit sum), from registers
-        // only: a Widen fed from this block's `pix_x` made a false loop
-        // through the always block (Verilator UNOPTFLAT).
         self.w_ox20.i.next = self.ox0.q.val();
-        self.w_col20.i.next = self.col.q.val();
-        self.px20.next = (self.w_ox20.o.val() + self.w_col20.o.val()) & self.mask16_20.val();
-        self.w_kx20.i.next = self.kx.q.val();
+        self.w_u20.i.next = self.u.q.val();
+        self.w_u16.i.next = self.u.q.val();
         self.w_pl20.i.next = self.pad_left.val();
         self.uyb.next = self.w_oy20.o.val() + self.w_ky20.o.val() + self.eight.val() - self.w_pt20.o.val();
         if self.stride_two.val() {
             self.uyb.next = (self.w_oy20.o.val() << 1) + self.w_ky20.o.val() + self.eight.val() - self.w_pt20.o.val();
         }
-        self.uxb.next = self.px20.val() + self.w_kx20.o.val() + self.eight.val() - self.w_pl20.o.val();
+        self.uxb.next = self.w_ox20.o.val() + self.w_u20.o.val() + self.eight.val() - self.w_pl20.o.val();
         if self.stride_two.val() {
-            self.uxb.next = (self.px20.val() << 1) + self.w_kx20.o.val() + self.eight.val() - self.w_pl20.o.val();
+            self.uxb.next = (self.w_ox20.o.val() << 1) + self.w_u20.o.val() + self.eight.val() - self.w_pl20.o.val();
         }
         // Unbiased (upsampled) coordinates; when `uyb >= 8` (checked first),
         // `uyb < up_h + 8` is `dy < up_h`, so all of `dy` is used.
@@ -378,8 +426,7 @@ impl<const AB: usize> Logic for Gatherer<AB> {
         self.in_bounds.next = (self.uyb.val() >= self.eight.val())
             & (self.dy.val() < self.up_h.val())
             & (self.uxb.val() >= self.eight.val())
-            & (self.dx.val() < self.up_w.val())
-            & (self.pix_x.val() < self.out_w.val());
+            & (self.dx.val() < self.up_w.val());
         // In bounds, dy < up_h < 2^17: the pixel row fits 16 bits.
         self.iy.next = self.dy.val().get_bits::<16>(0);
         self.ix.next = self.dx.val().get_bits::<16>(0);
@@ -397,17 +444,16 @@ impl<const AB: usize> Logic for Gatherer<AB> {
         self.w_sw24.i.next = self.slice_words.val();
         self.rreq_words.next = self.w_sw24.o.val();
 
-        self.last_col.next = self.col.q.val() == self.last_c.val();
-        self.last_kx.next = (self.kx.q.val() + self.one4.val()) == self.kw.val();
+        self.last_u.next = (self.w_u16.o.val() + self.one16.val()) == self.span.val();
         self.last_ky.next = (self.ky.q.val() + self.one4.val()) == self.kh.val();
-        self.tile_end.next = self.last_col.val() & self.last_kx.val() & self.last_ky.val();
+        self.tile_end.next = self.last_u.val() & self.last_ky.val();
         self.next_ox.next = self.ox0.q.val() + self.ncols.val();
         self.last_tile.next =
             (self.next_ox.val() >= self.out_w.val()) & ((self.oy.q.val() + self.one16.val()) == self.out_h.val());
 
-        self.w_tb_item.i.next = self.tap_base.q.val();
-        self.w_col_item.i.next = self.col.q.val();
-        self.item.next = self.w_tb_item.o.val() | (self.w_col_item.o.val() << 16);
+        self.w_tb_item.i.next = self.pos_base.q.val();
+        self.w_u_item.i.next = self.u.q.val();
+        self.item.next = self.w_tb_item.o.val() | (self.w_u_item.o.val() << 16);
         if !self.in_bounds.val() {
             self.item.next = self.item.val() | self.zero_flag.val();
         }
@@ -441,48 +487,56 @@ impl<const AB: usize> Logic for Gatherer<AB> {
         }
         if self.items.push.val() {
             self.i_started.d.next = true;
-            self.col.d.next = self.col.q.val() + self.one8.val();
-            if self.last_col.val() {
-                self.col.d.next = self.zero8.val();
-                self.kx.d.next = self.kx.q.val() + self.one4.val();
-                self.tap_base.d.next = self.tap_base.q.val() + self.slice_words.val();
-                if self.last_kx.val() {
-                    self.kx.d.next = self.zero4.val();
-                    self.ky.d.next = self.ky.q.val() + self.one4.val();
-                    if self.last_ky.val() {
-                        // Tile end: next tile on the other half.
-                        self.ky.d.next = self.zero4.val();
-                        self.tap_base.d.next = self.zero16.val();
-                        self.i_started.d.next = false;
-                        self.i_half.d.next = !self.i_half.q.val();
-                        self.ox0.d.next = self.next_ox.val();
-                        if self.next_ox.val() >= self.out_w.val() {
-                            self.ox0.d.next = self.zero16.val();
-                            self.oy.d.next = self.oy.q.val() + self.one16.val();
-                        }
-                        if self.last_tile.val() {
-                            self.issuing.d.next = false;
-                        }
+            self.u.d.next = self.u.q.val() + self.one8.val();
+            self.pos_base.d.next = self.pos_base.q.val() + self.slice_words.val();
+            if self.last_u.val() {
+                // Next kernel row: its first position.
+                self.u.d.next = self.zero8.val();
+                self.ky.d.next = self.ky.q.val() + self.one4.val();
+                self.row_base.d.next = self.row_base.q.val() + self.n_kwsw.o.val();
+                self.pos_base.d.next = self.row_base.q.val() + self.n_kwsw.o.val();
+                if self.last_ky.val() {
+                    // Tile end: next tile on the other half.
+                    self.ky.d.next = self.zero4.val();
+                    self.row_base.d.next = self.zero16.val();
+                    self.pos_base.d.next = self.zero16.val();
+                    self.i_started.d.next = false;
+                    self.i_half.d.next = !self.i_half.q.val();
+                    self.ox0.d.next = self.next_ox.val();
+                    if self.next_ox.val() >= self.out_w.val() {
+                        self.ox0.d.next = self.zero16.val();
+                        self.oy.d.next = self.oy.q.val() + self.one16.val();
+                    }
+                    if self.last_tile.val() {
+                        self.issuing.d.next = false;
                     }
                 }
             }
         }
 
-        // ---- Writer: words of the head item into its column's bank.
+        // ---- Writer: words of the head item into the banks of the columns
+        // whose taps see its position (0 <= u − c·s < kw).
         self.h_item.next = self.items.head.val();
-        self.h_zero.next = self.h_item.val().get_bit(24);
-        self.h_end.next = self.h_item.val().get_bit(25);
-        self.h_col.next = self.h_item.val().get_bits::<8>(16);
+        self.h_zero.next = self.h_item.val().get_bit(25);
+        self.h_end.next = self.h_item.val().get_bit(26);
+        self.h_u.next = self.h_item.val().get_bits::<9>(16);
+        self.h_base.next = self.h_item.val().get_bits::<16>(0) + self.w_idx.q.val();
         self.rd_ready.next = !self.items.empty.val() & !self.h_zero.val();
         self.w_take.next = !self.items.empty.val() & (self.h_zero.val() | self.rd_valid.val());
         self.w_last.next = (self.w_idx.q.val() + self.one16.val()) == self.slice_words.val();
-        self.bank_we.next = self.w_take.val();
-        self.bank_col.next = self.h_col.val();
-        self.baddr.next = self.h_item.val().get_bits::<16>(0) + self.w_idx.q.val();
-        self.n_bank.i.next = self.baddr.val();
-        self.bank_addr.next = self.n_bank.o.val();
-        if self.w_half.q.val() {
-            self.bank_addr.next = self.n_bank.o.val() | self.half_bit.val();
+        for c in 0..self.bank_we.len() {
+            // In 9 bits, u − c·s wraps to at least 257 when u < c·s: one
+            // comparison checks both ends.
+            if self.stride_two.val() {
+                self.bank_we[c].next = self.w_take.val() & ((self.h_u.val() - self.cs2[c].val()) < self.w_kw9.o.val());
+            } else {
+                self.bank_we[c].next = self.w_take.val() & ((self.h_u.val() - self.cs1[c].val()) < self.w_kw9.o.val());
+            }
+            self.n_bank[c].i.next = self.h_base.val() - self.col_off[c].q.val();
+            self.bank_addr[c].next = self.n_bank[c].o.val();
+            if self.w_half.q.val() {
+                self.bank_addr[c].next = self.n_bank[c].o.val() | self.half_bit.val();
+            }
         }
         self.bank_data.next = self.rd_word.val();
         if (self.w_idx.q.val() + self.a_bits.val()) >= self.slice_words.val() {
@@ -528,9 +582,9 @@ impl<const AB: usize> Logic for Gatherer<AB> {
             self.oy.d.next = self.zero16.val();
             self.ox0.d.next = self.zero16.val();
             self.ky.d.next = self.zero4.val();
-            self.kx.d.next = self.zero4.val();
-            self.col.d.next = self.zero8.val();
-            self.tap_base.d.next = self.zero16.val();
+            self.u.d.next = self.zero8.val();
+            self.pos_base.d.next = self.zero16.val();
+            self.row_base.d.next = self.zero16.val();
             self.w_half.d.next = false;
             self.w_idx.d.next = self.zero16.val();
             self.filling.d.next = self.b00.val();

@@ -182,7 +182,6 @@ pub struct Accelerator<
     /// The writer's `tile_ready`: the feeder keeps at most two tiles in
     /// flight itself (`tile_done`), which is the writer's capacity.
     u_tile_ready: Unused<Bit>,
-    col_idx: Vec<Constant<Bits<8>>>,
     row_idx: Vec<Constant<Bits<8>>>,
     zero_acc: Constant<Bits<ACC_BUS>>,
     hi_shift: Constant<Bits<16>>,
@@ -286,7 +285,6 @@ impl<
             u_thr_overflow: Default::default(),
             u_thr_bad_mode: Default::default(),
             u_tile_ready: Default::default(),
-            col_idx: (0..cols as u64).map(k).collect(),
             row_idx: (0..rows as u64).map(k).collect(),
             zero_acc: k(0),
             hi_shift: k(ACC_BUS as u64 - 32),
@@ -441,10 +439,9 @@ impl<
         for c in 0..self.abanks.len() {
             self.abanks[c].read_clock.next = self.ap_clk.val();
             self.abanks[c].write_clock.next = self.ap_clk.val();
-            self.abanks[c].write_address.next = self.gather.bank_addr.val();
+            self.abanks[c].write_address.next = self.gather.bank_addr[c].val();
             self.abanks[c].write_data.next = self.gather.bank_data.val();
-            self.abanks[c].write_enable.next =
-                self.gather.bank_we.val() & (self.gather.bank_col.val() == self.col_idx[c].val());
+            self.abanks[c].write_enable.next = self.gather.bank_we[c].val();
             self.abanks[c].read_address.next = self.feeder.a_addr.val();
             self.array.a_in[c].next = self.abanks[c].read_data.val();
         }
