@@ -50,9 +50,12 @@ fuzz-rtl: deps
 test-sim-full: deps
 	$(CARGO) test --release --test cli_sim_backend -- --ignored --nocapture
 
-## bench: CPU quantized vs float on the same network (see docs/performance.md)
-bench: build
-	$(BIN) bench --net $(NET) --size $(SIZE)
+## bench: the figures of docs/performance.md — every descriptor of LmFlowNetS
+## and FlowNetS at 384x512 on the pynq-z2 and ultra96v2 RTL (Verilator),
+## CPU quantized vs float ($(NET) $(SIZE)), simulation speed; writes
+## bench/results/<date>.json and refreshes the table (about half an hour)
+bench: deps build
+	$(BIN) bench --net $(NET) --size $(SIZE) --runs 5
 
 ## synth-estimate: open-source resource estimate (yosys) of CONFIG, before
 ## Vivado (docs/resources.md; the board presets take tens of minutes)
