@@ -38,10 +38,15 @@ pub fn load_frame(path: &Path) -> Result<RgbImage, IoError> {
             return Err(IoError::NotAnImage { path: path.to_path_buf(), reason });
         }
     };
-    let img = image::load_from_memory_with_format(&bytes, format).map_err(|e| IoError::Decode {
-        kind: KIND,
-        path: path.to_path_buf(),
-        reason: one_line(e),
+    let img = image::load_from_memory_with_format(&bytes, format).map_err(|e| {
+        // The PNM decoder reports missing pixels as the I/O error "failed to fill whole buffer".
+        let reason = match e {
+            image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                format!("truncated: the file ends before its pixels do ({} bytes)", bytes.len())
+            }
+            e => one_line(e),
+        };
+        IoError::Decode { kind: KIND, path: path.to_path_buf(), reason }
     })?;
     Ok(match img {
         DynamicImage::ImageRgb8(rgb) => rgb,
@@ -261,6 +266,12 @@ mod tests {
         let e = load_frame(&p).unwrap_err();
         assert!(matches!(e, IoError::Decode { .. }), "{e:?}");
         assert!(!e.to_string().contains('\n'));
+
+        // A PNM header promising more pixels than the file holds.
+        let p = d.path().join("cut.ppm");
+        std::fs::write(&p, b"P6\n64 64\n255\n\x01\x02\x03").unwrap();
+        let e = load_frame(&p).unwrap_err().to_string();
+        assert!(e.ends_with("cut.ppm': cannot decode (truncated: the file ends before its pixels do (16 bytes))"), "{e}");
 
         let missing: PathBuf = d.path().join("missing.png");
         let e = load_pair(&missing, &p, None).unwrap_err();

@@ -14,7 +14,7 @@
 use super::{layer_specs, LayerSpec, LayerWeights, WeightSet, WeightsError};
 use crate::graph::Graph;
 use crate::quant::BatchNorm;
-use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use safetensors::{tensor::TensorView, Dtype, SafeTensorError, SafeTensors};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -34,13 +34,14 @@ pub fn load(path: &Path, g: &Graph) -> Result<WeightSet, WeightsError> {
 /// `origin` names the file in errors.
 pub fn from_bytes(bytes: &[u8], g: &Graph, origin: &str) -> Result<WeightSet, WeightsError> {
     let path = origin.to_string();
-    let st = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format { path: path.clone(), detail: e.to_string() })?;
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| WeightsError::Format { path: path.clone(), detail: e.to_string() })?;
+    let format = |e: SafeTensorError| WeightsError::Format { path: path.clone(), detail: describe(&e, bytes) };
+    let st = SafeTensors::deserialize(bytes).map_err(format)?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(format)?;
     let meta_map = meta.metadata().clone().unwrap_or_default();
     for (key, want) in [("format", FORMAT), ("version", VERSION)] {
         if let Some(found) = meta_map.get(key) {
             if found != want {
-                return Err(WeightsError::Format { path, detail: format!("metadata {key} is '{found}', expected '{want}'") });
+                return Err(WeightsError::Metadata { path, detail: format!("metadata {key} is '{found}', expected '{want}'") });
             }
         }
     }
@@ -131,6 +132,39 @@ pub fn to_bytes(w: &WeightSet, g: &Graph) -> Result<Vec<u8>, WeightsError> {
     Ok(bytes)
 }
 
+/// The safetensors parser's error in words (its `Display` is the variant
+/// name, e.g. `MetadataIncompleteBuffer`), with the numbers from `bytes`.
+fn describe(e: &SafeTensorError, bytes: &[u8]) -> String {
+    let header_len = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    let after = bytes.len().saturating_sub(8);
+    match (e, header_len) {
+        (SafeTensorError::HeaderTooSmall, _) => {
+            format!("{} bytes, shorter than the 8-byte header length that starts a safetensors file", bytes.len())
+        }
+        (SafeTensorError::HeaderTooLarge, Some(n)) => {
+            format!("the first 8 bytes give a header length of {n} bytes, more than safetensors allows (100 MB)")
+        }
+        (SafeTensorError::InvalidHeaderLength, Some(n)) => {
+            format!("truncated: the first 8 bytes give a header length of {n} bytes, only {after} follow")
+        }
+        (SafeTensorError::InvalidHeader, _) => "the header is not UTF-8 text".into(),
+        (SafeTensorError::InvalidHeaderStart, _) => "the header does not start with '{'".into(),
+        (SafeTensorError::InvalidHeaderDeserialization, _) => {
+            "the header is not a safetensors JSON header (each tensor needs a known dtype, a shape and data_offsets)".into()
+        }
+        (SafeTensorError::InvalidOffset(name), _) => {
+            format!("tensor '{name}': its data_offsets do not start where the previous tensor's data ends")
+        }
+        (SafeTensorError::TensorInvalidInfo, _) => "a tensor's data_offsets do not span its shape times its dtype's size".into(),
+        (SafeTensorError::ValidationOverflow, _) => "a tensor's shape is too large (its byte size overflows)".into(),
+        (SafeTensorError::MetadataIncompleteBuffer, Some(n)) => format!(
+            "truncated or padded: the tensors' data_offsets do not end where the file does ({} data bytes after the header)",
+            (after as u64).saturating_sub(n)
+        ),
+        (e, _) => e.to_string(),
+    }
+}
+
 fn fmt_err(e: safetensors::SafeTensorError) -> WeightsError {
     WeightsError::Format { path: "(in memory)".into(), detail: e.to_string() }
 }
@@ -205,4 +239,60 @@ fn to_pytorch(w: &[f32], s: &LayerSpec) -> Vec<f32> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lmflownets() -> Graph {
+        Graph::by_name("lmflownets", 64, 64).unwrap()
+    }
+
+    /// The error for `bytes`, checked to be one line naming the file.
+    fn err(bytes: &[u8]) -> String {
+        let e = from_bytes(bytes, &lmflownets(), "w.st").unwrap_err().to_string();
+        assert!(e.starts_with("weights 'w.st': ") && !e.contains('\n'), "{e}");
+        e
+    }
+
+    /// A safetensors file with one tensor entry `entry` (JSON) and `data`.
+    fn file(entry: &str, data: &[u8]) -> Vec<u8> {
+        let mut h = format!("{{{entry}}}").into_bytes();
+        h.resize(h.len().next_multiple_of(8), b' ');
+        [&(h.len() as u64).to_le_bytes()[..], &h, data].concat()
+    }
+
+    #[test]
+    fn parser_errors_are_said_in_words_not_variant_names() {
+        let t = r#""conv1.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#;
+        for (bytes, want) in [
+            (b"abc".to_vec(), "not a safetensors file (3 bytes, shorter than the 8-byte header length"),
+            ([&(1u64 << 40).to_le_bytes()[..], b"{}"].concat(), "header length of 1099511627776 bytes, more than safetensors allows"),
+            ([&64u64.to_le_bytes()[..], b"{}"].concat(), "truncated: the first 8 bytes give a header length of 64 bytes, only 2 follow"),
+            ([&2u64.to_le_bytes()[..], b"\xff}"].concat(), "the header is not UTF-8 text"),
+            ([&2u64.to_le_bytes()[..], b"[]"].concat(), "not a safetensors JSON header"),
+            (file(&t.replace("F32", "Q4"), &[0; 8]), "not a safetensors JSON header"),
+            (file(t, &[0; 4]), "truncated or padded: the tensors' data_offsets do not end where the file does (4 data bytes after the header)"),
+            (file(t, &[0; 12]), "(12 data bytes after the header)"),
+            (file(&t.replace("[0,8]", "[8,16]"), &[0; 16]), "tensor 'conv1.weight': its data_offsets do not start where"),
+            (file(&t.replace("[2]", "[3]"), &[0; 8]), "data_offsets do not span its shape times its dtype's size"),
+            (file(&t.replace("[2]", "[4294967296,4294967296]"), &[0; 8]), "shape is too large"),
+        ] {
+            let e = err(&bytes);
+            assert!(e.contains(want), "{e} lacks {want:?}");
+            for name in ["HeaderTooSmall", "MetadataIncompleteBuffer", "InvalidHeaderDeserialization", "TensorInvalidInfo"] {
+                assert!(!e.contains(name), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn metadata_of_another_format_is_not_called_a_non_safetensors_file() {
+        let meta = r#""__metadata__":{"format":"pytorch"}"#;
+        let e = err(&file(meta, &[]));
+        assert_eq!(e, "weights 'w.st': metadata format is 'pytorch', expected 'zynqflow-weights'");
+        let e = err(&file(&meta.replace(r#""format":"pytorch""#, r#""version":"2""#), &[]));
+        assert_eq!(e, "weights 'w.st': metadata version is '2', expected '1'");
+    }
 }
