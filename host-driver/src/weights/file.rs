@@ -287,6 +287,113 @@ mod tests {
         }
     }
 
+    /// lmflownets at 64x64, built once for the fuzz targets.
+    fn net() -> &'static Graph {
+        static G: std::sync::OnceLock<Graph> = std::sync::OnceLock::new();
+        G.get_or_init(lmflownets)
+    }
+
+    /// One tensor of a generated file: name, dtype, shape, data.
+    type Entry = (String, String, Vec<usize>, Vec<u8>);
+
+    /// The bytes of a safetensors file of `entries` (in order, offsets
+    /// consecutive unless `shift` moves one) and optional metadata text.
+    fn assemble(entries: &[Entry], meta: Option<&str>, shift: Option<(usize, usize)>) -> Vec<u8> {
+        let (mut items, mut data) = (Vec::new(), Vec::new());
+        if let Some(m) = meta {
+            items.push(format!("\"__metadata__\":{m}"));
+        }
+        for (i, (name, dtype, shape, bytes)) in entries.iter().enumerate() {
+            let (mut a, mut b) = (data.len(), data.len() + bytes.len());
+            if let Some((j, by)) = shift.filter(|(j, _)| *j == i) {
+                (a, b) = if by % 2 == 0 { (a + by, b) } else { (a, b.saturating_sub(by)) };
+                let _ = j;
+            }
+            items.push(format!("\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":{shape:?},\"data_offsets\":[{a},{b}]}}"));
+            data.extend_from_slice(bytes);
+        }
+        let h = format!("{{{}}}", items.join(","));
+        [&(h.len() as u64).to_le_bytes()[..], h.as_bytes(), &data].concat()
+    }
+
+    /// The five conv1 tensors of lmflownets, valid, with values from `seed`.
+    fn conv1(seed: u32) -> Vec<Entry> {
+        let f32s = |n: usize, k: u32| (0..n as u32).map(|i| ((i ^ seed ^ k) % 1000) as f32 / 500.0 - 0.9).flat_map(f32::to_le_bytes).collect();
+        let mut v = vec![("conv1.weight".to_string(), "F32".to_string(), vec![64, 24, 3, 3], f32s(64 * 24 * 9, 0))];
+        for (k, n) in ["bias", "running_mean", "running_var", "weight"].iter().enumerate() {
+            v.push((format!("conv1.bn.{n}"), "F32".into(), vec![64], f32s(64, k as u32 + 1)));
+        }
+        v
+    }
+
+    /// The loader's result on `b`: never a panic, never a weight set (no
+    /// generated file holds the whole network), one line naming the file.
+    fn check_refused(b: &[u8]) -> Result<String, proptest::test_runner::TestCaseError> {
+        use proptest::prelude::*;
+        let r = from_bytes(b, net(), "w.st");
+        prop_assert!(r.is_err(), "an incomplete file was accepted");
+        let m = r.unwrap_err().to_string();
+        prop_assert!(m.starts_with("weights 'w.st': ") && !m.contains('\n'), "{}", m);
+        Ok(m)
+    }
+
+    /// Fuzz target: arbitrary bytes, and safetensors-like files: tensors
+    /// with lmflownets' names and others, every dtype and odd ones, shapes
+    /// right and wrong, data of the right length or not, NaN and infinity,
+    /// offsets shifted, metadata right, wrong or malformed.
+    #[test]
+    fn fuzz_weights_from_bytes() {
+        use proptest::prelude::*;
+        let sel = |v: &[&'static str]| prop::sample::select(v.to_vec()).prop_map(String::from);
+        let name = prop_oneof![
+            sel(&["conv1.weight", "conv1.bn.weight", "conv1.bn.bias", "conv1.bn.running_mean", "conv1.bn.running_var", "conv1.bias", "conv2.weight", "predict_flow6.bias", "conv1.num_batches_tracked", "__metadata__"]),
+            "[a-z0-9_.\\\"]{0,12}",
+        ];
+        let dtype = sel(&["F32", "F32", "F16", "BF16", "F64", "I32", "I64", "U8", "I8", "BOOL", "F8_E4M3", "Q4", "f32"]);
+        let shape = prop_oneof![Just(vec![64, 24, 3, 3]), Just(vec![64]), prop::collection::vec(prop_oneof![0usize..5, any::<usize>()], 0..4)];
+        let value = prop_oneof![4 => any::<f32>().prop_filter("finite", |v| v.is_finite()), 1 => Just(f32::NAN), 1 => Just(f32::NEG_INFINITY)];
+        let entry = (name, dtype, shape, value, prop::option::weighted(0.2, 0usize..16)).prop_map(|(name, dtype, shape, v, len)| {
+            let size = match dtype.as_str() { "F64" | "I64" => 8, "F32" | "I32" => 4, "F16" | "BF16" => 2, _ => 1 };
+            let n = shape.iter().try_fold(size, |a: usize, &d| a.checked_mul(d)).filter(|&n| n <= 1 << 20).unwrap_or(4);
+            let bytes = v.to_le_bytes().into_iter().cycle().take(len.unwrap_or(n)).collect();
+            (name, dtype, shape, bytes)
+        });
+        let meta = prop::option::of(prop_oneof![
+            Just(format!(r#"{{"format":"{FORMAT}","net":"lmflownets","version":"{VERSION}"}}"#)),
+            Just(r#"{"net":"flownets"}"#.to_string()),
+            Just(r#"{"version":"2","format":"x"}"#.to_string()),
+            Just(r#"{"net":1}"#.to_string()),
+            Just("[]".to_string()),
+        ]);
+        let with_conv1 = prop::option::weighted(0.3, any::<u32>());
+        let file = (with_conv1, prop::collection::vec(entry, 0..5), meta, prop::option::weighted(0.1, (0usize..6, 1usize..9))).prop_map(
+            |(c1, mut entries, meta, shift)| {
+                if let Some(seed) = c1 {
+                    entries.splice(0..0, conv1(seed));
+                }
+                assemble(&entries, meta.as_deref(), shift)
+            },
+        );
+        let bytes = prop_oneof![1 => prop::collection::vec(any::<u8>(), 0..64), 4 => file];
+        crate::fuzz::fuzz("weights_from_bytes", bytes, |b| check_refused(&b).map(|_| ()));
+    }
+
+    /// Fuzz target: a valid file of conv1's tensors (the loader reads them
+    /// all, then finds conv2 missing), mutated mostly in its header, or
+    /// truncated anywhere.
+    #[test]
+    fn fuzz_weights_mutated() {
+        use proptest::prelude::*;
+        crate::fuzz::fuzz("weights_mutated", (any::<u32>(), crate::fuzz::edits(6), any::<bool>()), |(seed, (edits, cut), in_header)| {
+            let good = assemble(&conv1(seed), Some(r#"{"net":"lmflownets"}"#), None);
+            let m = check_refused(&good)?;
+            prop_assert!(m.ends_with("missing tensor 'conv2.weight'"), "{}", m);
+            let header_end = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+            let edits: Vec<_> = edits.into_iter().map(|(at, op, b)| (if in_header { at % header_end } else { at }, op, b)).collect();
+            check_refused(&crate::fuzz::mutate(good, &edits, cut)).map(|_| ())
+        });
+    }
+
     #[test]
     fn metadata_of_another_format_is_not_called_a_non_safetensors_file() {
         let meta = r#""__metadata__":{"format":"pytorch"}"#;
