@@ -187,7 +187,7 @@ corpus! {
     frame_huge_ppm: frame("frames/huge.ppm", "cannot decode", "limit");
     // Frames: the wrong size.
     frame_size_100x60: frame_size("frames/size-100x60.png", "size-100x60.png", "size 100x60 is not a multiple of 64", "--size 64x128");
-    frame_size_16384x64: frame_size("frames/size-16384x64.png", "size 64x16384 is too large (at most 8192");
+    frame_size_16384x64: frame_size("frames/size-16384x64.png", "size 16384x64 is larger than the network takes", "--size 64x8192");
     frame_size_128x64: frame_vs_ok("frames/size-128x64.png", "size 64x64 differs from the first frame's 128x64");
     // Frames that are not 8-bit RGB are converted, not refused.
     frame_gray: converted("frames/gray.png", "L8");
