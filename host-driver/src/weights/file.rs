@@ -297,7 +297,8 @@ mod tests {
     type Entry = (String, String, Vec<usize>, Vec<u8>);
 
     /// The bytes of a safetensors file of `entries` (in order, offsets
-    /// consecutive unless `shift` moves one) and optional metadata text.
+    /// consecutive unless `shift = (i, by)` moves entry i's start up by `by`
+    /// (even) or its end down (odd)) and optional metadata text.
     fn assemble(entries: &[Entry], meta: Option<&str>, shift: Option<(usize, usize)>) -> Vec<u8> {
         let (mut items, mut data) = (Vec::new(), Vec::new());
         if let Some(m) = meta {
@@ -305,9 +306,8 @@ mod tests {
         }
         for (i, (name, dtype, shape, bytes)) in entries.iter().enumerate() {
             let (mut a, mut b) = (data.len(), data.len() + bytes.len());
-            if let Some((j, by)) = shift.filter(|(j, _)| *j == i) {
+            if let Some((_, by)) = shift.filter(|(j, _)| *j == i) {
                 (a, b) = if by % 2 == 0 { (a + by, b) } else { (a, b.saturating_sub(by)) };
-                let _ = j;
             }
             items.push(format!("\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":{shape:?},\"data_offsets\":[{a},{b}]}}"));
             data.extend_from_slice(bytes);
