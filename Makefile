@@ -7,7 +7,7 @@ BIN     := target/release/zynqflow
 DEB_PKGS := verilator yosys iverilog device-tree-compiler g++ make zlib1g-dev tcl
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build demo test bench clean fuzz-rtl test-sim-full bitstream synth-estimate
+.PHONY: deps build demo test bench clean fuzz fuzz-rtl test-sim-full bitstream synth-estimate
 
 ## deps: install the Debian packages the simulation and hardware flows need (when missing)
 deps:
@@ -36,6 +36,15 @@ demo: deps build
 ## test: every test of the workspace, in release mode
 test: deps
 	$(CARGO) test --workspace --release
+
+## fuzz: the proptest fuzz targets (arbitrary and mutated .npy, .flo and
+## safetensors files, descriptors: errors, never panics) for FUZZ_SECONDS
+## each, FUZZ_JOBS at a time (docs/robustness.md); `make test` runs them briefly
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS    ?= 1
+fuzz:
+	ZYNQFLOW_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test --release -p zynqflow-isa --lib fuzz_ -- --nocapture --test-threads=$(FUZZ_JOBS)
+	ZYNQFLOW_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test --release -p zynqflow-driver --lib fuzz_ -- --nocapture --test-threads=$(FUZZ_JOBS)
 
 ## fuzz-rtl: 1000 seeded random layers on the RTL (Verilator, `small`) against
 ## the functional model (FUZZ_LAYERS=N, FUZZ_SEED=S to change; outside CI)

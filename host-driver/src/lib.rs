@@ -23,6 +23,10 @@
 pub mod compiler;
 pub mod cpu;
 pub mod emulate;
+// The fuzz targets' runner, shared with zynqflow-isa (one file, two crates).
+#[cfg(test)]
+#[path = "../../isa/src/fuzz.rs"]
+pub(crate) mod fuzz;
 pub mod graph;
 pub mod io;
 pub mod model;

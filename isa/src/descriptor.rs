@@ -242,4 +242,78 @@ mod tests {
         let bad = Descriptor { kh: 16, ..d };
         assert_eq!(bad.encode(), Err(FieldOverflow { field: "kh", value: 16, max: 15 }));
     }
+
+    /// Fuzz target: any 64 bytes decode without a panic, into fields that
+    /// encode back to the same bytes but for the reserved bits, which
+    /// `decode` returns; the fields then round-trip exactly.
+    #[test]
+    fn fuzz_descriptor_bytes_decode_and_encode_back() {
+        use proptest::prelude::*;
+        let bytes = prop::collection::vec(any::<u8>(), DESCRIPTOR_BYTES).prop_map(|v| <[u8; DESCRIPTOR_BYTES]>::try_from(v).unwrap());
+        crate::fuzz::fuzz("descriptor_bytes", bytes, |b| {
+            let w = Descriptor::words_from_bytes(&b);
+            let (d, rest) = Descriptor::decode(&w);
+            let back = d.encode().map_err(|e| TestCaseError::fail(format!("a decoded descriptor does not encode: {e}")))?;
+            for i in 0..DESCRIPTOR_WORDS {
+                prop_assert_eq!(back[i] & rest[i], 0, "word {}: a bit is both field and reserved", i);
+                prop_assert_eq!(back[i] | rest[i], w[i], "word {}: a bit was lost", i);
+            }
+            prop_assert_eq!(Descriptor::decode(&back), (d, [0; DESCRIPTOR_WORDS]));
+            let again = d.to_bytes().unwrap();
+            prop_assert_eq!(Descriptor::words_from_bytes(&again), back);
+            if rest == [0; DESCRIPTOR_WORDS] {
+                prop_assert_eq!(again, b);
+            }
+            Ok(())
+        });
+    }
+
+    /// Fuzz target: a field set past its width does not encode, and the
+    /// error names that field; within its width it round-trips.
+    #[test]
+    fn fuzz_descriptor_fields_fit_or_are_refused() {
+        use proptest::prelude::*;
+        let case = (prop::array::uniform16(any::<u32>()), 0..FIELDS.len(), any::<u32>());
+        crate::fuzz::fuzz("descriptor_fields", case, |(w, i, v)| {
+            let f = &FIELDS[i];
+            let (d, _) = Descriptor::decode(&w);
+            // Set field i through the words when it fits, else through the struct.
+            let mut words = d.encode().unwrap();
+            words[f.word] = (words[f.word] & !f.mask()) | ((v & f.max()) << f.lsb);
+            let (fits, _) = Descriptor::decode(&words);
+            prop_assert_eq!(Descriptor::decode(&fits.encode().unwrap()).0, fits);
+            if v > f.max() {
+                let mut over = fits;
+                set(&mut over, f.name, v);
+                prop_assert_eq!(over.encode(), Err(FieldOverflow { field: f.name, value: v, max: f.max() }));
+            }
+            Ok(())
+        });
+    }
+
+    /// Sets field `name` of `d` (FIELDS order and struct fields agree: the
+    /// macro makes both).
+    fn set(d: &mut Descriptor, name: &str, v: u32) {
+        let fields: [&mut u32; 30] = [
+            &mut d.opcode, &mut d.mode, &mut d.a_in, &mut d.w_bits, &mut d.a_out, &mut d.in_addr, &mut d.w_addr,
+            &mut d.thr_addr, &mut d.out_addr, &mut d.in_h, &mut d.in_w, &mut d.cin, &mut d.cout, &mut d.out_h,
+            &mut d.out_w, &mut d.kh, &mut d.kw, &mut d.stride, &mut d.upsample, &mut d.pad_top, &mut d.pad_left,
+            &mut d.dst_h, &mut d.dst_w, &mut d.dst_c, &mut d.ch_off, &mut d.out_stride, &mut d.out_off_y,
+            &mut d.out_off_x, &mut d.in_c_total, &mut d.in_ch_off,
+        ];
+        assert_eq!(FIELDS.len(), fields.len(), "every field is listed");
+        let i = FIELDS.iter().position(|f| f.name == name).unwrap();
+        *fields.into_iter().nth(i).unwrap() = v;
+    }
+
+    #[test]
+    fn set_writes_the_field_it_names() {
+        for f in FIELDS {
+            let mut d = Descriptor::default();
+            set(&mut d, f.name, 1);
+            let mut want = [0; DESCRIPTOR_WORDS];
+            want[f.word] = 1 << f.lsb;
+            assert_eq!(d.encode().unwrap(), want, "{}", f.name);
+        }
+    }
 }

@@ -19,6 +19,8 @@
 pub mod config;
 pub mod descriptor;
 pub mod doc;
+#[cfg(test)]
+pub(crate) mod fuzz;
 pub mod layout;
 pub mod precision;
 pub mod regs;

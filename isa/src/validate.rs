@@ -103,10 +103,12 @@ pub struct CheckedDescriptor {
 }
 
 impl CheckedDescriptor {
-    /// Multiply-accumulates this descriptor performs (the PERF_MACS unit).
+    /// Multiply-accumulates this descriptor performs (the PERF_MACS unit),
+    /// saturating at `u64::MAX`: only a layer in a window far beyond the
+    /// 32-bit bus can reach it, but `validate` takes any window.
     pub fn macs(&self) -> u64 {
         let d = &self.desc;
-        u64::from(d.out_h) * u64::from(d.out_w) * u64::from(d.cout) * u64::from(d.kh) * u64::from(d.kw) * u64::from(d.cin)
+        [d.out_h, d.out_w, d.cout, d.kh, d.kw, d.cin].iter().fold(1u64, |m, &v| m.saturating_mul(u64::from(v)))
     }
 }
 
@@ -376,5 +378,135 @@ mod tests {
             assert_eq!(ErrorCode::from_code(e.code()), Some(*e));
         }
         assert_eq!(ErrorCode::from_code(0), None);
+    }
+
+    #[test]
+    fn the_mac_count_of_a_huge_valid_layer_does_not_overflow() {
+        // Limits as large as the CAP registers can say, and a window of the
+        // whole u64 range: 65535 x 65535 outputs x 4096 channels of a 7x7
+        // kernel over 65472 channels is 5.6e19 MACs, more than a u64 holds.
+        let caps = Capabilities::from_words([1 | 1 << 8 | 1 << 16 | 32 << 24, 0xff | 0xff << 8 | 7 << 16 | 2 << 20 | 2 << 24 | 3 << 28, 0xffff_ffff, 0xffff_ffff]);
+        let d = Descriptor {
+            a_in: 1, w_bits: 1, a_out: 1, kh: 7, kw: 7, pad_top: 0, pad_left: 0, in_h: 1, in_w: 1, cin: 65472, in_c_total: 65472,
+            cout: 4096, out_h: 65535, out_w: 65535, dst_h: 65535, dst_w: 65535, dst_c: 4096, ch_off: 0,
+            in_addr: 0, w_addr: 0x1_0000, thr_addr: 0x8000_0000, out_addr: 0xc000_0000, ..good()
+        };
+        let c = validate(&d, &caps, &(0..u64::MAX)).unwrap();
+        assert_eq!(c.macs(), u64::MAX, "saturates");
+        assert_eq!(check(good()).unwrap().macs(), 64 * 64 * 9 * 64);
+    }
+
+    /// Descriptor words: arbitrary, or [`good`] with a few fields set to
+    /// arbitrary or boundary values and maybe a reserved bit flipped (most
+    /// arbitrary words fail at the opcode; these reach every later check).
+    fn words() -> impl proptest::strategy::Strategy<Value = [u32; DESCRIPTOR_WORDS]> {
+        use crate::descriptor::FIELDS;
+        use proptest::prelude::*;
+        let value = prop_oneof![0u32..4, 0u32..300, any::<u32>(), Just(u32::MAX), (0u32..8).prop_map(|k| 64 << k)];
+        let changes = prop::collection::vec((0..FIELDS.len(), value), 0..6);
+        let near_good = (changes, prop::option::weighted(0.1, (0..DESCRIPTOR_WORDS, 0u32..32))).prop_map(|(changes, flip)| {
+            let mut w = good().encode().unwrap();
+            for (i, v) in changes {
+                let f = &FIELDS[i];
+                w[f.word] = (w[f.word] & !f.mask()) | ((v & f.max()) << f.lsb);
+            }
+            if let Some((word, bit)) = flip {
+                w[word] ^= 1 << bit;
+            }
+            w
+        });
+        // Every field drawn on its own: small, large or a multiple of 64,
+        // addresses 64-byte aligned (reaches huge but valid layers).
+        let field = prop_oneof![1u32..=3, 1u32..=65535, (1u32..1024).prop_map(|k| 64 * k), any::<u32>().prop_map(|a| a & !63)];
+        let fieldwise = (prop::collection::vec(field, FIELDS.len()), 0u32..2).prop_map(|(vals, mode)| {
+            let mut w = [0u32; DESCRIPTOR_WORDS];
+            for (f, v) in FIELDS.iter().zip(vals) {
+                let v = match f.name {
+                    "opcode" => OP_CONV,
+                    "mode" => mode,
+                    _ if f.width <= 4 => v % (f.max() + 1),
+                    _ => v & f.max(),
+                };
+                w[f.word] |= v << f.lsb;
+            }
+            w
+        });
+        prop_oneof![1 => prop::array::uniform16(any::<u32>()), 4 => near_good, 2 => fieldwise]
+    }
+
+    /// Capabilities of a preset, or decoded from arbitrary register words.
+    fn caps() -> impl proptest::strategy::Strategy<Value = Capabilities> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => prop::sample::select(ArrayConfig::presets()).prop_map(|c| c.capabilities()),
+            1 => prop::array::uniform4(any::<u32>()).prop_map(Capabilities::from_words),
+            // Arbitrary limits with a 32-bit accumulator (others refuse everything).
+            1 => prop::array::uniform4(any::<u32>()).prop_map(|mut w| {
+                w[0] = (w[0] & 0x00ff_ffff) | 32 << 24;
+                Capabilities::from_words(w)
+            }),
+        ]
+    }
+
+    /// The test window, a 32-bit one, or any range of u64.
+    fn window() -> impl proptest::strategy::Strategy<Value = Range<u64>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(WIN),
+            Just(0..u64::MAX),
+            (any::<u32>(), any::<u32>()).prop_map(|(a, n)| u64::from(a)..u64::from(a) + u64::from(n)),
+            (any::<u64>(), any::<u64>()).prop_map(|(a, b)| a.min(b)..a.max(b)),
+        ]
+    }
+
+    /// Fuzz target: validation never panics; it returns an error code that
+    /// round-trips through the register, or a descriptor whose every range
+    /// lies in the window, whose destination overlaps no source, and whose
+    /// layouts have the sizes of those ranges.
+    #[test]
+    fn fuzz_validate_returns_a_code_or_a_consistent_descriptor() {
+        use proptest::prelude::*;
+        crate::fuzz::fuzz("validate", (words(), caps(), window()), |(w, caps, win)| {
+            let r = validate_words(&w, &caps, &win);
+            let (d, rest) = Descriptor::decode(&w);
+            if rest == [0; DESCRIPTOR_WORDS] && d.opcode == OP_CONV && d.mode <= MODE_RAW {
+                prop_assert_eq!(&validate(&d, &caps, &win), &r, "validate and validate_words agree");
+            }
+            match r {
+                Err(code) => prop_assert_eq!(ErrorCode::from_code(code.code()), Some(code)),
+                Ok(c) => {
+                    prop_assert_eq!(c.desc.encode().unwrap(), w, "no reserved bit set");
+                    prop_assert!(inside(&c.write, &win), "write {:?} outside {:?}", c.write, win);
+                    for r in c.reads.iter().filter(|r| !r.is_empty()) {
+                        prop_assert!(inside(r, &win), "read {:?} outside {:?}", r, win);
+                        prop_assert!(!overlaps(r, &c.write), "read {:?} overlaps write {:?}", r, c.write);
+                    }
+                    prop_assert_eq!(c.reads[0].end - c.reads[0].start, c.input.bytes() as u64);
+                    prop_assert_eq!(c.reads[1].end - c.reads[1].start, c.weights.bytes() as u64);
+                    if let Some(t) = &c.thresholds {
+                        prop_assert_eq!(c.reads[2].end - c.reads[2].start, t.bytes() as u64);
+                    }
+                    let dst_bytes = c.dst_act.as_ref().map(|l| l.bytes()).or(c.dst_raw.as_ref().map(|l| l.bytes())).unwrap();
+                    prop_assert_eq!(c.write.end - c.write.start, dst_bytes as u64);
+                    prop_assert!(caps.supports_act_bits(d.a_in) && caps.supports_weight_bits(d.w_bits));
+                    prop_assert!(c.macs() > 0);
+                }
+            }
+            Ok(())
+        });
+    }
+
+    /// Fuzz target: command-list checks never panic and accept exactly the
+    /// aligned, non-empty lists inside the window.
+    #[test]
+    fn fuzz_validate_list() {
+        use proptest::prelude::*;
+        crate::fuzz::fuzz("validate_list", (any::<u32>(), any::<u32>(), window()), |(base, count, win)| {
+            let r = validate_list(base, count, &win);
+            let list = u64::from(base)..u64::from(base) + u64::from(count) * DESCRIPTOR_BYTES as u64;
+            let ok = count > 0 && base % ADDRESS_ALIGN == 0 && inside(&list, &win);
+            prop_assert_eq!(r.is_ok(), ok, "{:?}", r);
+            Ok(())
+        });
     }
 }

@@ -183,6 +183,14 @@ pub enum GraphError {
         /// Columns asked for.
         w: usize,
     },
+    /// Input size beyond [`MAX_SIDE`] in a dimension.
+    #[error("size {h}x{w} is too large (at most {MAX_SIDE} in each dimension)")]
+    TooLarge {
+        /// Rows asked for.
+        h: usize,
+        /// Columns asked for.
+        w: usize,
+    },
     /// Network name not known.
     #[error("unknown network '{0}' (known: lmflownets, flownets)")]
     UnknownNet(String),
@@ -302,10 +310,19 @@ fn shape_err(layer: &str, problem: String) -> GraphError {
     GraphError::Shape { layer: layer.to_string(), problem }
 }
 
-/// Checks a requested input size: positive multiples of 64 (six stride-2 stages).
+/// Largest input side, rows or columns, a graph is built for: 8192 (a 4K
+/// frame is 3840 wide) keeps every shape, MAC count and buffer size far from
+/// overflow, and refuses a mistyped `--size` before it allocates terabytes.
+pub const MAX_SIDE: usize = 8192;
+
+/// Checks a requested input size: positive multiples of 64 (six stride-2
+/// stages), at most [`MAX_SIDE`].
 pub fn check_size(h: usize, w: usize) -> Result<(), GraphError> {
     if h == 0 || w == 0 || !h.is_multiple_of(64) || !w.is_multiple_of(64) {
         return Err(GraphError::BadSize { h, w });
+    }
+    if h > MAX_SIDE || w > MAX_SIDE {
+        return Err(GraphError::TooLarge { h, w });
     }
     Ok(())
 }
@@ -444,5 +461,27 @@ impl GraphBuilder {
                 Ok((s.shape, ValueKind::Float))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_positive_multiples_of_64_up_to_the_maximum() {
+        assert!(check_size(64, 64).is_ok() && check_size(MAX_SIDE, MAX_SIDE).is_ok());
+        for (h, w) in [(0, 64), (64, 100), (100, 64)] {
+            assert!(matches!(check_size(h, w), Err(GraphError::BadSize { .. })), "{h}x{w}");
+        }
+        // Far beyond: refused before any shape or MAC count is computed
+        // (6400000000x6400000000 used to overflow the MAC count in `net`).
+        for (h, w) in [(MAX_SIDE + 64, 64), (64, 6_400_000_000), (6_400_000_000, 6_400_000_000)] {
+            let e = Graph::by_name("lmflownets", h, w).unwrap_err();
+            assert!(matches!(e, GraphError::TooLarge { .. }), "{h}x{w}: {e:?}");
+            assert_eq!(e.to_string(), format!("size {h}x{w} is too large (at most 8192 in each dimension)"));
+        }
+        let g = Graph::by_name("flownets", MAX_SIDE, MAX_SIDE).unwrap();
+        assert!(g.total_macs() > 0);
     }
 }

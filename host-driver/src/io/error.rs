@@ -115,6 +115,23 @@ pub enum IoError {
         suggested: (usize, usize),
     },
 
+    /// The frames are used at their own size, larger than the network takes.
+    #[error(
+        "frame '{}': size {}x{} is larger than the network takes ({max} in each dimension at most); \
+         pass --size HxW to resize the frames (e.g. --size {}x{})",
+        .path.display(), .size.0, .size.1, .suggested.1, .suggested.0
+    )]
+    TooLarge {
+        /// The first frame.
+        path: PathBuf,
+        /// Its size, (width, height).
+        size: (usize, usize),
+        /// The largest side.
+        max: usize,
+        /// Its size with each side clamped to `max`, (width, height).
+        suggested: (usize, usize),
+    },
+
     /// A requested frame size is unusable (a zero or huge dimension).
     #[error(
         "frame '{}': cannot resize to height {} x width {} (a dimension is zero or too large)",

@@ -232,6 +232,62 @@ mod tests {
         assert_eq!(Flow::from_ftensor(&t), f);
     }
 
+    /// A `.flo` strategy: mostly a right magic and small dimensions, with
+    /// any number of data bytes near the right one.
+    fn flo_like() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let dim = prop_oneof![-2i32..6, any::<i32>()];
+        let magic = prop_oneof![4 => Just(FLO_MAGIC.to_vec()), 1 => prop::collection::vec(any::<u8>(), 0..5)];
+        (magic, dim.clone(), dim, 0usize..400, any::<u8>()).prop_map(|(m, w, h, n, fill)| {
+            let mut b = m;
+            b.extend_from_slice(&w.to_le_bytes());
+            b.extend_from_slice(&h.to_le_bytes());
+            b.extend((0..n).map(|i| fill.wrapping_add(i as u8)));
+            b
+        })
+    }
+
+    /// Fuzz target: arbitrary and `.flo`-like bytes decode to an error or
+    /// to a field that encodes back to exactly the same bytes.
+    #[test]
+    fn fuzz_flo_decode() {
+        use proptest::prelude::*;
+        let bytes = prop_oneof![prop::collection::vec(any::<u8>(), 0..64), flo_like()];
+        crate::fuzz::fuzz("flo_decode", bytes, |b| {
+            match decode_flo(&b, Path::new("f.flo")) {
+                Ok(f) => {
+                    prop_assert_eq!(f.data.len(), 2 * f.w * f.h);
+                    prop_assert_eq!(encode_flo(&f), b);
+                }
+                Err(e) => {
+                    let m = e.to_string();
+                    prop_assert!(m.starts_with("flow file 'f.flo': ") && !m.contains('\n'), "{}", m);
+                }
+            }
+            Ok(())
+        });
+    }
+
+    /// Fuzz target: valid `.flo` files of random fields, then overwritten,
+    /// inserted, deleted bytes and truncation: an error or an exact round trip.
+    #[test]
+    fn fuzz_flo_mutated() {
+        use proptest::prelude::*;
+        let field = (1usize..6, 1usize..6).prop_flat_map(|(h, w)| {
+            prop::collection::vec(any::<u32>().prop_map(f32::from_bits), 2 * h * w).prop_map(move |d| Flow::from_vec(h, w, d))
+        });
+        crate::fuzz::fuzz("flo_mutated", (field, crate::fuzz::edits(6)), |(f, (edits, cut))| {
+            let good = encode_flo(&f);
+            let back = decode_flo(&good, Path::new("f.flo")).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(encode_flo(&back), good.clone());
+            let b = crate::fuzz::mutate(good, &edits, cut);
+            if let Ok(g) = decode_flo(&b, Path::new("f.flo")) {
+                prop_assert_eq!(encode_flo(&g), b);
+            }
+            Ok(())
+        });
+    }
+
     #[test]
     #[should_panic(expected = "2 channels")]
     fn ftensor_with_wrong_channel_count_panics() {

@@ -38,10 +38,15 @@ pub fn load_frame(path: &Path) -> Result<RgbImage, IoError> {
             return Err(IoError::NotAnImage { path: path.to_path_buf(), reason });
         }
     };
-    let img = image::load_from_memory_with_format(&bytes, format).map_err(|e| IoError::Decode {
-        kind: KIND,
-        path: path.to_path_buf(),
-        reason: one_line(e),
+    let img = image::load_from_memory_with_format(&bytes, format).map_err(|e| {
+        // The decoders report missing data as an I/O error ("failed to fill whole buffer").
+        let reason = match e {
+            image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                format!("truncated: the file ends before its pixels do ({} bytes)", bytes.len())
+            }
+            e => one_line(e),
+        };
+        IoError::Decode { kind: KIND, path: path.to_path_buf(), reason }
     })?;
     Ok(match img {
         DynamicImage::ImageRgb8(rgb) => rgb,
@@ -60,7 +65,8 @@ pub fn load_frame(path: &Path) -> Result<RgbImage, IoError> {
 /// from that size, both frames are resized to it (triangle filter, aspect
 /// ratio not preserved) with a warning; `size` itself is not required to be
 /// a multiple of 64. With `size = None` the frames' own size is used and
-/// must be a multiple of 64 in both dimensions.
+/// must be a multiple of 64 in both dimensions, at most
+/// [`crate::graph::MAX_SIDE`].
 pub fn load_pair(a: &Path, b: &Path, size: Option<(usize, usize)>) -> Result<FTensor, IoError> {
     let fa = load_frame(a)?;
     let fb = load_frame(b)?;
@@ -83,6 +89,10 @@ pub fn load_pair(a: &Path, b: &Path, size: Option<(usize, usize)>) -> Result<FTe
                     size: (wa, ha),
                     suggested: (near(wa), near(ha)),
                 });
+            }
+            let max = crate::graph::MAX_SIDE;
+            if wa.max(ha) > max {
+                return Err(IoError::TooLarge { path: a.to_path_buf(), size: (wa, ha), max, suggested: (wa.min(max), ha.min(max)) });
             }
             (fa, fb)
         }
@@ -203,6 +213,10 @@ mod tests {
         let e = load_pair(&pa, &pb, None).unwrap_err();
         assert!(matches!(e, IoError::NotMultipleOf64 { suggested: (128, 64), .. }), "{e:?}");
         assert!(e.to_string().contains("--size"), "{e}");
+        // A multiple of 64 beyond the largest side the network takes.
+        save_png(&pa, &RgbImage::new(16384, 64)).unwrap();
+        let e = load_pair(&pa, &pa, None).unwrap_err().to_string();
+        assert!(e.ends_with("a.png': size 16384x64 is larger than the network takes (8192 in each dimension at most); pass --size HxW to resize the frames (e.g. --size 64x8192)"), "{e}");
     }
 
     #[test]
@@ -261,6 +275,12 @@ mod tests {
         let e = load_frame(&p).unwrap_err();
         assert!(matches!(e, IoError::Decode { .. }), "{e:?}");
         assert!(!e.to_string().contains('\n'));
+
+        // A PNM header promising more pixels than the file holds.
+        let p = d.path().join("cut.ppm");
+        std::fs::write(&p, b"P6\n64 64\n255\n\x01\x02\x03").unwrap();
+        let e = load_frame(&p).unwrap_err().to_string();
+        assert!(e.ends_with("cut.ppm': cannot decode (truncated: the file ends before its pixels do (16 bytes))"), "{e}");
 
         let missing: PathBuf = d.path().join("missing.png");
         let e = load_pair(&missing, &p, None).unwrap_err();

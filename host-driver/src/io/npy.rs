@@ -481,4 +481,102 @@ mod tests {
             }
         }
     }
+
+    /// What every decoded result must satisfy: an error of one line naming
+    /// the file, or an array whose data matches its shape and round-trips.
+    fn check_decoded(b: &[u8]) -> Result<(), proptest::test_runner::TestCaseError> {
+        use proptest::prelude::*;
+        match decode_npy(b, p()) {
+            Ok(a) => {
+                prop_assert_eq!(Some(a.data.len()), a.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)));
+                prop_assert_eq!(decode_npy(&encode_npy(&a), p()).ok(), Some(a));
+            }
+            Err(e) => {
+                let m = e.to_string();
+                prop_assert!(m.starts_with("array file 'a.npy': ") && !m.contains('\n'), "{}", m);
+            }
+        }
+        Ok(())
+    }
+
+    /// Header text from the pieces numpy writes and the mistakes people
+    /// make: keys, dtypes, booleans and shapes shuffled, dropped, repeated,
+    /// or the three keys numpy writes with valid values in any order. Also
+    /// the data length the header asks for, when it can be told.
+    fn header_like() -> impl proptest::strategy::Strategy<Value = (Vec<u8>, usize)> {
+        use proptest::prelude::*;
+        let sel = |v: &[&'static str]| prop::sample::select(v.to_vec());
+        let key = sel(&["'descr'", "'fortran_order'", "'shape'", "\"shape\"", "'x'", "descr", "'descr"]);
+        let dim = prop_oneof![0usize..5, any::<usize>()].prop_map(|d| d.to_string());
+        let shape = (prop::collection::vec(prop_oneof![dim, sel(&["-1", "", " ", "1.0", "99999999999999999999999"]).prop_map(String::from)], 0..5), sel(&["", ",", ", ", ",,"]))
+            .prop_map(|(d, end)| format!("({}{end})", d.join(", ")));
+        let value = prop_oneof![sel(&["'|u1'", "'|i1'", "'<i4'", "'<f4'", "'>i4'", "'|u1", "'\\'", "False", "True", "0", "None"]).prop_map(String::from), shape];
+        let item = (key, sel(&[": ", ":", " : ", " "]), value).prop_map(|(k, c, v)| format!("{k}{c}{v}"));
+        let random = prop::collection::vec(item, 0..5).prop_map(|items| (items, 0));
+        let dtype = prop_oneof![4 => sel(&["|u1", "|i1", "<i4"]), 1 => sel(&["<f4", "<u1", "i4"])];
+        let dims = prop::collection::vec(0usize..4, 0..5);
+        let valid = (dtype, prop_oneof![8 => Just("False"), 1 => Just("True")], dims, sel(&["'", "\""]), prop::sample::select(vec![[0usize, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]))
+            .prop_map(|(d, f, dims, q, order)| {
+                let size = if d == "<i4" { 4 } else { 1 };
+                let tuple = match dims.len() {
+                    1 => format!("({},)", dims[0]),
+                    _ => format!("({})", dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+                };
+                let kv = [format!("{q}descr{q}: {q}{d}{q}"), format!("{q}fortran_order{q}: {f}"), format!("{q}shape{q}: {tuple}")];
+                (order.iter().map(|&i| kv[i].clone()).collect(), dims.iter().product::<usize>() * size)
+            });
+        let items = prop_oneof![1 => random, 2 => valid];
+        (sel(&["{", "{", "{", "", "[", "{{"]), items, sel(&[", ", ","]), sel(&["}", ", }", "}", "", "}}", "} x"]), 0usize..80, sel(&["\n", "\n", "", " \n", "\n\n"]))
+            .prop_map(|(open, (items, need), sep, close, pad, end)| (format!("{open}{}{close}{}{end}", items.join(sep), " ".repeat(pad)).into_bytes(), need))
+    }
+
+    /// Fuzz target: arbitrary bytes, and `.npy`-like files (a magic, a
+    /// version, a header length and a header from [`header_like`], some
+    /// data): never a panic, only errors or consistent arrays.
+    #[test]
+    fn fuzz_npy_decode() {
+        use proptest::prelude::*;
+        let version = prop_oneof![4 => prop::sample::select(vec![[1u8, 0], [2, 0], [3, 0]]), 1 => any::<[u8; 2]>()];
+        let len_fix = prop_oneof![4 => Just(None), 1 => any::<u32>().prop_map(Some)];
+        let data = prop_oneof![Just(None), prop::collection::vec(any::<u8>(), 0..48).prop_map(Some)];
+        let npy_like = (version, header_like(), len_fix, data, any::<u8>()).prop_map(|(v, (h, need), len, data, fill)| {
+            let data = data.unwrap_or_else(|| vec![fill; need]);
+            let mut b = NPY_MAGIC.to_vec();
+            b.extend_from_slice(&v);
+            let n = len.unwrap_or(h.len() as u32);
+            if v[0] == 1 {
+                b.extend_from_slice(&(n as u16).to_le_bytes());
+            } else {
+                b.extend_from_slice(&n.to_le_bytes());
+            }
+            b.extend_from_slice(&h);
+            b.extend_from_slice(&data);
+            b
+        });
+        let bytes = prop_oneof![1 => prop::collection::vec(any::<u8>(), 0..64), 4 => npy_like];
+        crate::fuzz::fuzz("npy_decode", bytes, |b| check_decoded(&b));
+    }
+
+    /// Fuzz target: valid arrays of every dtype and up to four axes,
+    /// encoded as numpy does, then mutated (bytes overwritten, inserted,
+    /// deleted, the file truncated).
+    #[test]
+    fn fuzz_npy_mutated() {
+        use proptest::prelude::*;
+        let array = (prop::collection::vec(0usize..4, 0..5), 0u8..3, any::<u64>()).prop_map(|(shape, kind, seed)| {
+            let n: usize = shape.iter().product();
+            let v = |i: usize| seed.wrapping_mul(i as u64 + 1).rotate_left(i as u32 % 64);
+            let data = match kind {
+                0 => NpyData::U8((0..n).map(|i| v(i) as u8).collect()),
+                1 => NpyData::I8((0..n).map(|i| v(i) as i8).collect()),
+                _ => NpyData::I32((0..n).map(|i| v(i) as i32).collect()),
+            };
+            Npy { shape, data }
+        });
+        crate::fuzz::fuzz("npy_mutated", (array, crate::fuzz::edits(6)), |(a, (edits, cut))| {
+            let good = encode_npy(&a);
+            prop_assert_eq!(decode_npy(&good, p()).ok(), Some(a));
+            check_decoded(&crate::fuzz::mutate(good, &edits, cut))
+        });
+    }
 }

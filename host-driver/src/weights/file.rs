@@ -14,7 +14,7 @@
 use super::{layer_specs, LayerSpec, LayerWeights, WeightSet, WeightsError};
 use crate::graph::Graph;
 use crate::quant::BatchNorm;
-use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use safetensors::{tensor::TensorView, Dtype, SafeTensorError, SafeTensors};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -34,13 +34,14 @@ pub fn load(path: &Path, g: &Graph) -> Result<WeightSet, WeightsError> {
 /// `origin` names the file in errors.
 pub fn from_bytes(bytes: &[u8], g: &Graph, origin: &str) -> Result<WeightSet, WeightsError> {
     let path = origin.to_string();
-    let st = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format { path: path.clone(), detail: e.to_string() })?;
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| WeightsError::Format { path: path.clone(), detail: e.to_string() })?;
+    let format = |e: SafeTensorError| WeightsError::Format { path: path.clone(), detail: describe(&e, bytes) };
+    let st = SafeTensors::deserialize(bytes).map_err(format)?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(format)?;
     let meta_map = meta.metadata().clone().unwrap_or_default();
     for (key, want) in [("format", FORMAT), ("version", VERSION)] {
         if let Some(found) = meta_map.get(key) {
             if found != want {
-                return Err(WeightsError::Format { path, detail: format!("metadata {key} is '{found}', expected '{want}'") });
+                return Err(WeightsError::Metadata { path, detail: format!("metadata {key} is '{found}', expected '{want}'") });
             }
         }
     }
@@ -131,6 +132,39 @@ pub fn to_bytes(w: &WeightSet, g: &Graph) -> Result<Vec<u8>, WeightsError> {
     Ok(bytes)
 }
 
+/// The safetensors parser's error in words (its `Display` is the variant
+/// name, e.g. `MetadataIncompleteBuffer`), with the numbers from `bytes`.
+fn describe(e: &SafeTensorError, bytes: &[u8]) -> String {
+    let header_len = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    let after = bytes.len().saturating_sub(8);
+    match (e, header_len) {
+        (SafeTensorError::HeaderTooSmall, _) => {
+            format!("{} bytes, shorter than the 8-byte header length that starts a safetensors file", bytes.len())
+        }
+        (SafeTensorError::HeaderTooLarge, Some(n)) => {
+            format!("the first 8 bytes give a header length of {n} bytes, more than safetensors allows (100 MB)")
+        }
+        (SafeTensorError::InvalidHeaderLength, Some(n)) => {
+            format!("truncated: the first 8 bytes give a header length of {n} bytes, only {after} follow")
+        }
+        (SafeTensorError::InvalidHeader, _) => "the header is not UTF-8 text".into(),
+        (SafeTensorError::InvalidHeaderStart, _) => "the header does not start with '{'".into(),
+        (SafeTensorError::InvalidHeaderDeserialization, _) => {
+            "the header is not a safetensors JSON header (each tensor needs a known dtype, a shape and data_offsets)".into()
+        }
+        (SafeTensorError::InvalidOffset(name), _) => {
+            format!("tensor '{name}': its data_offsets do not start where the previous tensor's data ends")
+        }
+        (SafeTensorError::TensorInvalidInfo, _) => "a tensor's data_offsets do not span its shape times its dtype's size".into(),
+        (SafeTensorError::ValidationOverflow, _) => "a tensor's shape is too large (its byte size overflows)".into(),
+        (SafeTensorError::MetadataIncompleteBuffer, Some(n)) => format!(
+            "truncated or padded: the tensors' data_offsets do not end where the file does ({} data bytes after the header)",
+            (after as u64).saturating_sub(n)
+        ),
+        (e, _) => e.to_string(),
+    }
+}
+
 fn fmt_err(e: safetensors::SafeTensorError) -> WeightsError {
     WeightsError::Format { path: "(in memory)".into(), detail: e.to_string() }
 }
@@ -205,4 +239,167 @@ fn to_pytorch(w: &[f32], s: &LayerSpec) -> Vec<f32> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lmflownets() -> Graph {
+        Graph::by_name("lmflownets", 64, 64).unwrap()
+    }
+
+    /// The error for `bytes`, checked to be one line naming the file.
+    fn err(bytes: &[u8]) -> String {
+        let e = from_bytes(bytes, &lmflownets(), "w.st").unwrap_err().to_string();
+        assert!(e.starts_with("weights 'w.st': ") && !e.contains('\n'), "{e}");
+        e
+    }
+
+    /// A safetensors file with one tensor entry `entry` (JSON) and `data`.
+    fn file(entry: &str, data: &[u8]) -> Vec<u8> {
+        let mut h = format!("{{{entry}}}").into_bytes();
+        h.resize(h.len().next_multiple_of(8), b' ');
+        [&(h.len() as u64).to_le_bytes()[..], &h, data].concat()
+    }
+
+    #[test]
+    fn parser_errors_are_said_in_words_not_variant_names() {
+        let t = r#""conv1.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#;
+        for (bytes, want) in [
+            (b"abc".to_vec(), "not a safetensors file (3 bytes, shorter than the 8-byte header length"),
+            ([&(1u64 << 40).to_le_bytes()[..], b"{}"].concat(), "header length of 1099511627776 bytes, more than safetensors allows"),
+            ([&64u64.to_le_bytes()[..], b"{}"].concat(), "truncated: the first 8 bytes give a header length of 64 bytes, only 2 follow"),
+            ([&2u64.to_le_bytes()[..], b"\xff}"].concat(), "the header is not UTF-8 text"),
+            ([&2u64.to_le_bytes()[..], b"[]"].concat(), "not a safetensors JSON header"),
+            (file(&t.replace("F32", "Q4"), &[0; 8]), "not a safetensors JSON header"),
+            (file(t, &[0; 4]), "truncated or padded: the tensors' data_offsets do not end where the file does (4 data bytes after the header)"),
+            (file(t, &[0; 12]), "(12 data bytes after the header)"),
+            (file(&t.replace("[0,8]", "[8,16]"), &[0; 16]), "tensor 'conv1.weight': its data_offsets do not start where"),
+            (file(&t.replace("[2]", "[3]"), &[0; 8]), "data_offsets do not span its shape times its dtype's size"),
+            (file(&t.replace("[2]", "[4294967296,4294967296]"), &[0; 8]), "shape is too large"),
+        ] {
+            let e = err(&bytes);
+            assert!(e.contains(want), "{e} lacks {want:?}");
+            for name in ["HeaderTooSmall", "MetadataIncompleteBuffer", "InvalidHeaderDeserialization", "TensorInvalidInfo"] {
+                assert!(!e.contains(name), "{e}");
+            }
+        }
+    }
+
+    /// lmflownets at 64x64, built once for the fuzz targets.
+    fn net() -> &'static Graph {
+        static G: std::sync::OnceLock<Graph> = std::sync::OnceLock::new();
+        G.get_or_init(lmflownets)
+    }
+
+    /// One tensor of a generated file: name, dtype, shape, data.
+    type Entry = (String, String, Vec<usize>, Vec<u8>);
+
+    /// The bytes of a safetensors file of `entries` (in order, offsets
+    /// consecutive unless `shift = (i, by)` moves entry i's start up by `by`
+    /// (even) or its end down (odd)) and optional metadata text.
+    fn assemble(entries: &[Entry], meta: Option<&str>, shift: Option<(usize, usize)>) -> Vec<u8> {
+        let (mut items, mut data) = (Vec::new(), Vec::new());
+        if let Some(m) = meta {
+            items.push(format!("\"__metadata__\":{m}"));
+        }
+        for (i, (name, dtype, shape, bytes)) in entries.iter().enumerate() {
+            let (mut a, mut b) = (data.len(), data.len() + bytes.len());
+            if let Some((_, by)) = shift.filter(|(j, _)| *j == i) {
+                (a, b) = if by % 2 == 0 { (a + by, b) } else { (a, b.saturating_sub(by)) };
+            }
+            items.push(format!("\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":{shape:?},\"data_offsets\":[{a},{b}]}}"));
+            data.extend_from_slice(bytes);
+        }
+        let h = format!("{{{}}}", items.join(","));
+        [&(h.len() as u64).to_le_bytes()[..], h.as_bytes(), &data].concat()
+    }
+
+    /// The five conv1 tensors of lmflownets, valid, with values from `seed`.
+    fn conv1(seed: u32) -> Vec<Entry> {
+        let f32s = |n: usize, k: u32| (0..n as u32).map(|i| ((i ^ seed ^ k) % 1000) as f32 / 500.0 - 0.9).flat_map(f32::to_le_bytes).collect();
+        let mut v = vec![("conv1.weight".to_string(), "F32".to_string(), vec![64, 24, 3, 3], f32s(64 * 24 * 9, 0))];
+        for (k, n) in ["bias", "running_mean", "running_var", "weight"].iter().enumerate() {
+            v.push((format!("conv1.bn.{n}"), "F32".into(), vec![64], f32s(64, k as u32 + 1)));
+        }
+        v
+    }
+
+    /// The loader's result on `b`: never a panic, never a weight set (no
+    /// generated file holds the whole network), one line naming the file.
+    fn check_refused(b: &[u8]) -> Result<String, proptest::test_runner::TestCaseError> {
+        use proptest::prelude::*;
+        let r = from_bytes(b, net(), "w.st");
+        prop_assert!(r.is_err(), "an incomplete file was accepted");
+        let m = r.unwrap_err().to_string();
+        prop_assert!(m.starts_with("weights 'w.st': ") && !m.contains('\n'), "{}", m);
+        Ok(m)
+    }
+
+    /// Fuzz target: arbitrary bytes, and safetensors-like files: tensors
+    /// with lmflownets' names and others, every dtype and odd ones, shapes
+    /// right and wrong, data of the right length or not, NaN and infinity,
+    /// offsets shifted, metadata right, wrong or malformed.
+    #[test]
+    fn fuzz_weights_from_bytes() {
+        use proptest::prelude::*;
+        let sel = |v: &[&'static str]| prop::sample::select(v.to_vec()).prop_map(String::from);
+        let name = prop_oneof![
+            sel(&["conv1.weight", "conv1.bn.weight", "conv1.bn.bias", "conv1.bn.running_mean", "conv1.bn.running_var", "conv1.bias", "conv2.weight", "predict_flow6.bias", "conv1.num_batches_tracked", "__metadata__"]),
+            "[a-z0-9_.\\\"]{0,12}",
+        ];
+        let dtype = sel(&["F32", "F32", "F16", "BF16", "F64", "I32", "I64", "U8", "I8", "BOOL", "F8_E4M3", "Q4", "f32"]);
+        let shape = prop_oneof![Just(vec![64, 24, 3, 3]), Just(vec![64]), prop::collection::vec(prop_oneof![0usize..5, any::<usize>()], 0..4)];
+        let value = prop_oneof![4 => any::<f32>().prop_filter("finite", |v| v.is_finite()), 1 => Just(f32::NAN), 1 => Just(f32::NEG_INFINITY)];
+        let entry = (name, dtype, shape, value, prop::option::weighted(0.2, 0usize..16)).prop_map(|(name, dtype, shape, v, len)| {
+            let size = match dtype.as_str() { "F64" | "I64" => 8, "F32" | "I32" => 4, "F16" | "BF16" => 2, _ => 1 };
+            let n = shape.iter().try_fold(size, |a: usize, &d| a.checked_mul(d)).filter(|&n| n <= 1 << 20).unwrap_or(4);
+            let bytes = v.to_le_bytes().into_iter().cycle().take(len.unwrap_or(n)).collect();
+            (name, dtype, shape, bytes)
+        });
+        let meta = prop::option::of(prop_oneof![
+            Just(format!(r#"{{"format":"{FORMAT}","net":"lmflownets","version":"{VERSION}"}}"#)),
+            Just(r#"{"net":"flownets"}"#.to_string()),
+            Just(r#"{"version":"2","format":"x"}"#.to_string()),
+            Just(r#"{"net":1}"#.to_string()),
+            Just("[]".to_string()),
+        ]);
+        let with_conv1 = prop::option::weighted(0.3, any::<u32>());
+        let file = (with_conv1, prop::collection::vec(entry, 0..5), meta, prop::option::weighted(0.1, (0usize..6, 1usize..9))).prop_map(
+            |(c1, mut entries, meta, shift)| {
+                if let Some(seed) = c1 {
+                    entries.splice(0..0, conv1(seed));
+                }
+                assemble(&entries, meta.as_deref(), shift)
+            },
+        );
+        let bytes = prop_oneof![1 => prop::collection::vec(any::<u8>(), 0..64), 4 => file];
+        crate::fuzz::fuzz("weights_from_bytes", bytes, |b| check_refused(&b).map(|_| ()));
+    }
+
+    /// Fuzz target: a valid file of conv1's tensors (the loader reads them
+    /// all, then finds conv2 missing), mutated mostly in its header, or
+    /// truncated anywhere.
+    #[test]
+    fn fuzz_weights_mutated() {
+        use proptest::prelude::*;
+        crate::fuzz::fuzz("weights_mutated", (any::<u32>(), crate::fuzz::edits(6), any::<bool>()), |(seed, (edits, cut), in_header)| {
+            let good = assemble(&conv1(seed), Some(r#"{"net":"lmflownets"}"#), None);
+            let m = check_refused(&good)?;
+            prop_assert!(m.ends_with("missing tensor 'conv2.weight'"), "{}", m);
+            let header_end = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+            let edits: Vec<_> = edits.into_iter().map(|(at, op, b)| (if in_header { at % header_end } else { at }, op, b)).collect();
+            check_refused(&crate::fuzz::mutate(good, &edits, cut)).map(|_| ())
+        });
+    }
+
+    #[test]
+    fn metadata_of_another_format_is_not_called_a_non_safetensors_file() {
+        let meta = r#""__metadata__":{"format":"pytorch"}"#;
+        let e = err(&file(meta, &[]));
+        assert_eq!(e, "weights 'w.st': metadata format is 'pytorch', expected 'zynqflow-weights'");
+        let e = err(&file(&meta.replace(r#""format":"pytorch""#, r#""version":"2""#), &[]));
+        assert_eq!(e, "weights 'w.st': metadata version is '2', expected '1'");
+    }
 }

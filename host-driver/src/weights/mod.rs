@@ -49,6 +49,15 @@ pub enum WeightsError {
         /// Parser message.
         detail: String,
     },
+    /// A safetensors file whose metadata says it is not a zynqflow weights
+    /// file of this version.
+    #[error("weights '{path}': {detail}")]
+    Metadata {
+        /// File.
+        path: String,
+        /// Which key holds what.
+        detail: String,
+    },
     /// File made for another network.
     #[error("weights '{path}': made for network '{found}', not '{expected}'")]
     WrongNet {

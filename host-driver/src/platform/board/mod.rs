@@ -79,6 +79,14 @@ pub struct DevmemConfig {
 /// Errors of the board backend.
 #[derive(Debug, thiserror::Error)]
 pub enum BoardError {
+    /// The root every `/sys` and `/dev` path is prefixed with is not a directory.
+    #[error("board root '{}' {problem} (the prefix of /sys and /dev: / on a board, or a `zynqflow emulate-board` directory)", root.display())]
+    BadRoot {
+        /// The root.
+        root: PathBuf,
+        /// "does not exist" or "is not a directory".
+        problem: &'static str,
+    },
     /// The device or buffer is not there.
     #[error("no {what} under {}{found}", dir.display())]
     NotFound {
@@ -196,6 +204,10 @@ impl BoardPlatform {
     /// Finds, locks and maps the device and the DMA region, and checks
     /// `ID` and `VERSION`.
     pub fn open(cfg: &BoardConfig) -> Result<Self, BoardError> {
+        if !cfg.root.is_dir() {
+            let problem = if cfg.root.exists() { "is not a directory" } else { "does not exist" };
+            return Err(BoardError::BadRoot { root: cfg.root.clone(), problem });
+        }
         let (regs, irq, dma, device) = match &cfg.devmem {
             None => Self::open_uio(cfg)?,
             Some(d) => Self::open_devmem(&cfg.root, d)?,
@@ -364,5 +376,26 @@ impl Platform for BoardPlatform {
 
     fn name(&self) -> &'static str {
         "board"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_root_that_is_not_a_directory_is_named() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("f");
+        std::fs::write(&file, b"").unwrap();
+        for (root, problem) in [(d.path().join("none"), "does not exist"), (file, "is not a directory")] {
+            let cfg = BoardConfig { root: root.clone(), ..BoardConfig::default() };
+            let e = BoardPlatform::open(&cfg).err().expect("no board there");
+            assert!(matches!(e, BoardError::BadRoot { .. }), "{e:?}");
+            assert!(e.to_string().starts_with(&format!("board root '{}' {problem} (", root.display())), "{e}");
+        }
+        // An existing root without the device still says what is missing.
+        let e = BoardPlatform::open(&BoardConfig { root: d.path().into(), ..BoardConfig::default() }).err().unwrap();
+        assert!(e.to_string().contains("no UIO device named"), "{e}");
     }
 }
