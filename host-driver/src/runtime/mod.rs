@@ -10,7 +10,7 @@
 //!   the error says so, and the next run starts clean;
 //! - a status error names the failing layer and the error code.
 
-use crate::compiler::{Command, Image, OutLayout, Program};
+use crate::compiler::{Image, OutLayout, Program};
 use crate::cpu::ops;
 use crate::cpu::quant_net::finish_flow;
 use crate::graph::Op;
@@ -261,15 +261,9 @@ impl<P: Platform> Accelerator<P> {
             self.check_owned(layer, d, &window, &l.arena, &l.weights)?;
             bytes.extend_from_slice(&d.to_bytes().expect("validated fields fit"));
         }
-        let names: Vec<Command> = list.iter().map(|(i, d)| Command { desc: *d, ..l.image.commands[*i].clone() }).collect();
-        let sub = Loaded {
-            image: Image { commands: names, ..l.image.clone() },
-            descriptors: list.iter().map(|(_, d)| *d).collect(),
-            ..l.clone()
-        };
         pe(b, self.platform.write(&l.commands, 0, &bytes))?;
         pe(b, self.platform.sync_for_device(&l.commands, 0, bytes.len()))?;
-        let run = self.execute(&sub, timeout);
+        let run = self.start_and_wait(l, list.len(), &|k| list.get(k).map(|(i, _)| *i), timeout);
         let original: Vec<u8> = l.descriptors.iter().flat_map(|d| d.to_bytes().expect("loaded descriptors fit")).collect();
         pe(b, self.platform.write(&l.commands, 0, &original))?;
         pe(b, self.platform.sync_for_device(&l.commands, 0, original.len()))?;
@@ -332,12 +326,25 @@ impl<P: Platform> Accelerator<P> {
 
     /// Starts the loaded descriptor list and waits for it with a deadline.
     pub fn execute(&mut self, l: &Loaded, timeout: Duration) -> Result<(), RuntimeError> {
+        self.start_and_wait(l, l.descriptors.len(), &Some, timeout)
+    }
+
+    /// Starts the first `count` descriptors of `l`'s list buffer and waits
+    /// for them; `command_of(k)` is the loaded command list entry `k` stands
+    /// for (error messages name its layer).
+    fn start_and_wait(
+        &mut self,
+        l: &Loaded,
+        count: usize,
+        command_of: &dyn Fn(usize) -> Option<usize>,
+        timeout: Duration,
+    ) -> Result<(), RuntimeError> {
         let b = self.platform.name();
         let p = &mut self.platform;
         let window = window_of(&[&l.weights, &l.arena, &l.commands]);
         pe(b, p.write_reg(regs::STATUS, regs::STATUS_DONE | regs::STATUS_ERROR))?;
         pe(b, p.write_reg(regs::CMD_BASE, bus32(l.commands.bus_addr)))?;
-        pe(b, p.write_reg(regs::CMD_COUNT, l.descriptors.len() as u32))?;
+        pe(b, p.write_reg(regs::CMD_COUNT, count as u32))?;
         pe(b, p.write_reg(regs::WIN_BASE, bus32(window.start)))?;
         pe(b, p.write_reg(regs::WIN_SIZE, (window.end - window.start) as u32))?;
         pe(b, p.write_reg(regs::IRQ_ENABLE, regs::IRQ_ENABLE_BIT))?;
@@ -351,13 +358,14 @@ impl<P: Platform> Accelerator<P> {
         if outcome == Wait::TimedOut && status & (regs::STATUS_DONE | regs::STATUS_ERROR) == 0 {
             let done = pe(b, p.read_reg(regs::CMDS_DONE))?;
             pe(b, p.write_reg(regs::CTRL, regs::CTRL_SOFT_RESET))?;
-            return Err(RuntimeError::Timeout { backend: b, timeout, done, total: l.descriptors.len() });
+            return Err(RuntimeError::Timeout { backend: b, timeout, done, total: count });
         }
         pe(b, p.write_reg(regs::STATUS, regs::STATUS_DONE | regs::STATUS_ERROR))?;
         if status & regs::STATUS_ERROR != 0 {
             let code = pe(b, p.read_reg(regs::ERROR_CODE))?;
             let index = pe(b, p.read_reg(regs::ERROR_INDEX))?;
-            let layer = l.image.commands.get(index as usize).map_or("?".to_string(), |c| c.layer.clone());
+            let layer =
+                command_of(index as usize).and_then(|i| l.image.commands.get(i)).map_or("?".to_string(), |c| c.layer.clone());
             let code = ErrorCode::from_code(code).map_or(format!("unknown error code {code}"), |c| c.to_string());
             return Err(RuntimeError::Device { index, layer, code });
         }
