@@ -62,9 +62,9 @@ fn memory_that_stops_answering_times_out_resets_and_the_next_job_is_exact() {
     let e = r.expect_err("a run against a silent memory succeeded");
     assert!(matches!(e, RuntimeError::Timeout { backend: "sim", done, total, .. } if (done as usize) < total), "{e}");
     assert!(e.to_string().contains("soft-reset"), "{e}");
-    // The deadline is kept to within a slice sized to end by it (plus the
-    // few register accesses of the reset), not overrun by whole slices.
-    assert!(took >= timeout && took < timeout + Duration::from_millis(1500), "{took:?}");
+    // The deadline is kept: `wait_irq` sizes its slices to end by it (about
+    // 10 ms late here, with the register accesses of the reset).
+    assert!(took >= timeout && took < timeout + Duration::from_millis(500), "{took:?}");
     let stats = acc.platform().mem_stats();
     assert!(acc.platform().harness().hung(), "the fault never struck: {stats:?}");
     // The soft reset found bursts in flight, and the memory dropped them.
