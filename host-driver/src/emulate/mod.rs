@@ -354,15 +354,16 @@ impl Emulator {
         let _ = self.reg(regs::CTRL).compare_exchange(ctrl, 0, Ordering::AcqRel, Ordering::Acquire);
     }
 
-    /// The device goes away in the middle of a run: the interrupt channel
-    /// hangs up (our pty master and slave closed), the sync attributes and
-    /// the whole tree are removed; the register window stays as it was
-    /// (`CTRL` still holding the start) in the driver's mapping.
+    /// The device goes away in the middle of a run: the whole tree is
+    /// removed, then the sync attributes closed, and last the interrupt
+    /// channel hangs up (our pty master and slave closed), so a driver that
+    /// sees the hang-up finds everything gone. The register window stays as
+    /// it was (`CTRL` still holding the start) in the driver's mapping.
     fn vanish(&mut self) {
-        self.note("vanish (fault injection): interrupt channel hung up, tree removed");
-        self.irq = None;
-        self.syncs = None;
+        self.note("vanish (fault injection): tree removed, interrupt channel hung up");
         self.tree.remove();
+        self.syncs = None;
+        self.irq = None;
         self.vanished = true;
     }
 
