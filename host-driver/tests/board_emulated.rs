@@ -176,6 +176,41 @@ fn board_lost_interrupt_times_out_resets_and_the_next_run_succeeds() {
 }
 
 #[test]
+fn board_device_vanishing_mid_run_is_a_clear_error_before_the_deadline() {
+    // One run completes, then the device goes away at the next start: the
+    // interrupt channel hangs up and the tree disappears.
+    let b = Bench::start(|o| o.vanish_after_runs = Some(1));
+    let mut acc = Accelerator::open(BoardPlatform::open(&b.config()).unwrap()).unwrap();
+    let (l, image) = layer(1);
+    let loaded = acc.load(&image).unwrap();
+    assert_eq!(acc.run_image(&loaded, &l.input, Duration::from_secs(20)).unwrap(), l.reference());
+    let device = b.root().join("dev/uio0");
+    // In a thread, so that a wait that never ends fails the test instead of
+    // hanging it.
+    let deadline = Duration::from_secs(20);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let first = acc.run_image(&loaded, &l.input, deadline).map(|_| ());
+        let took = t0.elapsed();
+        // The device stays gone: the next attempt fails too, at once.
+        let t1 = Instant::now();
+        let second = acc.run_image(&loaded, &l.input, deadline).map(|_| ());
+        let _ = tx.send((first, took, second, t1.elapsed()));
+    });
+    let (first, took, second, took2) = rx.recv_timeout(deadline + Duration::from_secs(10)).expect("the driver hung after the device vanished");
+    let e = first.expect_err("a run on a vanished device succeeded").to_string();
+    assert!(e.contains(&device.display().to_string()) && e.contains("device is gone") && e.contains("interrupt channel hung up"), "{e}");
+    // Seen when it happens, not at the deadline.
+    assert!(took < Duration::from_secs(2), "{took:?}: {e}");
+    // (It stops at the first sync: the u-dma-buf is gone too.)
+    let e2 = second.expect_err("a second run on a vanished device succeeded").to_string();
+    assert!(e2.contains("u-dma-buf is gone") && e2.contains("udmabuf0"), "{e2}");
+    assert!(took2 < Duration::from_secs(2), "{took2:?}: {e2}");
+    assert!(device.symlink_metadata().is_err() && !b.root().join("sys").exists(), "the emulator left its tree");
+}
+
+#[test]
 fn board_no_interrupt_but_done_is_not_an_error() {
     // The interrupt is lost but the run finished: the runtime finds DONE
     // after the deadline and goes on.

@@ -42,6 +42,17 @@
 //     breaks the AXI rules the accelerator promises (length > 16, 4 KiB
 //     crossing, wrong size or burst type, W before AW) is counted as a
 //     protocol violation.
+//
+// Faults and soft reset (docs/simulation.md, "Faults"):
+//   - `zf_set_hang`: after N more read beats the memory stops answering: no
+//     R beat, no W ready, no B response (AR and AW are still accepted and
+//     queue up), until the fault is cleared;
+//   - `zf_abort_memory`: `quiet` cycles with the memory silent, then every
+//     transaction it accepted and did not finish is dropped. `SimPlatform`
+//     calls it after each `CTRL.SOFT_RESET` write: the accelerator's soft
+//     reset abandons its bursts without draining them, and an interconnect
+//     reset with it (or an AXI isolation block) is what keeps their late
+//     responses from reaching the next run.
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -100,6 +111,10 @@ struct Sim {
     // parameters
     uint64_t read_latency = 40, write_resp_latency = 8, r_interval = 1, w_interval = 1;
     Stats st{};
+    // Fault: silent from `st.read_beats == hang_at` on (or now, if `hung`).
+    uint64_t hang_at = UINT64_MAX;
+    bool hung = false;
+    uint64_t dropped = 0;  // transactions dropped by `zf_abort_memory`
     std::string last_error;
     // AXI4-Lite master state
     bool l_awvalid = false, l_wvalid = false, l_bready = false, l_arvalid = false, l_rready = false;
@@ -215,7 +230,7 @@ struct Sim {
         Drive d;
         t->m_axi_gmem_arready = 1;
         t->m_axi_gmem_awready = 1;
-        d.rvalid = !reads.empty() && cycle >= reads.front().due && cycle >= next_r;
+        d.rvalid = !hung && !reads.empty() && cycle >= reads.front().due && cycle >= next_r;
         if (d.rvalid) {
             const Burst& b = reads.front();
             set_rdata(b.ok ? at(b.addr + uint64_t(b.done) * BEAT_BYTES) : nullptr);
@@ -227,9 +242,9 @@ struct Sim {
             t->m_axi_gmem_rresp = 0;
         }
         t->m_axi_gmem_rvalid = d.rvalid;
-        d.wready = !writes.empty() && cycle >= next_w;
+        d.wready = !hung && !writes.empty() && cycle >= next_w;
         t->m_axi_gmem_wready = d.wready;
-        d.bvalid = !bresps.empty() && cycle >= bresps.front().due;
+        d.bvalid = !hung && !bresps.empty() && cycle >= bresps.front().due;
         t->m_axi_gmem_bvalid = d.bvalid;
         t->m_axi_gmem_bresp = d.bvalid && !bresps.front().ok ? RESP_SLVERR : RESP_OKAY;
         t->s_axi_control_awvalid = l_awvalid;
@@ -301,6 +316,7 @@ struct Sim {
             st.read_beats++;
             next_r = cycle + r_interval - 1;
             if (++b.done == b.beats) reads.pop_front();
+            if (st.read_beats >= hang_at) hung = true;
         }
         if (o.aw) {
             bool legal = burst_ok(o.awaddr, o.awlen, o.awsize, o.awburst);
@@ -364,7 +380,7 @@ struct Sim {
 extern "C" {
 
 /// ABI version of this shim; Rust refuses a library with another.
-uint32_t zf_abi_version() { return 2; }
+uint32_t zf_abi_version() { return 3; }
 
 /// AXI4 data width in bits the library was built for.
 uint32_t zf_data_bits() { return ZF_DATA_BITS; }
@@ -483,12 +499,13 @@ uint64_t zf_cycles(void* h) { return static_cast<Sim*>(h)->cycle; }
 /// Copies up to `n` statistics (see `Stats`) into `out`; returns how many exist.
 uint32_t zf_stats(void* h, uint64_t* out, uint32_t n) {
     Sim* s = static_cast<Sim*>(h);
-    uint64_t v[12];
+    uint64_t v[13];
     std::memcpy(v, &s->st, sizeof(Stats));
     v[9] = s->comb_mismatches;
     v[10] = s->slverr_addr;
     v[11] = s->slverr_beats;
-    const uint32_t count = 12;
+    v[12] = s->dropped;
+    const uint32_t count = 13;
     std::memcpy(out, v, sizeof(uint64_t) * (n < count ? n : count));
     return count;
 }
@@ -498,6 +515,44 @@ uint32_t zf_stats(void* h, uint64_t* out, uint32_t n) {
 uint64_t zf_outstanding(void* h) {
     Sim* s = static_cast<Sim*>(h);
     return s->reads.size() + s->writes.size() + s->bresps.size();
+}
+
+/// Fault: with `armed`, the memory stops answering (no R beat, no W ready,
+/// no B response; addresses are still accepted) once `after_read_beats`
+/// more read beats have been delivered (0: at once). Without, it answers
+/// again (what it had accepted stays queued: see `zf_abort_memory`).
+void zf_set_hang(void* h, uint64_t after_read_beats, uint32_t armed) {
+    Sim* s = static_cast<Sim*>(h);
+    if (!armed) {
+        s->hang_at = UINT64_MAX;
+        s->hung = false;
+        return;
+    }
+    s->hang_at = after_read_beats > UINT64_MAX - s->st.read_beats ? UINT64_MAX : s->st.read_beats + after_read_beats;
+    s->hung = after_read_beats == 0;
+}
+
+/// Whether the memory is silent now (the fault of `zf_set_hang` struck).
+uint32_t zf_hung(void* h) { return static_cast<Sim*>(h)->hung; }
+
+/// Runs `quiet` cycles with the memory silent, then drops every
+/// transaction it accepted and has not finished (read bursts, writes
+/// awaiting data, write responses), as an interconnect reset with the
+/// accelerator would; returns how many were dropped (also counted in
+/// `zf_stats` entry 12). A fault set by `zf_set_hang` stays as it was.
+uint64_t zf_abort_memory(void* h, uint32_t quiet) {
+    Sim* s = static_cast<Sim*>(h);
+    bool was_hung = s->hung;
+    s->hung = true;
+    for (uint32_t i = 0; i < quiet; i++) s->step();
+    s->hung = was_hung;
+    uint64_t n = s->reads.size() + s->writes.size() + s->bresps.size();
+    s->reads.clear();
+    s->writes.clear();
+    s->bresps.clear();
+    s->next_r = s->next_w = 0;
+    s->dropped += n;
+    return n;
 }
 
 /// Evaluation mode: `fast` (one evaluation per cycle, the default; not

@@ -7,7 +7,15 @@
 //! unmapped page between two buffers (as [`ModelPlatform`] does), so a stray
 //! access gets SLVERR instead of a neighbour's bytes. Syncs only check
 //! bounds: the simulated memory is coherent. [`Platform::wait_irq`] runs the
-//! clock in slices until the interrupt or the wall-clock deadline.
+//! clock in slices until the interrupt or the wall-clock deadline; a slice
+//! is sized from the simulation speed measured so far to end by the
+//! deadline, so a timeout is late by milliseconds, not by a slice.
+//!
+//! A `CTRL.SOFT_RESET` write is followed by [`SOFT_RESET_QUIET_CYCLES`]
+//! cycles with the memory silent, then the memory drops every transaction
+//! still in flight ([`Harness::abort_memory`]): the hardware's soft reset
+//! abandons its bursts without draining them, and their late responses must
+//! not reach the next run (docs/simulation.md, "Faults").
 //!
 //! [`ModelPlatform`]: zynqflow_driver::model::ModelPlatform
 
@@ -26,8 +34,15 @@ pub const FIRST_BUS_ADDR: u64 = 0x1000_0000;
 pub const PAGE: u64 = 4096;
 /// End of the bus address space (descriptor addresses are 32-bit).
 pub const BUS_LIMIT: u64 = 1 << 32;
-/// Cycles run between two looks at the wall clock in `wait_irq`.
+/// Most cycles run between two looks at the wall clock in `wait_irq`.
 pub const SLICE_CYCLES: u64 = 100_000;
+/// Fewest cycles run between two looks at the wall clock in `wait_irq`.
+pub const MIN_SLICE_CYCLES: u64 = 1_000;
+/// Cycles the memory stays silent after a soft reset before it drops what
+/// is in flight: the reset reaches the AXI engines 2 cycles after the
+/// register write's handshake (`hdl/src/axil_regs.rs`); any burst they issue
+/// before that is dropped with the rest.
+pub const SOFT_RESET_QUIET_CYCLES: u32 = 16;
 
 /// One DMA buffer's host memory.
 struct HostBuf {
@@ -73,6 +88,12 @@ impl SimPlatform {
     /// Sets the memory model's timing.
     pub fn set_timing(&mut self, t: MemTiming) {
         self.harness.set_timing(t);
+    }
+
+    /// Fault injection: the memory stops answering after `Some(n)` more
+    /// read beats, until `set_hang(None)` ([`Harness::set_hang`]).
+    pub fn set_hang(&mut self, after_read_beats: Option<u64>) {
+        self.harness.set_hang(after_read_beats);
     }
 
     /// Clock cycles since the simulation began.
@@ -124,7 +145,13 @@ impl Platform for SimPlatform {
     fn write_reg(&mut self, offset: u32, value: u32) -> Result<(), PlatformError> {
         Self::check_reg(offset)?;
         self.harness.write_reg(offset, value).map_err(os)?;
-        if offset == regs::CTRL && value & regs::CTRL_START != 0 {
+        if offset == regs::CTRL && value & regs::CTRL_SOFT_RESET != 0 {
+            let dropped = self.harness.abort_memory(SOFT_RESET_QUIET_CYCLES);
+            if dropped > 0 {
+                log::debug!("sim: soft reset dropped {dropped} memory transactions in flight");
+            }
+            self.run_start = None;
+        } else if offset == regs::CTRL && value & regs::CTRL_START != 0 {
             self.run_start = Some(self.harness.cycles());
             self.last_run_cycles = None;
         }
@@ -183,6 +210,8 @@ impl Platform for SimPlatform {
     }
 
     fn wait_irq(&mut self, deadline: Instant) -> Result<Wait, PlatformError> {
+        // Cycles per second, measured on the slices run so far.
+        let mut rate: Option<f64> = None;
         loop {
             if let Some(s) = self.run_start {
                 self.last_run_cycles = Some(self.harness.cycles() - s);
@@ -191,10 +220,17 @@ impl Platform for SimPlatform {
                 self.run_start = None;
                 return Ok(Wait::Interrupt);
             }
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 return Ok(Wait::TimedOut);
             }
-            self.harness.run(SLICE_CYCLES);
+            let left = (deadline - now).as_secs_f64();
+            let slice = rate.map_or(MIN_SLICE_CYCLES, |r| ((r * left) as u64).clamp(MIN_SLICE_CYCLES, SLICE_CYCLES));
+            let ran = self.harness.run(slice);
+            let secs = now.elapsed().as_secs_f64();
+            if ran > 0 && secs > 0.0 {
+                rate = Some(ran as f64 / secs);
+            }
         }
     }
 

@@ -16,6 +16,12 @@
 //! | `emulator.log` | what the emulator saw: syncs, starts, completions, interrupts, resets |
 //! | `emulator.ready` | written last, holding the emulator's pid |
 //!
+//! **Faults** ([`EmulatorOptions`]): wrong `ID` or `VERSION`, no interrupt,
+//! runs that hang until a soft reset, and a device that vanishes mid-run
+//! (`vanish_after_runs`: at a start, the emulator hangs up the interrupt
+//! channel, removes its tree and stops, as when the driver is unbound or the
+//! board goes away under a running program).
+//!
 //! With `devmem` set, there is no UIO or u-dma-buf tree: `dev/mem` is a
 //! sparse file standing for physical memory, with the register window at
 //! `regs_phys` and the DMA memory at `dma_phys` (the driver's `--devmem`).
@@ -89,6 +95,10 @@ pub struct EmulatorOptions {
     pub no_irq: bool,
     /// Fault: this many runs hang (STATUS.BUSY, no interrupt) until a soft reset.
     pub hang_runs: u32,
+    /// Fault: after this many runs, the next start makes the device vanish:
+    /// the run never ends, the interrupt channel hangs up, the tree is
+    /// removed and [`Emulator::run`] returns.
+    pub vanish_after_runs: Option<u32>,
 }
 
 impl EmulatorOptions {
@@ -108,6 +118,7 @@ impl EmulatorOptions {
             version: regs::VERSION_WORD,
             no_irq: false,
             hang_runs: 0,
+            vanish_after_runs: None,
         }
     }
 }
@@ -143,6 +154,10 @@ pub struct Emulator {
     shadow_status: u32,
     hung: bool,
     hangs_left: u32,
+    /// Starts taken so far.
+    starts: u32,
+    /// The device vanished (fault injection): nothing is left to play.
+    vanished: bool,
 }
 
 impl Emulator {
@@ -155,7 +170,7 @@ impl Emulator {
                 let log_path = tree.claim("emulator.log")?;
                 let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
                 let device = Device::new(opts.caps, mem);
-                let mut e = Emulator { tree, regs, device, irq, syncs, log, shadow_status: 0, hung: false, hangs_left: opts.hang_runs, opts };
+                let mut e = Emulator { tree, regs, device, irq, syncs, log, shadow_status: 0, hung: false, hangs_left: opts.hang_runs, starts: 0, vanished: false, opts };
                 e.publish();
                 e.tree.text("emulator.ready", &std::process::id().to_string())?;
                 Ok(e)
@@ -315,6 +330,11 @@ impl Emulator {
         } else if ctrl & regs::CTRL_START != 0 {
             let (base, count) = (self.reg(regs::CMD_BASE).load(Ordering::Relaxed), self.reg(regs::CMD_COUNT).load(Ordering::Relaxed));
             self.note(&format!("start cmd_base={base:#x} cmd_count={count}"));
+            self.starts += 1;
+            if self.opts.vanish_after_runs.is_some_and(|n| self.starts > n) {
+                self.vanish();
+                return;
+            }
             if self.hangs_left > 0 {
                 self.hangs_left -= 1;
                 self.hung = true;
@@ -332,6 +352,19 @@ impl Emulator {
         // driver made meanwhile (a start right after a reset) is kept for
         // the next scan.
         let _ = self.reg(regs::CTRL).compare_exchange(ctrl, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// The device goes away in the middle of a run: the whole tree is
+    /// removed, then the sync attributes closed, and last the interrupt
+    /// channel hangs up (our pty master and slave closed), so a driver that
+    /// sees the hang-up finds everything gone. The register window stays as
+    /// it was (`CTRL` still holding the start) in the driver's mapping.
+    fn vanish(&mut self) {
+        self.note("vanish (fault injection): tree removed, interrupt channel hung up");
+        self.tree.remove();
+        self.syncs = None;
+        self.irq = None;
+        self.vanished = true;
     }
 
     /// Reads the driver's mask/unmask writes.
@@ -413,6 +446,9 @@ impl Emulator {
         self.drain_syncs();
         self.read_unmasks()?;
         self.step_registers();
+        if self.vanished {
+            return Ok(());
+        }
         self.deliver_irq()?;
         let mut fds = Vec::new();
         if let Some(irq) = &self.irq {
@@ -429,9 +465,10 @@ impl Emulator {
         Ok(())
     }
 
-    /// Plays the device until `stop` is set, then removes the tree.
+    /// Plays the device until `stop` is set (or the device vanishes, see
+    /// [`EmulatorOptions::vanish_after_runs`]), then removes the tree.
     pub fn run(mut self, stop: &AtomicBool) -> io::Result<()> {
-        while !stop.load(Ordering::Relaxed) {
+        while !stop.load(Ordering::Relaxed) && !self.vanished {
             self.step()?;
         }
         Ok(())

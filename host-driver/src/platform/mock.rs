@@ -4,7 +4,7 @@
 //! optional responder plays the device when `CTRL` is written.
 
 use super::{DmaBuffer, Platform, PlatformError, Wait};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 use zynqflow_isa::regs;
 
@@ -60,6 +60,10 @@ pub struct MockPlatform {
     pub memory: MockMemory,
     /// Bus address of the next allocation.
     pub next_bus: u64,
+    /// Free bytes (rounded up to whole 4 KiB pages) left before each of the
+    /// next allocations, taken in order; once empty, buffers follow each
+    /// other. Lets tests place buffers anywhere.
+    pub gaps: VecDeque<u64>,
     /// Plays the device on register writes.
     pub responder: Option<Responder>,
     irq_pending: bool,
@@ -74,7 +78,7 @@ impl MockPlatform {
         for (i, w) in caps.to_words().iter().enumerate() {
             r.insert(regs::CAP_ARRAY + 4 * i as u32, *w);
         }
-        MockPlatform { regs: r, calls: vec![], memory: MockMemory::default(), next_bus: 0x1000_0000, responder: None, irq_pending: false }
+        MockPlatform { regs: r, calls: vec![], memory: MockMemory::default(), next_bus: 0x1000_0000, gaps: VecDeque::new(), responder: None, irq_pending: false }
     }
 
     fn buffer(&mut self, buf: &DmaBuffer) -> Result<&mut Vec<u8>, PlatformError> {
@@ -107,6 +111,7 @@ impl Platform for MockPlatform {
     }
 
     fn alloc(&mut self, len: usize) -> Result<DmaBuffer, PlatformError> {
+        self.next_bus += self.gaps.pop_front().unwrap_or(0).div_ceil(4096) * 4096;
         let bus = self.next_bus;
         self.next_bus += (len as u64).div_ceil(4096).max(1) * 4096;
         self.memory.buffers.push((bus, vec![0; len]));

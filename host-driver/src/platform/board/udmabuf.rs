@@ -216,10 +216,21 @@ impl DmaPool {
             Direction::ToDevice => "sync_for_device",
             Direction::FromDevice => "sync_for_cpu",
         };
-        let write = |attr: &str, v: String| write_attr(&sys.join(attr), &v).map_err(PlatformError::from);
+        let write = |attr: &str, v: String| write_attr(&sys.join(attr), &v).map_err(|e| PlatformError::from(gone_or(sys, e)));
         write("sync_offset", at.to_string())?;
         write("sync_size", len.to_string())?;
         write("sync_direction", (dir as u32).to_string())?;
         write(trigger, "1".into())
     }
+}
+
+/// `e`, from a sync attribute under `sys`, or the news that the u-dma-buf
+/// itself is gone when its sysfs directory no longer exists (the module
+/// unloaded, the device removed, the emulator stopped).
+fn gone_or(sys: &Path, e: BoardError) -> BoardError {
+    if sys.exists() {
+        return e;
+    }
+    let what = format!("the u-dma-buf is gone: its sysfs directory no longer exists (module unloaded, device removed, or the emulator stopped): {e}");
+    BoardError::Attr { path: sys.to_path_buf(), what }
 }

@@ -94,7 +94,27 @@ impl UioIrq {
     }
 
     fn io(&self, source: std::io::Error) -> BoardError {
+        // A device that went away fails reads and writes with EIO (a UIO
+        // device unregistered, a pty whose master closed) or end-of-file:
+        // say so, rather than the bare OS error.
+        if source.raw_os_error() == Some(nix::libc::EIO) || source.kind() == std::io::ErrorKind::UnexpectedEof {
+            return self.gone(&source.to_string());
+        }
         BoardError::Io { path: self.path.clone(), source }
+    }
+
+    /// The device's interrupt channel hung up or failed (`how`): the device
+    /// is gone if its file is, else it stopped answering.
+    fn gone(&self, how: &str) -> BoardError {
+        let what = if self.path.exists() {
+            format!("the device stopped answering: its interrupt channel hung up ({how}); was the driver unbound or the emulator stopped?")
+        } else {
+            format!(
+                "the device is gone: its interrupt channel hung up ({how}) and {} no longer exists (driver unbound, bitstream reloaded, or the emulator stopped)",
+                self.path.display()
+            )
+        };
+        BoardError::Attr { path: self.path.clone(), what }
     }
 
     /// Reads and drops events already pending, so a wait sees only
@@ -109,7 +129,8 @@ impl UioIrq {
     }
 
     /// Whether the device is readable within `timeout`; a hang-up or error
-    /// on the file is an error.
+    /// on the file is an error naming the device (checked before
+    /// readability: a hung-up tty also polls readable, then reads nothing).
     fn ready(&self, timeout: PollTimeout) -> Result<bool, BoardError> {
         let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLIN)];
         loop {
@@ -117,11 +138,10 @@ impl UioIrq {
                 Ok(0) => return Ok(false),
                 Ok(_) => {
                     let r = fds[0].revents().unwrap_or(PollFlags::empty());
-                    if r.contains(PollFlags::POLLIN) {
-                        return Ok(true);
+                    if r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) || !r.contains(PollFlags::POLLIN) {
+                        return Err(self.gone(&format!("poll revents {r:?}")));
                     }
-                    let what = format!("interrupt channel failed (poll revents {r:?}); is the device (or the emulator) gone?");
-                    return Err(BoardError::Attr { path: self.path.clone(), what });
+                    return Ok(true);
                 }
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(self.io(e.into())),

@@ -1,0 +1,85 @@
+//! Faults of the memory in the Verilator simulation (`small`), through the
+//! runtime as a board would see them: `Accelerator<SimPlatform>`.
+//!
+//! A memory that stops answering mid-run must end the run with a timeout
+//! within the deadline; the runtime soft-resets the accelerator, the
+//! harness drops the bursts left in flight (docs/simulation.md, "Faults"),
+//! and once the fault is cleared the next job on the same simulation is
+//! bit-exact against the CPU reference.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use zynqflow_driver::compiler::Image;
+use zynqflow_driver::runtime::{Accelerator, RuntimeError};
+use zynqflow_driver::selftest::{Fill, RandomLayer};
+use zynqflow_isa::ArrayConfig;
+use zynqflow_sim::SimPlatform;
+
+/// The first random layer from `seed` that `small` runs.
+fn layer(seed: u64) -> (RandomLayer, Image) {
+    let caps = ArrayConfig::small().capabilities();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    loop {
+        if let Some(l) = RandomLayer::draw(&mut rng, Fill::Random) {
+            if let Some(image) = l.compile(&caps).unwrap() {
+                return (l, image);
+            }
+        }
+    }
+}
+
+#[test]
+fn memory_that_stops_answering_times_out_resets_and_the_next_job_is_exact() {
+    let p = SimPlatform::new(&ArrayConfig::small()).unwrap_or_else(|e| panic!("{e}"));
+    let mut acc = Accelerator::open(p).unwrap();
+    let (l, image) = layer(7);
+    let loaded = acc.load(&image).unwrap();
+    let long = Duration::from_secs(120);
+
+    // A clean run, to count its read beats; the fault strikes after the
+    // descriptor (8 beats) and some of the weights and activations: early,
+    // so that it strikes well before the deadline however slow the machine.
+    let before = acc.platform().mem_stats().read_beats;
+    assert_eq!(acc.run_image(&loaded, &l.input, long).unwrap(), l.reference(), "{}", l.describe());
+    let beats = acc.platform().mem_stats().read_beats - before;
+    let hang_after = 48;
+    assert!(beats >= 4 * hang_after, "{beats} read beats: too short a layer to hang mid-run ({})", l.describe());
+    acc.platform().set_hang(Some(hang_after));
+
+    // In a thread, so that a deadline not kept fails the test instead of
+    // hanging it.
+    let timeout = Duration::from_millis(400);
+    let (tx, rx) = mpsc::channel();
+    let (l2, loaded2) = (l.clone(), loaded.clone());
+    std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let r = acc.run_image(&loaded2, &l2.input, timeout);
+        let _ = tx.send((acc, r, t0.elapsed()));
+    });
+    let (mut acc, r, took) = rx.recv_timeout(timeout + Duration::from_secs(60)).expect("the run did not return within 60 s of its deadline");
+    let e = r.expect_err("a run against a silent memory succeeded");
+    assert!(matches!(e, RuntimeError::Timeout { backend: "sim", done, total, .. } if (done as usize) < total), "{e}");
+    assert!(e.to_string().contains("soft-reset"), "{e}");
+    // The deadline is kept: `wait_irq` sizes its slices to end by it (about
+    // 10 ms late here, with the register accesses of the reset).
+    assert!(took >= timeout && took < timeout + Duration::from_millis(500), "{took:?}");
+    let stats = acc.platform().mem_stats();
+    assert!(acc.platform().harness().hung(), "the fault never struck: {stats:?}");
+    // The soft reset found bursts in flight, and the memory dropped them.
+    assert!(stats.dropped > 0, "{stats:?}");
+    assert_eq!(acc.platform().harness().outstanding(), 0);
+
+    // The fault goes away; the same simulation runs the job again, exactly.
+    acc.platform().set_hang(None);
+    assert_eq!(acc.run_image(&loaded, &l.input, long).unwrap(), l.reference(), "after the fault: {}", l.describe());
+    // And another job, loaded after the fault.
+    let (l3, image3) = layer(8);
+    let loaded3 = acc.load(&image3).unwrap();
+    assert_eq!(acc.run_image(&loaded3, &l3.input, long).unwrap(), l3.reference(), "{}", l3.describe());
+    let c = acc.counters().unwrap();
+    assert_eq!((c.macs, c.commands as usize), (image3.macs(), image3.commands.len()));
+    let s = acc.platform().mem_stats();
+    assert_eq!((s.protocol_errors, s.slverr_reads, s.slverr_writes), (0, 0, 0), "{s:?}");
+}
