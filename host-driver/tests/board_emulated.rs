@@ -316,3 +316,59 @@ fn board_emulator_removes_its_tree_when_stopped() {
     let left: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Starts `loaded`'s list by hand and returns without waiting, as a
+/// process killed mid-run leaves the device: busy, with nobody holding it.
+fn start_and_abandon(acc: &mut Accelerator<BoardPlatform>, loaded: &zynqflow_driver::runtime::Loaded) {
+    let bufs = [&loaded.weights, &loaded.arena, &loaded.commands];
+    let start = bufs.iter().map(|b| b.bus_addr).min().unwrap();
+    let end = bufs.iter().map(|b| b.bus_addr + b.len as u64).max().unwrap();
+    let p = acc.platform();
+    use zynqflow_driver::platform::Platform;
+    p.write_reg(regs::CMD_BASE, loaded.commands.bus_addr as u32).unwrap();
+    p.write_reg(regs::CMD_COUNT, loaded.descriptors.len() as u32).unwrap();
+    p.write_reg(regs::WIN_BASE, start as u32).unwrap();
+    p.write_reg(regs::WIN_SIZE, (end - start) as u32).unwrap();
+    p.write_reg(regs::CTRL, regs::CTRL_START).unwrap();
+}
+
+#[test]
+fn board_open_lets_a_run_left_by_a_killed_process_finish_before_its_reset() {
+    let b = Bench::start(|o| o.run_time = Duration::from_millis(600));
+    let (l, image) = layer(2);
+    {
+        let mut acc = Accelerator::open(BoardPlatform::open(&b.config()).unwrap()).unwrap();
+        let loaded = acc.load(&image).unwrap();
+        start_and_abandon(&mut acc, &loaded);
+        b.log_until("start", 1);
+    } // the device is closed (its lock released) while the run goes on
+    let t0 = Instant::now();
+    let mut acc = Accelerator::open(BoardPlatform::open(&b.config()).unwrap()).unwrap();
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_millis(200) && waited < Duration::from_secs(4), "open waited {waited:?}");
+    let log = b.log_when(|log| log.iter().filter(|l| l.starts_with("soft_reset")).count() >= 2);
+    let end = log.iter().position(|l| l.starts_with("end status=")).unwrap_or_else(|| panic!("the run never ended: {log:#?}"));
+    let reset = log.iter().rposition(|l| l.starts_with("soft_reset")).unwrap();
+    assert!(end < reset && !log.iter().any(|l| l.contains("abandons")), "{log:#?}");
+    let loaded = acc.load(&image).unwrap();
+    assert_eq!(acc.run_image(&loaded, &l.input, Duration::from_secs(20)).unwrap(), l.reference());
+}
+
+#[test]
+fn board_open_resets_a_run_that_never_finishes_after_its_settle_limit() {
+    let b = Bench::start(|o| o.hang_runs = 1);
+    let (l, image) = layer(3);
+    {
+        let mut acc = Accelerator::open(BoardPlatform::open(&b.config()).unwrap()).unwrap();
+        let loaded = acc.load(&image).unwrap();
+        start_and_abandon(&mut acc, &loaded);
+        b.log_until("hang", 1);
+    }
+    let t0 = Instant::now();
+    let mut acc = Accelerator::open_with_settle(BoardPlatform::open(&b.config()).unwrap(), Duration::from_millis(300)).unwrap();
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_millis(300) && waited < Duration::from_secs(2), "open waited {waited:?}");
+    b.log_when(|log| log.iter().rposition(|l| l.starts_with("soft_reset")) > log.iter().position(|l| l.starts_with("hang")));
+    let loaded = acc.load(&image).unwrap();
+    assert_eq!(acc.run_image(&loaded, &l.input, Duration::from_secs(20)).unwrap(), l.reference());
+}

@@ -20,7 +20,8 @@
 //! runs that hang until a soft reset, and a device that vanishes mid-run
 //! (`vanish_after_runs`: at a start, the emulator hangs up the interrupt
 //! channel, removes its tree and stops, as when the driver is unbound or the
-//! board goes away under a running program).
+//! board goes away under a running program). Not a fault: `run_time` keeps
+//! each run busy for a wall time, as a frame is on a board.
 //!
 //! With `devmem` set, there is no UIO or u-dma-buf tree: `dev/mem` is a
 //! sparse file standing for physical memory, with the register window at
@@ -63,7 +64,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use zynqflow_isa::{regs, Capabilities};
 
 /// What the emulated board looks like, and the faults it injects.
@@ -99,6 +100,11 @@ pub struct EmulatorOptions {
     /// the run never ends, the interrupt channel hangs up, the tree is
     /// removed and [`Emulator::run`] returns.
     pub vanish_after_runs: Option<u32>,
+    /// A run stays `STATUS.BUSY` this long (wall time) before it computes
+    /// and ends, as a whole frame does on a board; a soft reset meanwhile
+    /// abandons it. Zero (the default): runs end at the scan that sees the
+    /// start.
+    pub run_time: Duration,
 }
 
 impl EmulatorOptions {
@@ -119,6 +125,7 @@ impl EmulatorOptions {
             no_irq: false,
             hang_runs: 0,
             vanish_after_runs: None,
+            run_time: Duration::ZERO,
         }
     }
 }
@@ -154,6 +161,8 @@ pub struct Emulator {
     shadow_status: u32,
     hung: bool,
     hangs_left: u32,
+    /// A run in progress under [`EmulatorOptions::run_time`]: when it ends.
+    ends_at: Option<Instant>,
     /// Starts taken so far.
     starts: u32,
     /// The device vanished (fault injection): nothing is left to play.
@@ -170,7 +179,7 @@ impl Emulator {
                 let log_path = tree.claim("emulator.log")?;
                 let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
                 let device = Device::new(opts.caps, mem);
-                let mut e = Emulator { tree, regs, device, irq, syncs, log, shadow_status: 0, hung: false, hangs_left: opts.hang_runs, starts: 0, vanished: false, opts };
+                let mut e = Emulator { tree, regs, device, irq, syncs, log, shadow_status: 0, hung: false, ends_at: None, hangs_left: opts.hang_runs, starts: 0, vanished: false, opts };
                 e.publish();
                 e.tree.text("emulator.ready", &std::process::id().to_string())?;
                 Ok(e)
@@ -272,7 +281,7 @@ impl Emulator {
 
     /// The `STATUS` value to show.
     fn status_value(&self) -> u32 {
-        if self.hung {
+        if self.hung || self.ends_at.is_some() {
             regs::STATUS_BUSY
         } else {
             self.device.status()
@@ -326,7 +335,11 @@ impl Emulator {
         if ctrl & regs::CTRL_SOFT_RESET != 0 {
             self.device.write_reg(regs::CTRL, ctrl);
             self.hung = false;
-            self.note("soft_reset");
+            if self.ends_at.take().is_some() {
+                self.note("soft_reset abandons the run in progress");
+            } else {
+                self.note("soft_reset");
+            }
         } else if ctrl & regs::CTRL_START != 0 {
             let (base, count) = (self.reg(regs::CMD_BASE).load(Ordering::Relaxed), self.reg(regs::CMD_COUNT).load(Ordering::Relaxed));
             self.note(&format!("start cmd_base={base:#x} cmd_count={count}"));
@@ -339,12 +352,12 @@ impl Emulator {
                 self.hangs_left -= 1;
                 self.hung = true;
                 self.note("hang (fault injection): busy until a soft reset");
+            } else if !self.opts.run_time.is_zero() {
+                self.hung = false;
+                self.ends_at = Some(Instant::now() + self.opts.run_time);
             } else {
                 self.hung = false;
-                self.device.write_reg(regs::CTRL, regs::CTRL_START);
-                let (s, done, macs) = (self.device.status(), self.device.cmds_done(), self.device.perf_macs());
-                let err = self.device.last_error().map(|(c, i)| format!(" error={c} index={i}")).unwrap_or_default();
-                self.note(&format!("end status={s:#x} cmds_done={done} macs={macs}{err}"));
+                self.end_run();
             }
         }
         self.publish();
@@ -352,6 +365,14 @@ impl Emulator {
         // driver made meanwhile (a start right after a reset) is kept for
         // the next scan.
         let _ = self.reg(regs::CTRL).compare_exchange(ctrl, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// Runs the started list on the model and notes how it ended.
+    fn end_run(&mut self) {
+        self.device.write_reg(regs::CTRL, regs::CTRL_START);
+        let (s, done, macs) = (self.device.status(), self.device.cmds_done(), self.device.perf_macs());
+        let err = self.device.last_error().map(|(c, i)| format!(" error={c} index={i}")).unwrap_or_default();
+        self.note(&format!("end status={s:#x} cmds_done={done} macs={macs}{err}"));
     }
 
     /// The device goes away in the middle of a run: the whole tree is
@@ -446,6 +467,11 @@ impl Emulator {
         self.drain_syncs();
         self.read_unmasks()?;
         self.step_registers();
+        if self.ends_at.is_some_and(|t| Instant::now() >= t) {
+            self.ends_at = None;
+            self.end_run();
+            self.publish();
+        }
         if self.vanished {
             return Ok(());
         }

@@ -157,14 +157,51 @@ pub struct Accelerator<P: Platform> {
     caps: Capabilities,
 }
 
+/// How long [`Accelerator::open`] lets a run it finds in progress finish
+/// before it soft-resets the device anyway. A whole LmFlowNetS frame at
+/// 384×512 takes about 0.4 s on `pynq-z2` at 100 MHz (docs/performance.md).
+pub const OPEN_SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Waits, up to `timeout`, for a run left by an earlier process (one killed
+/// mid-run: its lock is gone, its list still runs) to finish, polling
+/// `STATUS.BUSY`. The hardware's soft reset abandons the AXI bursts in
+/// flight without draining them — on a real interconnect a protocol break
+/// that can wedge the HP port — so `open` resets an idle device when it
+/// can. A device still busy at the deadline is reset all the same (it is
+/// hung: nothing else will free it), with a warning.
+fn settle_before_reset<P: Platform>(platform: &mut P, timeout: Duration) -> Result<(), RuntimeError> {
+    let b = platform.name();
+    let t0 = Instant::now();
+    if pe(b, platform.read_reg(regs::STATUS))? & regs::STATUS_BUSY == 0 {
+        return Ok(());
+    }
+    log::info!("{b}: the device is busy with an earlier run; letting it finish before the reset (up to {timeout:?})");
+    while pe(b, platform.read_reg(regs::STATUS))? & regs::STATUS_BUSY != 0 {
+        if t0.elapsed() >= timeout {
+            log::warn!("{b}: the device is still busy after {timeout:?}: soft-resetting a run in progress (its AXI bursts are abandoned)");
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    log::info!("{b}: the earlier run finished after {:?}", t0.elapsed());
+    Ok(())
+}
+
 fn pe<T>(backend: &'static str, r: Result<T, PlatformError>) -> Result<T, RuntimeError> {
     r.map_err(|source| RuntimeError::Platform { backend, source })
 }
 
 impl<P: Platform> Accelerator<P> {
     /// Opens the device: checks ID and version, reads the capabilities,
-    /// soft-resets it.
-    pub fn open(mut platform: P) -> Result<Self, RuntimeError> {
+    /// lets a run left by an earlier process finish (up to
+    /// [`OPEN_SETTLE_TIMEOUT`]), then soft-resets it.
+    pub fn open(platform: P) -> Result<Self, RuntimeError> {
+        Self::open_with_settle(platform, OPEN_SETTLE_TIMEOUT)
+    }
+
+    /// [`Accelerator::open`] with another limit on how long a run found in
+    /// progress may take to finish before the soft reset.
+    pub fn open_with_settle(mut platform: P, settle: Duration) -> Result<Self, RuntimeError> {
         let b = platform.name();
         let id = pe(b, platform.read_reg(regs::ID))?;
         if id != regs::ACCEL_ID {
@@ -184,6 +221,7 @@ impl<P: Platform> Accelerator<P> {
             *word = pe(b, platform.read_reg(regs::CAP_ARRAY + 4 * i as u32))?;
         }
         let caps = Capabilities::from_words(w);
+        settle_before_reset(&mut platform, settle)?;
         pe(b, platform.write_reg(regs::CTRL, regs::CTRL_SOFT_RESET))?;
         Ok(Accelerator { platform, caps })
     }
