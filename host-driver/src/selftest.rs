@@ -88,6 +88,21 @@ fn random_thresholds(rng: &mut ChaCha8Rng, cout: usize, bits: ActBits, span: i32
 }
 
 impl RandomLayer {
+    /// The first layer drawn from `seed` (values [`Fill::Random`]) that
+    /// compiles for `caps`, with its image: the tests' one-liner for "some
+    /// random layer this device runs".
+    pub fn first_compiled(seed: u64, caps: &Capabilities) -> (RandomLayer, Image) {
+        use rand::SeedableRng;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        loop {
+            if let Some(l) = RandomLayer::draw(&mut rng, Fill::Random) {
+                if let Some(image) = l.compile(caps).expect("the compiler accepts selftest's layers") {
+                    return (l, image);
+                }
+            }
+        }
+    }
+
     /// Draws a layer with values as `fill` says; `None` when the drawn
     /// geometry leaves no output for the drawn input size (draw again).
     pub fn draw(rng: &mut ChaCha8Rng, fill: Fill) -> Option<RandomLayer> {

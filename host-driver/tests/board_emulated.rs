@@ -3,8 +3,6 @@
 //! thread over a fake sysfs/dev tree in a temporary directory, and the
 //! driver code runs unchanged on it.
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,7 +11,7 @@ use std::time::{Duration, Instant};
 use zynqflow_driver::emulate::{Emulator, EmulatorOptions};
 use zynqflow_driver::platform::board::{BoardConfig, BoardPlatform, DevmemConfig};
 use zynqflow_driver::runtime::{Accelerator, RuntimeError};
-use zynqflow_driver::selftest::{Fill, RandomLayer};
+use zynqflow_driver::selftest::RandomLayer;
 use zynqflow_isa::{regs, ArrayConfig};
 
 /// An emulator thread over a temporary root; stopped and joined on drop.
@@ -80,15 +78,7 @@ impl Drop for Bench {
 
 /// A random layer that the `small` configuration runs.
 fn layer(seed: u64) -> (RandomLayer, zynqflow_driver::compiler::Image) {
-    let caps = ArrayConfig::small().capabilities();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    loop {
-        if let Some(l) = RandomLayer::draw(&mut rng, Fill::Random) {
-            if let Some(image) = l.compile(&caps).unwrap() {
-                return (l, image);
-            }
-        }
-    }
+    RandomLayer::first_compiled(seed, &ArrayConfig::small().capabilities())
 }
 
 fn open_err(cfg: &BoardConfig) -> String {

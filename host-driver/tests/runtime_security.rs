@@ -24,8 +24,6 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
@@ -34,7 +32,7 @@ use zynqflow_driver::compiler::Image;
 use zynqflow_driver::platform::mock::{Call, MockPlatform};
 use zynqflow_driver::platform::{DmaBuffer, Platform};
 use zynqflow_driver::runtime::{Accelerator, Loaded, RuntimeError};
-use zynqflow_driver::selftest::{Fill, RandomLayer};
+use zynqflow_driver::selftest::RandomLayer;
 use zynqflow_isa::{regs, validate, ArrayConfig, Capabilities, Descriptor, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_THRESHOLD};
 
 const PAGE: u64 = 4096;
@@ -79,14 +77,7 @@ fn placement() -> impl Strategy<Value = Placement> {
 
 /// The first layer the `small` configuration runs from `seed`.
 fn layer(seed: u64) -> Image {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    loop {
-        if let Some(l) = RandomLayer::draw(&mut rng, Fill::Random) {
-            if let Some(image) = l.compile(&caps()).expect("the compiler accepts selftest's layers") {
-                return image;
-            }
-        }
-    }
+    RandomLayer::first_compiled(seed, &caps()).1
 }
 
 /// `image` with every arena offset moved by `p.arena_shift` steps and every

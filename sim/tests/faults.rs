@@ -7,27 +7,17 @@
 //! and once the fault is cleared the next job on the same simulation is
 //! bit-exact against the CPU reference.
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use zynqflow_driver::compiler::Image;
 use zynqflow_driver::runtime::{Accelerator, RuntimeError};
-use zynqflow_driver::selftest::{Fill, RandomLayer};
+use zynqflow_driver::selftest::RandomLayer;
 use zynqflow_isa::ArrayConfig;
 use zynqflow_sim::SimPlatform;
 
 /// The first random layer from `seed` that `small` runs.
 fn layer(seed: u64) -> (RandomLayer, Image) {
-    let caps = ArrayConfig::small().capabilities();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    loop {
-        if let Some(l) = RandomLayer::draw(&mut rng, Fill::Random) {
-            if let Some(image) = l.compile(&caps).unwrap() {
-                return (l, image);
-            }
-        }
-    }
+    RandomLayer::first_compiled(seed, &ArrayConfig::small().capabilities())
 }
 
 #[test]
