@@ -9,7 +9,9 @@
 //! RAMs with a registered read — feed the [`SystolicArray`] under the
 //! [`Feeder`]'s step sequence; the array drains into the [`ThresholdUnit`]
 //! (the row's record is its row index: a pass holds `rows` records), then the
-//! [`OutWriter`] and the [`AxiWriter`].
+//! [`OutWriter`] and the [`AxiWriter`]. Both engines reach `m_axi_gmem_*`
+//! through [`AxiDrain`], which finishes their bursts in flight after a soft
+//! reset (`STATUS.BUSY` meanwhile).
 //!
 //! Generation parameters come from one `isa::ArrayConfig` (see
 //! [`crate::accelerator_verilog`]): rows, cols, bus width, bank depths.
