@@ -41,7 +41,7 @@
 //! input to a port output is added.
 use rust_hdl::prelude::*;
 
-use crate::fifo::RegFifo;
+use crate::fifo::{RegFifo, Unused};
 
 /// The drain stage; `D`/`S` the AXI data/strobe bits. See the module docs.
 #[derive(LogicBlock)]
@@ -159,6 +159,8 @@ pub struct AxiDrain<const D: usize, const S: usize> {
     wb_out: DFF<Bits<6>>,
     wbeat: DFF<Bits<8>>,
     wq: RegFifo<8, 4>,
+    /// The queue's `full`: never reached, an engine has at most 16 bursts outstanding.
+    u_wq_full: Unused<Bit>,
     ar_hold: DFF<Bit>,
     ar_addr: DFF<Bits<32>>,
     ar_len: DFF<Bits<8>>,
@@ -250,6 +252,7 @@ impl<const D: usize, const S: usize> AxiDrain<D, S> {
             wb_out: Default::default(),
             wbeat: Default::default(),
             wq: RegFifo::new(),
+            u_wq_full: Default::default(),
             ar_hold: Default::default(),
             ar_addr: Default::default(),
             ar_len: Default::default(),
@@ -294,6 +297,7 @@ impl<const D: usize, const S: usize> Logic for AxiDrain<D, S> {
         );
         self.wq.clock.next = self.clock.val();
         self.wq.reset.next = self.reset.val();
+        self.u_wq_full.i.next = self.wq.full.val();
         self.draining.next = self.drain.q.val();
 
         // Engine outputs / drain outputs at the port.
