@@ -24,8 +24,9 @@
 //! # Ports
 //! Both: `clock`; `reset` (synchronous, active high: drops the request being
 //! split, the address register, the descriptor queue, the outstanding count,
-//! the data registers and `error`; to be used only while no burst is
-//! outstanding at the slave); the request `req_valid`, `req_ready`,
+//! the data registers and `error`; bursts outstanding at the slave are
+//! abandoned: the top puts [`crate::axi_drain::AxiDrain`] on the port to
+//! finish them after a soft reset); the request `req_valid`, `req_ready`,
 //! `req_addr` (32-bit byte address, multiple of 8), `req_words` (24 bits,
 //! ≥ 1; a request of 0 words is accepted and does nothing); `busy`; `error`.
 //! - [`AxiReader`]: `out_word` (64), `out_valid`, `out_ready`: the requested

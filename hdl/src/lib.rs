@@ -40,6 +40,7 @@
 //! Verilog) in `hdl/tests/`.
 
 pub mod array;
+pub mod axi_drain;
 pub mod axi_master;
 pub mod axil_regs;
 pub mod cmdproc;

@@ -9,7 +9,9 @@
 //! RAMs with a registered read — feed the [`SystolicArray`] under the
 //! [`Feeder`]'s step sequence; the array drains into the [`ThresholdUnit`]
 //! (the row's record is its row index: a pass holds `rows` records), then the
-//! [`OutWriter`] and the [`AxiWriter`].
+//! [`OutWriter`] and the [`AxiWriter`]. Both engines reach `m_axi_gmem_*`
+//! through [`AxiDrain`], which finishes their bursts in flight after a soft
+//! reset (`STATUS.BUSY` meanwhile).
 //!
 //! Generation parameters come from one `isa::ArrayConfig` (see
 //! [`crate::accelerator_verilog`]): rows, cols, bus width, bank depths.
@@ -18,6 +20,7 @@ use rust_hdl::prelude::*;
 use zynqflow_isa::ArrayConfig;
 
 use crate::array::SystolicArray;
+use crate::axi_drain::AxiDrain;
 use crate::axi_master::{AxiReader, AxiWriter};
 use crate::axil_regs::{AxilRegs, ADDR_BITS};
 use crate::cmdproc::CmdProc;
@@ -147,6 +150,7 @@ pub struct Accelerator<
     list: ListCheck,
     reader: AxiReader<D>,
     writer: AxiWriter<D, S>,
+    drain: AxiDrain<D, S>,
     gather: Gatherer<AB>,
     feeder: Feeder<AB, WB>,
     array: SystolicArray<64>,
@@ -264,6 +268,7 @@ impl<
             list: ListCheck::new(),
             reader: AxiReader::new(),
             writer: AxiWriter::new(),
+            drain: AxiDrain::new(),
             gather: Gatherer::new(cols),
             feeder: Feeder::new(cols),
             array: SystolicArray::new(config),
@@ -336,6 +341,9 @@ impl<
         self.thr.reset.next = self.eng_rst.val();
         self.outw.clock.next = self.ap_clk.val();
         self.outw.reset.next = self.eng_rst.val();
+        self.drain.clock.next = self.ap_clk.val();
+        self.drain.reset.next = self.rst.val();
+        self.drain.soft_reset.next = self.regs.soft_reset.val();
 
         // AXI4-Lite slave.
         self.regs.awaddr.next = self.s_axi_control_awaddr.val();
@@ -366,7 +374,7 @@ impl<
         self.list.win_base.next = self.regs.win_base.val();
         self.list.win_size.next = self.regs.win_size.val();
         self.cp.list_code.next = self.list.code.val();
-        self.regs.busy.next = self.cp.busy.val();
+        self.regs.busy.next = self.cp.busy.val() | self.drain.draining.val();
         self.regs.done_pulse.next = self.cp.done_pulse.val();
         self.regs.error_pulse.next = self.cp.error_pulse.val();
         self.regs.error_code.next = self.cp.error_code.val();
@@ -395,17 +403,28 @@ impl<
         self.cp.rd_error.next = self.reader.error.val();
         self.cp.wr_error.next = self.writer.error.val();
         self.cp.wr_busy.next = self.writer.busy.val();
-        self.m_axi_gmem_araddr.next = self.reader.araddr.val();
-        self.m_axi_gmem_arlen.next = self.reader.arlen.val();
-        self.m_axi_gmem_arsize.next = self.reader.arsize.val();
-        self.m_axi_gmem_arburst.next = self.reader.arburst.val();
-        self.m_axi_gmem_arvalid.next = self.reader.arvalid.val();
-        self.reader.arready.next = self.m_axi_gmem_arready.val();
-        self.reader.rdata.next = self.m_axi_gmem_rdata.val();
-        self.reader.rresp.next = self.m_axi_gmem_rresp.val();
-        self.reader.rlast.next = self.m_axi_gmem_rlast.val();
-        self.reader.rvalid.next = self.m_axi_gmem_rvalid.val();
-        self.m_axi_gmem_rready.next = self.reader.rready.val();
+        self.drain.e_araddr.next = self.reader.araddr.val();
+        self.m_axi_gmem_araddr.next = self.drain.m_araddr.val();
+        self.drain.e_arlen.next = self.reader.arlen.val();
+        self.m_axi_gmem_arlen.next = self.drain.m_arlen.val();
+        self.drain.e_arsize.next = self.reader.arsize.val();
+        self.m_axi_gmem_arsize.next = self.drain.m_arsize.val();
+        self.drain.e_arburst.next = self.reader.arburst.val();
+        self.m_axi_gmem_arburst.next = self.drain.m_arburst.val();
+        self.drain.e_arvalid.next = self.reader.arvalid.val();
+        self.m_axi_gmem_arvalid.next = self.drain.m_arvalid.val();
+        self.drain.m_arready.next = self.m_axi_gmem_arready.val();
+        self.reader.arready.next = self.drain.e_arready.val();
+        self.drain.m_rdata.next = self.m_axi_gmem_rdata.val();
+        self.reader.rdata.next = self.drain.e_rdata.val();
+        self.drain.m_rresp.next = self.m_axi_gmem_rresp.val();
+        self.reader.rresp.next = self.drain.e_rresp.val();
+        self.drain.m_rlast.next = self.m_axi_gmem_rlast.val();
+        self.reader.rlast.next = self.drain.e_rlast.val();
+        self.drain.m_rvalid.next = self.m_axi_gmem_rvalid.val();
+        self.reader.rvalid.next = self.drain.e_rvalid.val();
+        self.drain.e_rready.next = self.reader.rready.val();
+        self.m_axi_gmem_rready.next = self.drain.m_rready.val();
 
         // Gatherer.
         self.gather.start.next = self.cp.run_start.val();
@@ -540,19 +559,33 @@ impl<
         self.writer.in_strb.next = self.outw.wdata_strb.val();
         self.writer.in_valid.next = self.outw.wdata_valid.val();
         self.outw.wdata_ready.next = self.writer.in_ready.val();
-        self.m_axi_gmem_awaddr.next = self.writer.awaddr.val();
-        self.m_axi_gmem_awlen.next = self.writer.awlen.val();
-        self.m_axi_gmem_awsize.next = self.writer.awsize.val();
-        self.m_axi_gmem_awburst.next = self.writer.awburst.val();
-        self.m_axi_gmem_awvalid.next = self.writer.awvalid.val();
-        self.writer.awready.next = self.m_axi_gmem_awready.val();
-        self.m_axi_gmem_wdata.next = self.writer.wdata.val();
-        self.m_axi_gmem_wstrb.next = self.writer.wstrb.val();
-        self.m_axi_gmem_wlast.next = self.writer.wlast.val();
-        self.m_axi_gmem_wvalid.next = self.writer.wvalid.val();
-        self.writer.wready.next = self.m_axi_gmem_wready.val();
-        self.writer.bresp.next = self.m_axi_gmem_bresp.val();
-        self.writer.bvalid.next = self.m_axi_gmem_bvalid.val();
-        self.m_axi_gmem_bready.next = self.writer.bready.val();
+        self.drain.e_awaddr.next = self.writer.awaddr.val();
+        self.m_axi_gmem_awaddr.next = self.drain.m_awaddr.val();
+        self.drain.e_awlen.next = self.writer.awlen.val();
+        self.m_axi_gmem_awlen.next = self.drain.m_awlen.val();
+        self.drain.e_awsize.next = self.writer.awsize.val();
+        self.m_axi_gmem_awsize.next = self.drain.m_awsize.val();
+        self.drain.e_awburst.next = self.writer.awburst.val();
+        self.m_axi_gmem_awburst.next = self.drain.m_awburst.val();
+        self.drain.e_awvalid.next = self.writer.awvalid.val();
+        self.m_axi_gmem_awvalid.next = self.drain.m_awvalid.val();
+        self.drain.m_awready.next = self.m_axi_gmem_awready.val();
+        self.writer.awready.next = self.drain.e_awready.val();
+        self.drain.e_wdata.next = self.writer.wdata.val();
+        self.m_axi_gmem_wdata.next = self.drain.m_wdata.val();
+        self.drain.e_wstrb.next = self.writer.wstrb.val();
+        self.m_axi_gmem_wstrb.next = self.drain.m_wstrb.val();
+        self.drain.e_wlast.next = self.writer.wlast.val();
+        self.m_axi_gmem_wlast.next = self.drain.m_wlast.val();
+        self.drain.e_wvalid.next = self.writer.wvalid.val();
+        self.m_axi_gmem_wvalid.next = self.drain.m_wvalid.val();
+        self.drain.m_wready.next = self.m_axi_gmem_wready.val();
+        self.writer.wready.next = self.drain.e_wready.val();
+        self.drain.m_bresp.next = self.m_axi_gmem_bresp.val();
+        self.writer.bresp.next = self.drain.e_bresp.val();
+        self.drain.m_bvalid.next = self.m_axi_gmem_bvalid.val();
+        self.writer.bvalid.next = self.drain.e_bvalid.val();
+        self.drain.e_bready.next = self.writer.bready.val();
+        self.m_axi_gmem_bready.next = self.drain.m_bready.val();
     }
 }

@@ -47,12 +47,9 @@
 //   - `zf_set_hang`: after N more read beats the memory stops answering: no
 //     R beat, no W ready, no B response (AR and AW are still accepted and
 //     queue up), until the fault is cleared;
-//   - `zf_abort_memory`: `quiet` cycles with the memory silent, then every
-//     transaction it accepted and did not finish is dropped. `SimPlatform`
-//     calls it after each `CTRL.SOFT_RESET` write: the accelerator's soft
-//     reset abandons its bursts without draining them, and an interconnect
-//     reset with it (or an AXI isolation block) is what keeps their late
-//     responses from reaching the next run.
+//   - a `CTRL.SOFT_RESET` needs nothing here: the accelerator drains its
+//     bursts in flight before it is clean (`hdl/src/axi_drain.rs`), so the
+//     memory answers them as any others.
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -114,7 +111,6 @@ struct Sim {
     // Fault: silent from `st.read_beats == hang_at` on (or now, if `hung`).
     uint64_t hang_at = UINT64_MAX;
     bool hung = false;
-    uint64_t dropped = 0;  // transactions dropped by `zf_abort_memory`
     std::string last_error;
     // AXI4-Lite master state
     bool l_awvalid = false, l_wvalid = false, l_bready = false, l_arvalid = false, l_rready = false;
@@ -380,7 +376,7 @@ struct Sim {
 extern "C" {
 
 /// ABI version of this shim; Rust refuses a library with another.
-uint32_t zf_abi_version() { return 3; }
+uint32_t zf_abi_version() { return 4; }
 
 /// AXI4 data width in bits the library was built for.
 uint32_t zf_data_bits() { return ZF_DATA_BITS; }
@@ -499,13 +495,12 @@ uint64_t zf_cycles(void* h) { return static_cast<Sim*>(h)->cycle; }
 /// Copies up to `n` statistics (see `Stats`) into `out`; returns how many exist.
 uint32_t zf_stats(void* h, uint64_t* out, uint32_t n) {
     Sim* s = static_cast<Sim*>(h);
-    uint64_t v[13];
+    uint64_t v[12];
     std::memcpy(v, &s->st, sizeof(Stats));
     v[9] = s->comb_mismatches;
     v[10] = s->slverr_addr;
     v[11] = s->slverr_beats;
-    v[12] = s->dropped;
-    const uint32_t count = 13;
+    const uint32_t count = 12;
     std::memcpy(out, v, sizeof(uint64_t) * (n < count ? n : count));
     return count;
 }
@@ -520,7 +515,7 @@ uint64_t zf_outstanding(void* h) {
 /// Fault: with `armed`, the memory stops answering (no R beat, no W ready,
 /// no B response; addresses are still accepted) once `after_read_beats`
 /// more read beats have been delivered (0: at once). Without, it answers
-/// again (what it had accepted stays queued: see `zf_abort_memory`).
+/// again and answers what it had accepted meanwhile, in order.
 void zf_set_hang(void* h, uint64_t after_read_beats, uint32_t armed) {
     Sim* s = static_cast<Sim*>(h);
     if (!armed) {
@@ -534,26 +529,6 @@ void zf_set_hang(void* h, uint64_t after_read_beats, uint32_t armed) {
 
 /// Whether the memory is silent now (the fault of `zf_set_hang` struck).
 uint32_t zf_hung(void* h) { return static_cast<Sim*>(h)->hung; }
-
-/// Runs `quiet` cycles with the memory silent, then drops every
-/// transaction it accepted and has not finished (read bursts, writes
-/// awaiting data, write responses), as an interconnect reset with the
-/// accelerator would; returns how many were dropped (also counted in
-/// `zf_stats` entry 12). A fault set by `zf_set_hang` stays as it was.
-uint64_t zf_abort_memory(void* h, uint32_t quiet) {
-    Sim* s = static_cast<Sim*>(h);
-    bool was_hung = s->hung;
-    s->hung = true;
-    for (uint32_t i = 0; i < quiet; i++) s->step();
-    s->hung = was_hung;
-    uint64_t n = s->reads.size() + s->writes.size() + s->bresps.size();
-    s->reads.clear();
-    s->writes.clear();
-    s->bresps.clear();
-    s->next_r = s->next_w = 0;
-    s->dropped += n;
-    return n;
-}
 
 /// Evaluation mode: `fast` (one evaluation per cycle, the default; not
 /// while tracing or in reset) or two per cycle; `check` (two-evaluation mode

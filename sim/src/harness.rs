@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use zynqflow_isa::ArrayConfig;
 
 /// The shim ABI this crate speaks (`zf_abi_version`).
-const ABI_VERSION: u32 = 3;
+const ABI_VERSION: u32 = 4;
 
 /// Cycles an AXI4-Lite access may take before it counts as unanswered.
 pub const LITE_LIMIT: u64 = 1000;
@@ -64,9 +64,6 @@ pub struct MemStats {
     /// The first burst answered SLVERR: bus address (bit 63 set for a
     /// write) and beats; 0 if none.
     pub first_slverr: (u64, u64),
-    /// Transactions dropped unfinished by [`Harness::abort_memory`] (the
-    /// soft resets of [`crate::SimPlatform`]).
-    pub dropped: u64,
 }
 
 type NewFn = unsafe extern "C" fn(*const c_char) -> *mut c_void;
@@ -84,7 +81,6 @@ type StatsFn = unsafe extern "C" fn(*mut c_void, *mut u64, u32) -> u32;
 type ConstFn = unsafe extern "C" fn() -> u32;
 type ModeFn = unsafe extern "C" fn(*mut c_void, u32, u32);
 type HangFn = unsafe extern "C" fn(*mut c_void, u64, u32);
-type AbortFn = unsafe extern "C" fn(*mut c_void, u32) -> u64;
 
 /// The entry points of one loaded library.
 struct Api {
@@ -105,7 +101,6 @@ struct Api {
     mode: ModeFn,
     hang: HangFn,
     hung: U32Fn,
-    abort: AbortFn,
     data_bits: u32,
     // Keeps the code above mapped.
     _lib: Library,
@@ -149,7 +144,6 @@ impl Api {
                 mode: get(&lib, b"zf_set_mode\0").map_err(err)?,
                 hang: get(&lib, b"zf_set_hang\0").map_err(err)?,
                 hung: get(&lib, b"zf_hung\0").map_err(err)?,
-                abort: get(&lib, b"zf_abort_memory\0").map_err(err)?,
                 data_bits: bits(),
                 _lib: lib,
             })
@@ -288,8 +282,8 @@ impl Harness {
 
     /// The memory model's statistics.
     pub fn mem_stats(&self) -> MemStats {
-        let mut v = [0u64; 13];
-        // SAFETY: `h` is live; `v` holds 13 values.
+        let mut v = [0u64; 12];
+        // SAFETY: `h` is live; `v` holds 12 values.
         unsafe { (self.api.stats)(self.h, v.as_mut_ptr(), v.len() as u32) };
         MemStats {
             read_bursts: v[0],
@@ -303,15 +297,13 @@ impl Harness {
             max_outstanding_writes: v[8],
             comb_output_changes: v[9],
             first_slverr: (v[10], v[11]),
-            dropped: v[12],
         }
     }
 
     /// Fault injection: with `Some(n)`, the memory stops answering once `n`
     /// more read beats have been delivered (0: at once) — no read beat, no
     /// write ready, no write response; addresses are still accepted — until
-    /// `set_hang(None)`. Clearing the fault does not drop what the memory
-    /// accepted meanwhile: [`Harness::abort_memory`] does.
+    /// `set_hang(None)`, which lets it answer what it accepted meanwhile.
     pub fn set_hang(&mut self, after_read_beats: Option<u64>) {
         // SAFETY: `h` is live.
         unsafe { (self.api.hang)(self.h, after_read_beats.unwrap_or(0), u32::from(after_read_beats.is_some())) }
@@ -322,15 +314,6 @@ impl Harness {
     pub fn hung(&self) -> bool {
         // SAFETY: `h` is live.
         unsafe { (self.api.hung)(self.h) != 0 }
-    }
-
-    /// Runs `quiet` cycles with the memory silent, then drops every
-    /// transaction it accepted and has not finished, as an interconnect
-    /// reset together with the accelerator would; returns how many
-    /// ([`MemStats::dropped`] counts them all). A fault stays set.
-    pub fn abort_memory(&mut self, quiet: u32) -> u64 {
-        // SAFETY: `h` is live.
-        unsafe { (self.api.abort)(self.h, quiet) }
     }
 
     /// Evaluation mode: `fast` = one evaluation per cycle (the default;

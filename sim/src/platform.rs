@@ -11,11 +11,9 @@
 //! is sized from the simulation speed measured so far to end by the
 //! deadline, so a timeout is late by milliseconds, not by a slice.
 //!
-//! A `CTRL.SOFT_RESET` write is followed by [`SOFT_RESET_QUIET_CYCLES`]
-//! cycles with the memory silent, then the memory drops every transaction
-//! still in flight ([`Harness::abort_memory`]): the hardware's soft reset
-//! abandons its bursts without draining them, and their late responses must
-//! not reach the next run (docs/simulation.md, "Faults").
+//! A `CTRL.SOFT_RESET` write needs nothing special: the accelerator drains
+//! the AXI bursts it has in flight (`hdl/src/axi_drain.rs`, `STATUS.BUSY`
+//! meanwhile) and the memory answers them (docs/simulation.md, "Faults").
 //!
 //! [`ModelPlatform`]: zynqflow_driver::model::ModelPlatform
 
@@ -38,11 +36,6 @@ pub const BUS_LIMIT: u64 = 1 << 32;
 pub const SLICE_CYCLES: u64 = 100_000;
 /// Fewest cycles run between two looks at the wall clock in `wait_irq`.
 pub const MIN_SLICE_CYCLES: u64 = 1_000;
-/// Cycles the memory stays silent after a soft reset before it drops what
-/// is in flight: the reset reaches the AXI engines 2 cycles after the
-/// register write's handshake (`hdl/src/axil_regs.rs`); any burst they issue
-/// before that is dropped with the rest.
-pub const SOFT_RESET_QUIET_CYCLES: u32 = 16;
 
 /// One DMA buffer's host memory.
 struct HostBuf {
@@ -146,10 +139,6 @@ impl Platform for SimPlatform {
         Self::check_reg(offset)?;
         self.harness.write_reg(offset, value).map_err(os)?;
         if offset == regs::CTRL && value & regs::CTRL_SOFT_RESET != 0 {
-            let dropped = self.harness.abort_memory(SOFT_RESET_QUIET_CYCLES);
-            if dropped > 0 {
-                log::debug!("sim: soft reset dropped {dropped} memory transactions in flight");
-            }
             self.run_start = None;
         } else if offset == regs::CTRL && value & regs::CTRL_START != 0 {
             self.run_start = Some(self.harness.cycles());

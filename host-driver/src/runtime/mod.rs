@@ -164,10 +164,9 @@ pub const OPEN_SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Waits, up to `timeout`, for a run left by an earlier process (one killed
 /// mid-run: its lock is gone, its list still runs) to finish, polling
-/// `STATUS.BUSY`. The hardware's soft reset abandons the AXI bursts in
-/// flight without draining them — on a real interconnect a protocol break
-/// that can wedge the HP port — so `open` resets an idle device when it
-/// can. A device still busy at the deadline is reset all the same (it is
+/// `STATUS.BUSY`: the soft reset stops a run mid-layer (its AXI bursts in
+/// flight are drained, not abandoned, `hdl/src/axi_drain.rs`), so `open`
+/// resets an idle device when it can. A device still busy at the deadline is reset all the same (it is
 /// hung: nothing else will free it), with a warning.
 fn settle_before_reset<P: Platform>(platform: &mut P, timeout: Duration) -> Result<(), RuntimeError> {
     let b = platform.name();
@@ -178,7 +177,7 @@ fn settle_before_reset<P: Platform>(platform: &mut P, timeout: Duration) -> Resu
     log::info!("{b}: the device is busy with an earlier run; letting it finish before the reset (up to {timeout:?})");
     while pe(b, platform.read_reg(regs::STATUS))? & regs::STATUS_BUSY != 0 {
         if t0.elapsed() >= timeout {
-            log::warn!("{b}: the device is still busy after {timeout:?}: soft-resetting a run in progress (its AXI bursts are abandoned)");
+            log::warn!("{b}: the device is still busy after {timeout:?}: soft-resetting a run in progress");
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -389,8 +388,17 @@ impl<P: Platform> Accelerator<P> {
         // Everything written to DMA memory and registers must be visible
         // before the device starts.
         fence(Ordering::SeqCst);
-        pe(b, p.write_reg(regs::CTRL, regs::CTRL_START))?;
+        // A soft reset leaves the device busy until it has drained the AXI
+        // bursts it had in flight; START is ignored while busy.
         let deadline = Instant::now() + timeout;
+        while pe(b, p.read_reg(regs::STATUS))? & regs::STATUS_BUSY != 0 {
+            if Instant::now() >= deadline {
+                pe(b, p.write_reg(regs::CTRL, regs::CTRL_SOFT_RESET))?;
+                return Err(RuntimeError::Timeout { backend: b, timeout, done: 0, total: count });
+            }
+            std::hint::spin_loop();
+        }
+        pe(b, p.write_reg(regs::CTRL, regs::CTRL_START))?;
         let outcome = pe(b, p.wait_irq(deadline))?;
         let status = pe(b, p.read_reg(regs::STATUS))?;
         if outcome == Wait::TimedOut && status & (regs::STATUS_DONE | regs::STATUS_ERROR) == 0 {
