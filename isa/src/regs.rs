@@ -75,7 +75,7 @@ registers! {
     CAP_BITS = 0x00C, Ro, "Bit 7:0 activation widths supported (bit i: i+1 bits); 15:8 weight widths (bit 0: binary); 19:16 largest kernel; 23:20 largest stride; 27:24 largest input upsampling; 31:28 log2 of the AXI data width in bytes.";
     CAP_LIMITS = 0x010, Ro, "Largest tensor width in pixels 15:0; largest channel count 31:16.";
     CAP_BUFFERS = 0x014, Ro, "On-chip weight buffer in KiB 15:0; on-chip activation buffer in KiB 31:16.";
-    CTRL = 0x020, Wo, "Bit 0 START: run the command list. Bit 1 SOFT_RESET: abandon any run, clear STATUS, return to idle.";
+    CTRL = 0x020, Wo, "Bit 0 START: run the command list. Bit 1 SOFT_RESET: abandon any run, clear STATUS, return to idle; `STATUS.BUSY` stays 1 while the AXI bursts in flight are drained (START is ignored until it clears).";
     STATUS = 0x024, Rw1c, "Bit 0 BUSY (read only); bit 1 DONE and bit 2 ERROR (write 1 to clear).";
     IRQ_ENABLE = 0x028, Rw, "Bit 0: drive `interrupt` while STATUS.DONE or STATUS.ERROR is set.";
     ERROR_CODE = 0x02C, Ro, "Why the last run stopped with STATUS.ERROR (`ErrorCode`), 0 otherwise.";
