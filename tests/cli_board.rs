@@ -123,7 +123,13 @@ fn board_selftest_passes_and_a_hung_run_fails_it_then_recovers() {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].contains(": FAIL  board: no interrupt within 300ms") && lines[0].contains("soft-reset"), "{text}");
     assert!(lines[1].contains(": PASS") && lines[2].contains(": PASS"), "{text}");
-    assert_eq!(stderr(&o).trim(), "error: selftest: 1 of 3 layers failed");
+    // The error is one line. Log lines may come with it: on a loaded machine
+    // the emulator (it scans its registers every millisecond) can still be
+    // draining when the runtime stops waiting after the soft reset, and the
+    // next layer's open then waits for it and says so.
+    let e = stderr(&o);
+    let errors: Vec<&str> = e.lines().filter(|l| !l.starts_with("[INFO ") && !l.starts_with("[WARN ")).collect();
+    assert_eq!(errors, ["error: selftest: 1 of 3 layers failed"], "{e}");
 }
 
 #[test]

@@ -186,6 +186,32 @@ fn settle_before_reset<P: Platform>(platform: &mut P, timeout: Duration) -> Resu
     Ok(())
 }
 
+/// How long the runtime, having soft-reset a run that missed its deadline,
+/// waits for the drain of the AXI bursts in flight (`STATUS.BUSY` clear)
+/// before it reports the timeout. A drain takes microseconds on a board; a
+/// device still busy after this is stuck on its memory, and the next start
+/// (or open) waits for it with its own deadline. Short, so the timeout error
+/// still comes close to the deadline.
+pub const RESET_DRAIN_LIMIT: Duration = Duration::from_millis(50);
+
+/// Soft-resets the device after a missed deadline and waits, up to
+/// [`RESET_DRAIN_LIMIT`], for its drain to end, so that the device is idle
+/// when the caller sees the error (a process opening it next finds no run
+/// in progress).
+fn reset_after_timeout<P: Platform>(p: &mut P) -> Result<(), RuntimeError> {
+    let b = p.name();
+    pe(b, p.write_reg(regs::CTRL, regs::CTRL_SOFT_RESET))?;
+    let t0 = Instant::now();
+    while pe(b, p.read_reg(regs::STATUS))? & regs::STATUS_BUSY != 0 {
+        if t0.elapsed() >= RESET_DRAIN_LIMIT {
+            log::warn!("{b}: still draining {RESET_DRAIN_LIMIT:?} after the soft reset (its memory does not answer)");
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    Ok(())
+}
+
 fn pe<T>(backend: &'static str, r: Result<T, PlatformError>) -> Result<T, RuntimeError> {
     r.map_err(|source| RuntimeError::Platform { backend, source })
 }
@@ -393,7 +419,7 @@ impl<P: Platform> Accelerator<P> {
         let deadline = Instant::now() + timeout;
         while pe(b, p.read_reg(regs::STATUS))? & regs::STATUS_BUSY != 0 {
             if Instant::now() >= deadline {
-                pe(b, p.write_reg(regs::CTRL, regs::CTRL_SOFT_RESET))?;
+                reset_after_timeout(p)?;
                 return Err(RuntimeError::Timeout { backend: b, timeout, done: 0, total: count });
             }
             std::hint::spin_loop();
@@ -403,7 +429,7 @@ impl<P: Platform> Accelerator<P> {
         let status = pe(b, p.read_reg(regs::STATUS))?;
         if outcome == Wait::TimedOut && status & (regs::STATUS_DONE | regs::STATUS_ERROR) == 0 {
             let done = pe(b, p.read_reg(regs::CMDS_DONE))?;
-            pe(b, p.write_reg(regs::CTRL, regs::CTRL_SOFT_RESET))?;
+            reset_after_timeout(p)?;
             return Err(RuntimeError::Timeout { backend: b, timeout, done, total: count });
         }
         pe(b, p.write_reg(regs::STATUS, regs::STATUS_DONE | regs::STATUS_ERROR))?;
