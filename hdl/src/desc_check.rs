@@ -44,15 +44,28 @@
 //! meaningless; the priority encoder never looks at them.
 //!
 //! # Timing
-//! [`LATENCY`] = 139 edges from `start` to `done`, whatever the descriptor.
+//! [`LATENCY`] = 141 edges from `start` to `done`, whatever the descriptor.
+//!
+//! # Depth
+//! The verdict is pipelined ([`VERDICT_STAGES`]), so that no path chains an
+//! adder, a comparison and the priority encoder: stage 1 registers the byte
+//! ranges' ends (50-bit adds) and the overflow check's `(p << a_in) − p`
+//! (stage 1) and its shift by `w_bits − 1` (stage 2, from stage 1's
+//! register: the product `p` is ready a hundred cycles before the end); stage
+//! 2 registers each check's flag (comparisons, ORs); the priority encoder
+//! reads the flags and registers the code. The last product (the output
+//! size) is written back one cycle before stage 1 samples it. Before this,
+//! the checker was the accelerator's deepest path (14 LUT levels on
+//! `pynq-z2`, docs/resources.md).
 //!
 //! # Size
 //! pynq-z2 constants, yosys 0.23 `read_verilog <one file per module>;
 //! synth_xilinx -family xc7 -flatten -top top; stat` (the ignored test
-//! `desc_check_size` in `hdl/tests/desc_check.rs` prints it): 1,739 LUTs,
-//! 757 FFs, 205 CARRY4, 0 DSP48. The flip-flops are mostly the twelve 50-bit
-//! product registers (600); storing each product at its true width (8 to 48
-//! bits) would save about 280 of them.
+//! `desc_check_size` in `hdl/tests/desc_check.rs` prints it): 1,846 LUTs,
+//! 1,104 FFs, 205 CARRY4, 0 DSP48 (before the verdict pipeline: 1,739 and
+//! 757). The flip-flops are mostly the twelve 50-bit product registers (600)
+//! and the pipeline's seven 50-bit registers (350); storing each at its true
+//! width (8 to 48 bits) would save about 400 of them.
 //!
 //! # `ListCheck`
 //! Combinational, no clock: `cmd_base`, `cmd_count`, `win_base`, `win_size`
@@ -123,14 +136,19 @@ pub fn load_step(k: usize) -> usize {
     SCHEDULE[..k].iter().map(|(_, _, n)| n + 2).sum()
 }
 
+/// Register stages between the last product and the verdict: the byte-range
+/// ends (and the overflow check's two shifts) are registered, then the
+/// per-check flags, then the code (see the module docs, "Depth").
+pub const VERDICT_STAGES: usize = 2;
+
 /// Step at which the final code is registered.
 pub fn final_step() -> usize {
-    load_step(SCHEDULE.len())
+    load_step(SCHEDULE.len()) + VERDICT_STAGES
 }
 
 /// Rising edges from the edge that samples `start` to the edge after which
 /// `done` is high.
-pub const LATENCY: usize = 139;
+pub const LATENCY: usize = 141;
 
 /// The descriptor validator; see the module documentation.
 #[derive(LogicBlock)]
@@ -240,6 +258,29 @@ pub struct DescCheck {
     thr_ok: Signal<Local, Bit>,
     out_ok: Signal<Local, Bit>,
     code_l: Signal<Local, Bits<5>>,
+    // Verdict pipeline (see "Depth"): stage 1.
+    q1_r: DFF<Bits<WIDE>>,
+    worst_r: DFF<Bits<WIDE>>,
+    win_e_r: DFF<Bits<WIDE>>,
+    in_e_r: DFF<Bits<WIDE>>,
+    w_e_r: DFF<Bits<WIDE>>,
+    thr_e_r: DFF<Bits<WIDE>>,
+    out_e_r: DFF<Bits<WIDE>>,
+    // Stage 2: one flag per check.
+    f1: DFF<Bit>,
+    f2: DFF<Bit>,
+    f3: DFF<Bit>,
+    f4: DFF<Bit>,
+    f5: DFF<Bit>,
+    f6: DFF<Bit>,
+    f7: DFF<Bit>,
+    f8: DFF<Bit>,
+    f9: DFF<Bit>,
+    f10: DFF<Bit>,
+    f11: DFF<Bit>,
+    f12: DFF<Bit>,
+    f13: DFF<Bit>,
+    f17: DFF<Bit>,
 
     // Constants.
     op_conv: Constant<Bits<8>>,
@@ -389,6 +430,27 @@ impl DescCheck {
             thr_ok: Default::default(),
             out_ok: Default::default(),
             code_l: Default::default(),
+            q1_r: Default::default(),
+            worst_r: Default::default(),
+            win_e_r: Default::default(),
+            in_e_r: Default::default(),
+            w_e_r: Default::default(),
+            thr_e_r: Default::default(),
+            out_e_r: Default::default(),
+            f1: Default::default(),
+            f2: Default::default(),
+            f3: Default::default(),
+            f4: Default::default(),
+            f5: Default::default(),
+            f6: Default::default(),
+            f7: Default::default(),
+            f8: Default::default(),
+            f9: Default::default(),
+            f10: Default::default(),
+            f11: Default::default(),
+            f12: Default::default(),
+            f13: Default::default(),
+            f17: Default::default(),
             op_conv: c(u64::from(zynqflow_isa::descriptor::OP_CONV)),
             nib: (0..16).map(c).collect(),
             act_tab: (0..16).map(|v| Constant::new(caps.supports_act_bits(v))).collect(),
@@ -440,7 +502,8 @@ impl Logic for DescCheck {
     fn update(&mut self) {
         dff_setup!(
             self, clock, busy, step, done_q, code_q, ma, mb, macc, r_khkw, r_p, r_fw, r_fww, r_fwa, r_wsz, r_hwi,
-            r_gia, r_insz, r_hwo, r_gda, r_osz
+            r_gia, r_insz, r_hwo, r_gda, r_osz, q1_r, worst_r, win_e_r, in_e_r, w_e_r, thr_e_r, out_e_r, f1, f2, f3,
+            f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f17
         );
         self.fields.words.next = self.words.val();
         self.raw.next = self.fields.mode.val();
@@ -665,10 +728,14 @@ impl Logic for DescCheck {
 
         // 10 Overflow: kh·kw·cin · (2^a_in − 1) · 2^(w_bits − 1) (the largest
         // |weight| is 1 for binary, 2^(w−1) otherwise: both 2^(w_bits − 1)).
+        // Stage 1 registers q1, stage 2 the shifted worst case (r_p is
+        // written back long before the end).
         self.q1.next = (self.r_p.q.val() << self.fields.a_in.val()) - self.r_p.q.val();
+        self.q1_r.d.next = self.q1.val();
         self.wsh.next = self.fields.w_bits.val() - self.one4.val();
-        self.worst.next = self.q1.val() << self.wsh.val();
-        self.e10.next = self.acc_bad.val() | (self.worst.val() >= self.acc_lim.val());
+        self.worst.next = self.q1_r.q.val() << self.wsh.val();
+        self.worst_r.d.next = self.worst.val();
+        self.e10.next = self.acc_bad.val() | (self.worst_r.q.val() >= self.acc_lim.val());
         // 17 BufferTooSmall.
         self.e17.next = (self.r_fww.q.val() > self.wwpr.val()) | (self.r_fwa.q.val() > self.awpc.val());
         // 11 Misaligned (thr_addr is 0 in raw mode, or check 2 failed).
@@ -687,64 +754,88 @@ impl Logic for DescCheck {
         if self.raw.val() {
             self.out_e.next = self.x_out_addr.o.val() + (self.r_osz.q.val() << 2);
         }
-        self.in_ok.next = (self.x_in_addr.o.val() >= self.x_win_base.o.val()) & (self.in_e.val() <= self.win_e.val());
-        self.w_ok.next = (self.x_w_addr.o.val() >= self.x_win_base.o.val()) & (self.w_e.val() <= self.win_e.val());
+        // Stage 1: the ends, registered.
+        self.win_e_r.d.next = self.win_e.val();
+        self.in_e_r.d.next = self.in_e.val();
+        self.w_e_r.d.next = self.w_e.val();
+        self.thr_e_r.d.next = self.thr_e.val();
+        self.out_e_r.d.next = self.out_e.val();
+        self.in_ok.next =
+            (self.x_in_addr.o.val() >= self.x_win_base.o.val()) & (self.in_e_r.q.val() <= self.win_e_r.q.val());
+        self.w_ok.next = (self.x_w_addr.o.val() >= self.x_win_base.o.val()) & (self.w_e_r.q.val() <= self.win_e_r.q.val());
         self.thr_ok.next =
-            (self.x_thr_addr.o.val() >= self.x_win_base.o.val()) & (self.thr_e.val() <= self.win_e.val());
+            (self.x_thr_addr.o.val() >= self.x_win_base.o.val()) & (self.thr_e_r.q.val() <= self.win_e_r.q.val());
         self.out_ok.next =
-            (self.x_out_addr.o.val() >= self.x_win_base.o.val()) & (self.out_e.val() <= self.win_e.val());
+            (self.x_out_addr.o.val() >= self.x_win_base.o.val()) & (self.out_e_r.q.val() <= self.win_e_r.q.val());
         // 12 OutOfWindow (the threshold range is empty in raw mode).
         self.e12.next =
             !self.out_ok.val() | !self.in_ok.val() | !self.w_ok.val() | (!self.raw.val() & !self.thr_ok.val());
         // 13 Overlap: a read range intersects the destination.
-        self.e13.next = ((self.x_in_addr.o.val() < self.out_e.val()) & (self.x_out_addr.o.val() < self.in_e.val()))
-            | ((self.x_w_addr.o.val() < self.out_e.val()) & (self.x_out_addr.o.val() < self.w_e.val()))
+        self.e13.next = ((self.x_in_addr.o.val() < self.out_e_r.q.val())
+            & (self.x_out_addr.o.val() < self.in_e_r.q.val()))
+            | ((self.x_w_addr.o.val() < self.out_e_r.q.val()) & (self.x_out_addr.o.val() < self.w_e_r.q.val()))
             | (!self.raw.val()
-                & (self.x_thr_addr.o.val() < self.out_e.val())
-                & (self.x_out_addr.o.val() < self.thr_e.val()));
+                & (self.x_thr_addr.o.val() < self.out_e_r.q.val())
+                & (self.x_out_addr.o.val() < self.thr_e_r.q.val()));
+
+        // Stage 2: the flags, registered.
+        self.f1.d.next = self.e1.val();
+        self.f2.d.next = self.e2.val();
+        self.f3.d.next = self.e3.val();
+        self.f4.d.next = self.e4.val();
+        self.f5.d.next = self.e5.val();
+        self.f6.d.next = self.e6.val();
+        self.f7.d.next = self.e7.val();
+        self.f8.d.next = self.e8.val();
+        self.f9.d.next = self.e9.val();
+        self.f10.d.next = self.e10.val();
+        self.f11.d.next = self.e11.val();
+        self.f12.d.next = self.e12.val();
+        self.f13.d.next = self.e13.val();
+        self.f17.d.next = self.e17.val();
 
         // The first failing check in `isa` order wins.
         self.code_l.next = self.c_ok.val();
-        if self.e13.val() {
+        if self.f13.q.val() {
             self.code_l.next = self.c_13.val();
         }
-        if self.e12.val() {
+        if self.f12.q.val() {
             self.code_l.next = self.c_12.val();
         }
-        if self.e11.val() {
+        if self.f11.q.val() {
             self.code_l.next = self.c_11.val();
         }
-        if self.e17.val() {
+        if self.f17.q.val() {
             self.code_l.next = self.c_17.val();
         }
-        if self.e10.val() {
+        if self.f10.q.val() {
             self.code_l.next = self.c_10.val();
         }
-        if self.e9.val() {
+        if self.f9.q.val() {
             self.code_l.next = self.c_9.val();
         }
-        if self.e8.val() {
+        if self.f8.q.val() {
             self.code_l.next = self.c_8.val();
         }
-        if self.e7.val() {
+        if self.f7.q.val() {
             self.code_l.next = self.c_7.val();
         }
-        if self.e6.val() {
+        if self.f6.q.val() {
             self.code_l.next = self.c_6.val();
         }
-        if self.e5.val() {
+        if self.f5.q.val() {
             self.code_l.next = self.c_5.val();
         }
-        if self.e4.val() {
+        if self.f4.q.val() {
             self.code_l.next = self.c_4.val();
         }
-        if self.e3.val() {
+        if self.f3.q.val() {
             self.code_l.next = self.c_3.val();
         }
-        if self.e2.val() {
+        if self.f2.q.val() {
             self.code_l.next = self.c_2.val();
         }
-        if self.e1.val() {
+        if self.f1.q.val() {
             self.code_l.next = self.c_1.val();
         }
 
