@@ -28,7 +28,8 @@
 //! - `ROW_ADDR = CH + row_bits(p)` ([`row_bits`]): the threshold RAM is `p`
 //!   banks of `max_channels · 2^row_bits(p)` 32-bit words (registered read,
 //!   inferred as block RAM; bank `b`, row `r` of channel `co` holds threshold
-//!   `r·p + b`), plus a `max_channels × 32` mode RAM;
+//!   `r·p + b`), plus a `max_channels × 10` mode RAM (each mode word decoded when
+//!   written: descending, constant, the constant's code);
 //! - `fifo_depth = 2^FIFO_ADDR` (2..=64) queued rows (the accumulators in an
 //!   inferred memory, the channel indices in registers).
 //!
@@ -163,7 +164,9 @@ pub struct ThresholdUnit<
     acc_fifo: RAM<Bits<ACC_BUS>, FIFO_ADDR>,
     ch_fifo: Vec<DFF<Bits<CH>>>,
     banks: Vec<RAM<Bits<32>, ROW_ADDR>>,
-    modes: RAM<Bits<32>, CH>,
+    /// Mode words, decoded when written (see `MODE_*`): bit 0 descending,
+    /// bit 1 constant, bits 9:2 the constant's code.
+    modes: RAM<Bits<10>, CH>,
     // Queue and issue state.
     wr_ptr: DFF<Bits<FIFO_ADDR>>,
     issue_ptr: DFF<Bits<FIFO_ADDR>>,
@@ -199,7 +202,8 @@ pub struct ThresholdUnit<
     last_count: Signal<Local, Bits<8>>,
     nthr: Signal<Local, Bits<8>>,
     cycles: Signal<Local, Bits<8>>,
-    mode_word: Signal<Local, Bits<32>>,
+    mode_word: Signal<Local, Bits<10>>,
+    mode_in: Signal<Local, Bits<10>>,
     is_desc: Signal<Local, Bit>,
     is_const: Signal<Local, Bit>,
     const_code: Signal<Local, Bits<8>>,
@@ -242,6 +246,9 @@ pub struct ThresholdUnit<
     word_one: Constant<Bits<32>>,
     const_tag: Constant<Bits<8>>,
     zero16: Constant<Bits<16>>,
+    mode_code_mask: Constant<Bits<10>>,
+    mode_desc_bit: Constant<Bits<10>>,
+    mode_const_bit: Constant<Bits<10>>,
     _cols: usize,
     _p: usize,
     _row_bits: usize,
@@ -343,6 +350,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
             nthr: Default::default(),
             cycles: Default::default(),
             mode_word: Default::default(),
+            mode_in: Default::default(),
             is_desc: Default::default(),
             is_const: Default::default(),
             const_code: Default::default(),
@@ -389,6 +397,9 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
             word_one: Constant::new(1u64.into()),
             const_tag: Constant::new(2u64.into()),
             zero16: Constant::new(0u64.into()),
+            mode_code_mask: Constant::new(0x3fcu64.into()),
+            mode_desc_bit: Constant::new(1u64.into()),
+            mode_const_bit: Constant::new(2u64.into()),
             _cols: cols,
             _p: p,
             _row_bits: rb,
@@ -500,7 +511,17 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
             }
         }
         self.modes.write_address.next = self.wr_channel.val();
-        self.modes.write_data.next = self.wr_data.val();
+        // The mode word is decoded here, not at every compare: the compare
+        // path then starts at one RAM bit instead of a 32-bit equality
+        // (docs/resources.md, "Depth").
+        self.mode_in.next = self.wr_data.val().get_bits::<10>(6) & self.mode_code_mask.val();
+        if self.wr_data.val() == self.word_one.val() {
+            self.mode_in.next = self.mode_in.val() | self.mode_desc_bit.val();
+        }
+        if self.wr_data.val().get_bits::<8>(0) == self.const_tag.val() {
+            self.mode_in.next = self.mode_in.val() | self.mode_const_bit.val();
+        }
+        self.modes.write_data.next = self.mode_in.val();
         self.modes.write_enable.next = self.wr_en.val() & (self.wr_word.val() == self.zero8.val());
         for b in 0..self.banks.len() {
             self.banks[b].write_address.next = self.wr_addr.val();
@@ -587,9 +608,9 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
         // values is the signed `>=`, and inverting both sides turns it into
         // `<=` (descending) without overflow at i32::MIN/MAX.
         self.mode_word.next = self.modes.read_data.val();
-        self.is_desc.next = self.mode_word.val() == self.word_one.val();
-        self.is_const.next = self.mode_word.val().get_bits::<8>(0) == self.const_tag.val();
-        self.const_code.next = self.mode_word.val().get_bits::<8>(8);
+        self.is_desc.next = self.mode_word.val().get_bit(0);
+        self.is_const.next = self.mode_word.val().get_bit(1);
+        self.const_code.next = self.mode_word.val().get_bits::<8>(2);
         if self.const_code.val() > self.nthr.val() {
             self.const_code.next = self.nthr.val();
         }
