@@ -5,8 +5,11 @@
 //! the drain must end, leave the slave with nothing outstanding, and show the
 //! engines nothing of the old transactions.
 
+mod common;
+
 use std::collections::VecDeque;
 
+use common::{Clocked, Driver};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
@@ -18,37 +21,9 @@ type Uut = AxiDrain<64, 8>;
 /// about half of the time, ≤ 16 bursts of ≤ 16 beats per direction).
 const DRAIN_BOUND: u64 = 3000;
 
-struct Sim {
-    uut: Uut,
-}
-
-impl Sim {
-    fn new() -> Self {
-        let mut uut = Uut::new();
-        uut.connect_all();
-        check_all(&uut).expect("rust-hdl checks");
-        uut.clock.next = Clock { clk: false };
-        let mut s = Sim { uut };
-        s.settle();
-        s
-    }
-
-    fn settle(&mut self) {
-        for _ in 0..200 {
-            self.uut.update_all();
-            if !self.uut.has_changed() {
-                return;
-            }
-        }
-        panic!("rust-hdl simulation did not converge");
-    }
-
-    fn tick(&mut self) {
-        self.settle();
-        self.uut.clock.next = Clock { clk: true };
-        self.settle();
-        self.uut.clock.next = Clock { clk: false };
-        self.settle();
+impl Clocked for Uut {
+    fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
     }
 }
 
@@ -97,7 +72,7 @@ struct Shown {
 
 fn run_case(seed: u64) -> (u32, u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut sim = Sim::new();
+    let mut sim = Driver::new(Uut::new());
     let mut eng = Engine::default();
     let mut sl = Slave::default();
     let (latency, p_ready, p_new) = (rng.gen_range(1..30u64), rng.gen_range(0.2..0.9), rng.gen_range(0.1..0.7));

@@ -30,41 +30,10 @@ impl<const D: usize, const S: usize> Clocked for AxiWriter<D, S> {
     }
 }
 
-/// A cycle driver like `common::Driver`, with `settle` public: the slave
-/// models read combinational outputs (`rready`, `in_ready`, ...) after the
-/// inputs of a cycle are applied and before the edge.
-struct Sim<T: Clocked> {
-    uut: T,
-}
-
-impl<T: Clocked> Sim<T> {
-    fn new(mut uut: T) -> Self {
-        uut.connect_all();
-        check_all(&uut).expect("rust-hdl checks");
-        uut.clock_signal().next = Clock { clk: false };
-        let mut s = Sim { uut };
-        s.settle();
-        s
-    }
-
-    fn settle(&mut self) {
-        for _ in 0..200 {
-            self.uut.update_all();
-            if !self.uut.has_changed() {
-                return;
-            }
-        }
-        panic!("rust-hdl simulation did not converge");
-    }
-
-    fn tick(&mut self) {
-        self.settle();
-        self.uut.clock_signal().next = Clock { clk: true };
-        self.settle();
-        self.uut.clock_signal().next = Clock { clk: false };
-        self.settle();
-    }
-}
+/// The slave models read combinational outputs (`rready`, `in_ready`, ...)
+/// after the inputs of a cycle are applied and before the edge: they call
+/// `settle` between `tick`s.
+type Sim<T> = common::Driver<T>;
 
 // ------------------------------------------------------------------------
 // Shared helpers.
