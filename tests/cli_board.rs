@@ -159,3 +159,28 @@ fn board_emulator_stops_on_sigterm_and_removes_its_tree() {
     // The emulator made the root, so it removes it too.
     assert!(!emu.root.exists(), "{:?}", std::fs::read_dir(&emu.root).map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>()));
 }
+
+#[test]
+fn board_emulator_fault_flags_slow_runs_then_a_vanishing_device() {
+    let mut emu = Emu::start(&["--vanish-after", "1", "--run-time", "0.3"]);
+    let args = ["selftest", "--backend", "board", "--root", emu.root(), "--layers", "1", "--seed", "3"];
+    let t0 = Instant::now();
+    let o = zynqflow_ok(Path::new("."), &args);
+    assert!(t0.elapsed() >= Duration::from_millis(300), "{:?}: --run-time not applied", t0.elapsed());
+    assert!(String::from_utf8_lossy(&o.stdout).contains(": PASS"), "{}", String::from_utf8_lossy(&o.stdout));
+    // The second run's start makes the device vanish: a clear error long
+    // before the 10 s deadline, and the emulator exits by itself.
+    let t0 = Instant::now();
+    let o = zynqflow(Path::new("."), &args);
+    let (out, e) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(!o.status.success() && out.contains(": FAIL") && out.contains("device is gone"), "{out}\n{e}");
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    let child = emu.child.as_mut().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the emulator did not exit after vanishing");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    emu.child = None;
+    assert!(!emu.root.join("sys").exists(), "the vanished device left its tree");
+}

@@ -122,6 +122,16 @@ pub struct EmulateArgs {
     /// Fault injection: the VERSION register's value.
     #[arg(long, value_parser = parse_number)]
     pub version: Option<u64>,
+    /// Fault injection: after N runs, the next start makes the device vanish
+    /// (the run never ends, the interrupt channel hangs up, the tree is
+    /// removed and the emulator exits), as a bitstream reload or a PL reset
+    /// does under a running driver.
+    #[arg(long, value_name = "N")]
+    pub vanish_after: Option<u32>,
+    /// Seconds each run stays busy before it ends, as a frame takes on a
+    /// board (0: runs end at once); a soft reset meanwhile abandons it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+    pub run_time: f64,
 }
 
 fn u32_arg(name: &str, v: u64) -> Result<u32> {
@@ -141,6 +151,9 @@ pub fn emulate(a: EmulateArgs) -> Result<()> {
     o.devmem = a.devmem;
     o.no_irq = a.no_irq;
     o.hang_runs = a.hang;
+    o.vanish_after_runs = a.vanish_after;
+    o.run_time = Duration::try_from_secs_f64(a.run_time)
+        .map_err(|_| anyhow::anyhow!("--run-time {} is not a number of seconds", a.run_time))?;
     if let Some(id) = a.id {
         o.id = u32_arg("id", id)?;
     }
