@@ -164,7 +164,7 @@ pub struct ThresholdUnit<
     acc_fifo: RAM<Bits<ACC_BUS>, FIFO_ADDR>,
     ch_fifo: Vec<DFF<Bits<CH>>>,
     banks: Vec<RAM<Bits<32>, ROW_ADDR>>,
-    /// Mode words, decoded when written (see `MODE_*`): bit 0 descending,
+    /// Mode words, decoded when written (`mode_in` in `update`): bit 0 descending,
     /// bit 1 constant, bits 9:2 the constant's code.
     modes: RAM<Bits<10>, CH>,
     // Queue and issue state.

@@ -162,6 +162,21 @@ pub struct Accelerator<P: Platform> {
 /// 384×512 takes about 0.4 s on `pynq-z2` at 100 MHz (docs/performance.md).
 pub const OPEN_SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Polls `STATUS.BUSY`, sleeping `pause` between reads, until it is clear
+/// (`Some(time waited)`) or `limit` has passed (`None`). The one wait on
+/// an idle device outside a run; `open` and the timeout path use it.
+fn wait_while_busy<P: Platform>(p: &mut P, limit: Duration, pause: Duration) -> Result<Option<Duration>, RuntimeError> {
+    let b = p.name();
+    let t0 = Instant::now();
+    while pe(b, p.read_reg(regs::STATUS))? & regs::STATUS_BUSY != 0 {
+        if t0.elapsed() >= limit {
+            return Ok(None);
+        }
+        std::thread::sleep(pause);
+    }
+    Ok(Some(t0.elapsed()))
+}
+
 /// Waits, up to `timeout`, for a run left by an earlier process (one killed
 /// mid-run: its lock is gone, its list still runs) to finish, polling
 /// `STATUS.BUSY`: the soft reset stops a run mid-layer (its AXI bursts in
@@ -170,19 +185,14 @@ pub const OPEN_SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// hung: nothing else will free it), with a warning.
 fn settle_before_reset<P: Platform>(platform: &mut P, timeout: Duration) -> Result<(), RuntimeError> {
     let b = platform.name();
-    let t0 = Instant::now();
     if pe(b, platform.read_reg(regs::STATUS))? & regs::STATUS_BUSY == 0 {
         return Ok(());
     }
     log::info!("{b}: the device is busy with an earlier run; letting it finish before the reset (up to {timeout:?})");
-    while pe(b, platform.read_reg(regs::STATUS))? & regs::STATUS_BUSY != 0 {
-        if t0.elapsed() >= timeout {
-            log::warn!("{b}: the device is still busy after {timeout:?}: soft-resetting a run in progress");
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(1));
+    match wait_while_busy(platform, timeout, Duration::from_millis(1))? {
+        Some(took) => log::info!("{b}: the earlier run finished after {took:?}"),
+        None => log::warn!("{b}: the device is still busy after {timeout:?}: soft-resetting a run in progress"),
     }
-    log::info!("{b}: the earlier run finished after {:?}", t0.elapsed());
     Ok(())
 }
 
@@ -201,13 +211,8 @@ pub const RESET_DRAIN_LIMIT: Duration = Duration::from_millis(50);
 fn reset_after_timeout<P: Platform>(p: &mut P) -> Result<(), RuntimeError> {
     let b = p.name();
     pe(b, p.write_reg(regs::CTRL, regs::CTRL_SOFT_RESET))?;
-    let t0 = Instant::now();
-    while pe(b, p.read_reg(regs::STATUS))? & regs::STATUS_BUSY != 0 {
-        if t0.elapsed() >= RESET_DRAIN_LIMIT {
-            log::warn!("{b}: still draining {RESET_DRAIN_LIMIT:?} after the soft reset (its memory does not answer)");
-            break;
-        }
-        std::thread::sleep(Duration::from_micros(100));
+    if wait_while_busy(p, RESET_DRAIN_LIMIT, Duration::from_micros(100))?.is_none() {
+        log::warn!("{b}: still draining {RESET_DRAIN_LIMIT:?} after the soft reset (its memory does not answer)");
     }
     Ok(())
 }
