@@ -16,12 +16,22 @@
 //! 4. **Scan** (threshold mode): the whole threshold table is streamed and
 //!    every record's mode word checked as `ThresholdMode::decode` does; a bad
 //!    one stops the list with `BadThresholds` before anything is written.
-//! 5. For every pass of `rows` output channels `co0..co0+rows`: **load the
-//!    weights** (one read per channel into its row's bank), **load the
-//!    thresholds** (into the threshold unit's record RAM, two 32-bit words per
-//!    bus word), then **run** the gatherer and the feeder over every tile and
-//!    **drain** (the output writer and the threshold unit idle).
-//! 6. **Finish**: wait for every write response; an AXI error response seen
+//! 5. **Group size** (state `GSIZE`, once per descriptor): how many passes
+//!    of `rows` output channels one run may cover — as many as fit the
+//!    weight banks (`g·wpc ≤` bank depth, `wpc` = words per output channel),
+//!    the threshold unit's records for this `a_out` (records are strided by
+//!    their size, [`crate::threshold::record_shift`]) and 255; one cycle per
+//!    pass counted.
+//! 6. For every run of `g` passes (output channels `co0..co0+g·rows`): **load
+//!    the weights** (one read per channel; channel `j` of the run goes to
+//!    bank `j mod rows` from address `⌊j/rows⌋·wpc`), **load the
+//!    thresholds** (the run's records, two 32-bit words per bus word), then
+//!    **run** the gatherer and the feeder over every tile — the feeder computes
+//!    each gathered tile once per pass (`reps`), and the tile's pass (`f_rep`)
+//!    selects its channels, destination and valid rows (`co_t`) — and
+//!    **drain** (the output writer and the threshold unit idle). The input is
+//!    read once per run, not once per pass.
+//! 7. **Finish**: wait for every write response; an AXI error response seen
 //!    by either master during the descriptor stops the list with `BusError`
 //!    (unlike the model, the hardware cannot promise that nothing was written
 //!    then: reads of later passes can fail after earlier passes wrote).
@@ -74,7 +84,12 @@ pub mod st {
     pub const ERROR: u64 = 13;
     /// Reporting completion.
     pub const DONE: u64 = 14;
+    /// Counting the passes one run covers.
+    pub const GSIZE: u64 = 15;
 }
+
+/// Most passes one run covers (the feeder's `repeats`).
+pub const GROUP_CAP: usize = 255;
 
 /// `isa::ErrorCode::BadThresholds`.
 const BAD_THRESHOLDS: u64 = 16;
@@ -171,7 +186,7 @@ pub struct CmdProc {
     /// Write a record word.
     pub thr_we: Signal<Out, Bit>,
     /// Its channel (row).
-    pub thr_channel: Signal<Out, Bits<8>>,
+    pub thr_channel: Signal<Out, Bits<16>>,
     /// Its index in the record.
     pub thr_word: Signal<Out, Bits<8>>,
     /// The word.
@@ -225,6 +240,12 @@ pub struct CmdProc {
     pub pairs: Signal<Out, Bits<16>>,
     /// Feeder: tile spacing.
     pub spacing: Signal<Out, Bits<16>>,
+    /// Feeder: passes computed on each gathered tile in this run.
+    pub reps: Signal<Out, Bits<16>>,
+    /// Feeder: weight words per output channel (a pass's bank stride).
+    pub w_stride: Signal<Out, Bits<16>>,
+    /// Feeder: the pass of the tile being computed.
+    pub f_rep: Signal<In, Bits<16>>,
     /// Feeder: destination base of the pass.
     pub dst_base: Signal<Out, Bits<32>>,
     /// Feeder: destination pixel bytes.
@@ -284,7 +305,31 @@ pub struct CmdProc {
     r_wch_bytes: DFF<Bits<32>>,
     r_dpix: DFF<Bits<16>>,
     r_rf: DFF<Bits<32>>,
+    co_t: DFF<Bits<16>>,
+    g_max: DFF<Bits<16>>,
+    gacc: DFF<Bits<24>>,
+    wch: DFF<Bits<16>>,
+    wbase: DFF<Bits<16>>,
+    // `reps` and `nch` registered: they feed other blocks and a `Widen`, and
+    // a direct use of these locals makes Verilator see a loop (UNOPTFLAT).
+    reps_r: DFF<Bits<16>>,
+    nch_r: DFF<Bits<16>>,
     // Combinational.
+    g_left: Signal<Local, Bits<16>>,
+    passes_left: Signal<Local, Bits<16>>,
+    reps_l: Signal<Local, Bits<16>>,
+    grp_rows: Signal<Local, Bits<16>>,
+    nch: Signal<Local, Bits<16>>,
+    group_last: Signal<Local, Bit>,
+    gthr: Signal<Local, Bits<16>>,
+    gthr_tab: Vec<Constant<Bits<16>>>,
+    a_tab: Vec<Constant<Bits<4>>>,
+    lr16: Constant<Bits<16>>,
+    rows_m1: Constant<Bits<16>>,
+    row_mask8: Constant<Bits<8>>,
+    ww24: Constant<Bits<24>>,
+    g_cap: Constant<Bits<16>>,
+    s_gsize: Constant<Bits<4>>,
     groups: Signal<Local, Bits<16>>,
     groups_tot: Signal<Local, Bits<16>>,
     groups_dst: Signal<Local, Bits<16>>,
@@ -335,14 +380,10 @@ pub struct CmdProc {
     w_chco32: Widen<16, 32>,
     w_co032: Widen<16, 32>,
     w_cout24: Widen<16, 24>,
-    w_left24: Widen<16, 24>,
-    nrows24: Signal<Local, Bits<24>>,
-    rows24: Constant<Bits<24>>,
+    w_nch24: Widen<16, 24>,
     w_list32: Widen<5, 32>,
     w_check32: Widen<5, 32>,
     w_word512: Widen<64, 512>,
-    w_row24: Widen<8, 24>,
-    w_row16: Widen<8, 16>,
     w_macs64: Widen<32, 64>,
     n_kk: Narrow<32, 16>,
     n_slice: Narrow<32, 16>,
@@ -352,7 +393,7 @@ pub struct CmdProc {
     n_wpc: Narrow<32, 16>,
     n_spacing: Narrow<32, 16>,
     n_cr: Narrow<32, 16>,
-    n_kch: Narrow<24, 8>,
+    n_kch: Narrow<24, 16>,
     n_kword: Narrow<24, 8>,
     // Decoder outputs the command processor does not need: the opcode,
     // `dst_h` and the reserved bits are checked by `DescCheck` (which has its
@@ -363,7 +404,6 @@ pub struct CmdProc {
     ch_grp: Signal<Local, Bits<16>>,
     chco: Signal<Local, Bits<16>>,
     chco_grp: Signal<Local, Bits<16>>,
-    row_next: Signal<Local, Bits<8>>,
     tbl_words: Signal<Local, Bits<24>>,
     pass_words: Signal<Local, Bits<24>>,
     c63_7: Constant<Bits<7>>,
@@ -380,7 +420,6 @@ pub struct CmdProc {
     one32: Constant<Bits<32>>,
     one64: Constant<Bits<64>>,
     two4: Constant<Bits<4>>,
-    one8: Constant<Bits<8>>,
     eight24: Constant<Bits<24>>,
     sixty3: Constant<Bits<16>>,
     ones64: Constant<Bits<64>>,
@@ -397,9 +436,12 @@ pub struct CmdProc {
 
 impl CmdProc {
     /// The command processor of a `rows` × `cols` array (rows a multiple of 8
-    /// dividing 64).
-    pub fn new(rows: usize, cols: usize) -> Self {
+    /// dividing 64) with `weight_words` words per weight bank and a threshold
+    /// unit holding `thr_records[a]` records of `a`-bit codes (`a` in 0..16;
+    /// [`crate::threshold::ThresholdUnit::records_for`]).
+    pub fn new(rows: usize, cols: usize, weight_words: usize, thr_records: [usize; 16]) -> Self {
         assert!(rows % 8 == 0 && 64 % rows == 0, "rows {rows}: a multiple of 8 dividing 64");
+        assert!(weight_words >= 1 && weight_words < 1 << 24, "weight_words {weight_words}");
         let _ = cols;
         CmdProc {
             clock: Default::default(),
@@ -469,6 +511,9 @@ impl CmdProc {
             out_w: Default::default(),
             pairs: Default::default(),
             spacing: Default::default(),
+            reps: Default::default(),
+            w_stride: Default::default(),
+            f_rep: Default::default(),
             dst_base: Default::default(),
             dst_pix_bytes: Default::default(),
             dst_w: Default::default(),
@@ -510,6 +555,28 @@ impl CmdProc {
             r_wch_bytes: Default::default(),
             r_dpix: Default::default(),
             r_rf: Default::default(),
+            co_t: Default::default(),
+            g_max: Default::default(),
+            gacc: Default::default(),
+            wch: Default::default(),
+            wbase: Default::default(),
+            reps_r: Default::default(),
+            nch_r: Default::default(),
+            g_left: Default::default(),
+            passes_left: Default::default(),
+            reps_l: Default::default(),
+            grp_rows: Default::default(),
+            nch: Default::default(),
+            group_last: Default::default(),
+            gthr: Default::default(),
+            gthr_tab: thr_records.iter().map(|&n| k((n / rows).clamp(1, GROUP_CAP) as u64)).collect(),
+            a_tab: (0..16).map(k).collect(),
+            lr16: k(rows.trailing_zeros() as u64),
+            rows_m1: k(rows as u64 - 1),
+            row_mask8: k(rows as u64 - 1),
+            ww24: k(weight_words as u64),
+            g_cap: k(GROUP_CAP as u64),
+            s_gsize: k(st::GSIZE),
             groups: Default::default(),
             groups_tot: Default::default(),
             groups_dst: Default::default(),
@@ -559,14 +626,10 @@ impl CmdProc {
             w_chco32: Default::default(),
             w_co032: Default::default(),
             w_cout24: Default::default(),
-            w_left24: Default::default(),
-            nrows24: Default::default(),
-            rows24: k(rows as u64),
+            w_nch24: Default::default(),
             w_list32: Default::default(),
             w_check32: Default::default(),
             w_word512: Default::default(),
-            w_row24: Default::default(),
-            w_row16: Default::default(),
             w_macs64: Default::default(),
             n_kk: Default::default(),
             n_slice: Default::default(),
@@ -584,7 +647,6 @@ impl CmdProc {
             ch_grp: Default::default(),
             chco: Default::default(),
             chco_grp: Default::default(),
-            row_next: Default::default(),
             tbl_words: Default::default(),
             pass_words: Default::default(),
             c63_7: k(63),
@@ -601,7 +663,6 @@ impl CmdProc {
             one32: k(1),
             one64: k(1),
             two4: k(2),
-            one8: k(1),
             eight24: k(8),
             sixty3: k(63),
             ones64: k(u64::MAX),
@@ -623,7 +684,8 @@ impl Logic for CmdProc {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, desc, index, done_cnt, cnt, cnt2, phase, bad, co0, code_r, p_busy, p_stall, p_macs,
-            r_slice, r_pix, r_row, r_in_base, r_mask, r_pairs, r_wpc, r_wch_bytes, r_dpix, r_rf
+            r_slice, r_pix, r_row, r_in_base, r_mask, r_pairs, r_wpc, r_wch_bytes, r_dpix, r_rf, co_t, g_max, gacc,
+            wch, wbase, reps_r, nch_r
         );
         self.fields.words.next = self.desc.q.val();
         self.words.next = self.desc.q.val();
@@ -721,22 +783,49 @@ impl Logic for CmdProc {
         self.n_spacing.i.next = self.w_rc16.o.val() * self.rows16.val();
         self.spacing.next = self.n_spacing.o.val();
 
-        // ---- The pass: channels co0 .. co0 + nrows.
-        self.left.next = self.fields.cout.val() - self.co0.q.val();
+        // ---- The run: passes co0, co0 + rows, … of `reps` (at most `g_max`).
+        self.g_left.next = self.fields.cout.val() - self.co0.q.val();
+        self.passes_left.next = (self.g_left.val() + self.rows_m1.val()) >> self.lr16.val();
+        self.reps_l.next = self.g_max.q.val();
+        if self.passes_left.val() < self.g_max.q.val() {
+            self.reps_l.next = self.passes_left.val();
+        }
+        self.reps_r.d.next = self.reps_l.val();
+        self.reps.next = self.reps_r.q.val();
+        self.w_stride.next = self.r_wpc.q.val();
+        self.grp_rows.next = self.reps_l.val() << self.lr16.val();
+        self.nch.next = self.grp_rows.val();
+        if self.g_left.val() < self.grp_rows.val() {
+            self.nch.next = self.g_left.val();
+        }
+        self.group_last.next = self.g_left.val() <= self.grp_rows.val();
+        // Records the threshold unit holds for this a_out, in passes.
+        self.gthr.next = self.g_cap.val();
+        if !self.fields.mode.val() {
+            for a in 0..16 {
+                if self.fields.a_out.val() == self.a_tab[a].val() {
+                    self.gthr.next = self.gthr_tab[a].val();
+                }
+            }
+        }
+        // ---- The tile's pass (the feeder's `rep`, one register later):
+        // channels co_t .. co_t + nrows.
+        self.co_t.d.next = self.co0.q.val() + (self.f_rep.val() << self.lr16.val());
+        self.left.next = self.fields.cout.val() - self.co_t.q.val();
         self.nrows.next = self.rows16.val();
         if self.left.val() < self.rows16.val() {
             self.nrows.next = self.left.val();
         }
         self.last_pass.next = self.left.val() <= self.rows16.val();
         self.tile_rows.next = self.nrows.val().get_bits::<8>(0);
-        self.byte_lo.next = self.co0.q.val().get_bits::<3>(3);
+        self.byte_lo.next = self.co_t.q.val().get_bits::<3>(3);
         self.fill.next = self.last_pass.val();
-        self.chco.next = self.fields.ch_off.val() + self.co0.q.val();
+        self.chco.next = self.fields.ch_off.val() + self.co_t.q.val();
         self.chco_grp.next = self.chco.val() >> 6;
         // Widen inputs are driven from registers and fields only (not from
         // this block's locals): otherwise Verilator sees a false loop
         // through this always block (UNOPTFLAT).
-        self.w_chco32.i.next = self.fields.ch_off.val() + self.co0.q.val();
+        self.w_chco32.i.next = self.fields.ch_off.val() + self.co_t.q.val();
         if self.fields.mode.val() {
             self.dst_base.next =
                 self.fields.out_addr.val() + (self.w_chco32.o.val() << 2);
@@ -746,14 +835,11 @@ impl Logic for CmdProc {
         }
 
         // ---- Threshold records: 2^a_out words of 32 bits per channel.
-        // Bus words of the whole table and of a pass (two records words each).
-        self.w_left24.i.next = self.fields.cout.val() - self.co0.q.val();
-        self.nrows24.next = self.rows24.val();
-        if self.w_left24.o.val() < self.rows24.val() {
-            self.nrows24.next = self.w_left24.o.val();
-        }
+        // Bus words of the whole table and of a run (two records words each).
+        self.nch_r.d.next = self.nch.val();
+        self.w_nch24.i.next = self.nch_r.q.val();
         self.tbl_words.next = self.w_cout24.o.val() << (self.w_aout24.o.val() - self.one24.val());
-        self.pass_words.next = self.nrows24.val() << (self.w_aout24.o.val() - self.one24.val());
+        self.pass_words.next = self.w_nch24.o.val() << (self.w_aout24.o.val() - self.one24.val());
         self.rec_mask.next = !(self.ones24.val() << self.fields.a_out.val());
         self.mode_mask.next = self.rec_mask.val() >> 1;
         self.lo32.next = self.rd_word.val().get_bits::<32>(0);
@@ -773,11 +859,9 @@ impl Logic for CmdProc {
         self.running.next = true;
         self.check_start.next = false;
         self.wb_we.next = false;
-        self.wb_row.next = self.cnt2.q.val().get_bits::<8>(16);
-        self.row_next.next = self.cnt2.q.val().get_bits::<8>(16) + self.one8.val();
-        self.w_row24.i.next = self.row_next.val();
-        self.w_row16.i.next = self.cnt2.q.val().get_bits::<8>(16);
-        self.wb_addr.next = self.cnt2.q.val().get_bits::<16>(0);
+        // Channel `wch` of the run: bank wch mod rows, from wbase = ⌊wch/rows⌋·wpc.
+        self.wb_row.next = self.wch.q.val().get_bits::<8>(0) & self.row_mask8.val();
+        self.wb_addr.next = self.wbase.q.val() + self.cnt2.q.val().get_bits::<16>(0);
         self.thr_we.next = false;
         self.k_idx.next = self.cnt.q.val() << 1;
         if self.phase.q.val() {
@@ -860,6 +944,23 @@ impl Logic for CmdProc {
                     self.phase.d.next = false;
                     self.bad.d.next = false;
                     self.co0.d.next = self.zero16.val();
+                    self.g_max.d.next = self.zero16.val();
+                    self.gacc.d.next = self.zero24.val();
+                    self.state.d.next = self.s_gsize.val();
+                }
+        } else if self.state.q.val() == self.s_gsize.val() {
+                // g_max = passes whose weights (wpc words per channel) fit a
+                // bank, capped by the threshold records; at least 1 (DescCheck
+                // refused a channel that does not fit).
+                if (self.g_max.q.val() < self.gthr.val())
+                    & ((self.gacc.q.val() + self.w_wpc24.o.val()) <= self.ww24.val())
+                {
+                    self.gacc.d.next = self.gacc.q.val() + self.w_wpc24.o.val();
+                    self.g_max.d.next = self.g_max.q.val() + self.one16.val();
+                } else {
+                    if self.g_max.q.val() == self.zero16.val() {
+                        self.g_max.d.next = self.one16.val();
+                    }
                     if self.fields.mode.val() {
                         self.state.d.next = self.s_pass.val();
                     } else {
@@ -901,11 +1002,14 @@ impl Logic for CmdProc {
         } else if self.state.q.val() == self.s_pass.val() {
                 self.cnt.d.next = self.zero24.val();
                 self.cnt2.d.next = self.zero24.val();
+                self.wch.d.next = self.zero16.val();
+                self.wbase.d.next = self.zero16.val();
                 self.phase.d.next = false;
                 self.state.d.next = self.s_w_load.val();
         } else if self.state.q.val() == self.s_w_load.val() {
-                // Requests: one per row (cnt); data: row cnt2[23:16], word cnt2[15:0].
-                if self.cnt.q.val().get_bits::<16>(0) != self.nrows.val() {
+                // Requests: one per channel of the run (cnt); data: channel
+                // wch, word cnt2.
+                if self.cnt.q.val().get_bits::<16>(0) != self.nch.val() {
                     self.rreq_valid.next = true;
                     self.rreq_addr.next = self.fields.w_addr.val() + self.wmul.p.val();
                     self.rreq_words.next = self.w_wpc24.o.val();
@@ -918,10 +1022,12 @@ impl Logic for CmdProc {
                     self.wb_we.next = true;
                     self.cnt2.d.next = self.cnt2.q.val() + self.one24.val();
                     if (self.cnt2.q.val().get_bits::<16>(0) + self.one16.val()) == self.r_wpc.q.val() {
-                        self.cnt2.d.next = self.w_row24.o.val() << 16;
-                        if (self.w_row16.o.val() + self.one16.val())
-                            == self.nrows.val()
-                        {
+                        self.cnt2.d.next = self.zero24.val();
+                        self.wch.d.next = self.wch.q.val() + self.one16.val();
+                        if (self.wch.q.val() & self.rows_m1.val()) == self.rows_m1.val() {
+                            self.wbase.d.next = self.wbase.q.val() + self.r_wpc.q.val();
+                        }
+                        if (self.wch.q.val() + self.one16.val()) == self.nch.val() {
                             self.cnt.d.next = self.zero24.val();
                             self.cnt2.d.next = self.zero24.val();
                             if self.fields.mode.val() {
@@ -970,10 +1076,10 @@ impl Logic for CmdProc {
                 }
         } else if self.state.q.val() == self.s_drain.val() {
                 if self.w_idle.val() & !self.thr_busy.val() {
-                    if self.last_pass.val() {
+                    if self.group_last.val() {
                         self.state.d.next = self.s_finish.val();
                     } else {
-                        self.co0.d.next = self.co0.q.val() + self.rows16.val();
+                        self.co0.d.next = self.co0.q.val() + self.grp_rows.val();
                         self.state.d.next = self.s_pass.val();
                     }
                 }

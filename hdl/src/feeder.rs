@@ -20,9 +20,19 @@
 //! previous last step (the array's drain and the threshold unit's row rate,
 //! see [`crate::array`] and [`crate::threshold`]).
 //!
-//! At a tile's last step the feeder frees the half (`free_half`), and offers
-//! the writer the tile (`tile_valid`, `tile_addr` = destination address of its
-//! column 0, `tile_cols` = valid columns).
+//! **Repeats**: a run may cover several passes of `rows` output channels
+//! (`repeats`, set by the command processor when the weights and threshold
+//! records of that many passes fit on chip). Each gathered tile is then
+//! computed `repeats` times, once per pass, before its half is freed:
+//! repeat `g` reads the weight banks from `g·w_stride` (pass `g`'s channels
+//! are stored there, `w_stride` = words per channel), and `rep` tells the
+//! command processor which pass the current tile belongs to (it derives the
+//! tile's channels and destination from it). So the input is read once for
+//! all the passes of a run instead of once per pass.
+//!
+//! At a tile's last step the feeder offers the writer the tile (`tile_valid`,
+//! `tile_addr` = destination address of its column 0, `tile_cols` = valid
+//! columns) and, after the last repeat, frees the half (`free_half`).
 use rust_hdl::prelude::*;
 
 use crate::desc_check::Widen;
@@ -48,6 +58,12 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     pub w_bits: Signal<In, Bits<4>>,
     /// Least cycles between two tiles' last steps.
     pub spacing: Signal<In, Bits<16>>,
+    /// Passes computed on each gathered tile (0 and 1: one).
+    pub repeats: Signal<In, Bits<16>>,
+    /// Weight words per output channel: pass `g` starts at `g·w_stride`.
+    pub w_stride: Signal<In, Bits<16>>,
+    /// The pass of the tile being computed (0-based, a register).
+    pub rep: Signal<Out, Bits<16>>,
     /// Destination address of output pixel (0, 0) for this pass's channels.
     pub dst_base: Signal<In, Bits<32>>,
     /// Bytes per destination pixel.
@@ -106,6 +122,9 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     since: DFF<Bits<16>>,
     inflight: DFF<Bits<2>>,
     ctl_r: DFF<Bits<CTL_BITS>>,
+    rep_r: DFF<Bits<16>>,
+    w_base: DFF<Bits<16>>,
+    more: Signal<Local, Bit>,
     h_full: Signal<Local, Bit>,
     h_oy: Signal<Local, Bits<16>>,
     h_ox: Signal<Local, Bits<16>>,
@@ -183,6 +202,9 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
             a_bits: Default::default(),
             w_bits: Default::default(),
             spacing: Default::default(),
+            repeats: Default::default(),
+            w_stride: Default::default(),
+            rep: Default::default(),
             dst_base: Default::default(),
             dst_pix_bytes: Default::default(),
             dst_w: Default::default(),
@@ -218,6 +240,9 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
             since: Default::default(),
             inflight: Default::default(),
             ctl_r: Default::default(),
+            rep_r: Default::default(),
+            w_base: Default::default(),
+            more: Default::default(),
             h_full: Default::default(),
             h_oy: Default::default(),
             h_ox: Default::default(),
@@ -281,7 +306,10 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
 impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, active, half, in_tile, level, pair, pair_a, pair_w, p, opens, since, inflight, ctl_r);
+        dff_setup!(
+            self, clock, active, half, in_tile, level, pair, pair_a, pair_w, p, opens, since, inflight, ctl_r, rep_r,
+            w_base
+        );
         // The current half's tile.
         self.h_full.next = self.full.val().get_bit(0);
         self.h_oy.next = self.info_oy0.val();
@@ -376,30 +404,42 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
                 if self.last_pair.val() {
                     self.pair.d.next = self.zero16.val();
                     self.pair_a.d.next = self.zero16.val();
-                    self.pair_w.d.next = self.zero16.val();
+                    self.pair_w.d.next = self.w_base.q.val();
                     self.level.d.next = self.next_level.val();
                     self.p.d.next = self.p_lo_next.val();
                     self.opens.d.next = true;
                 }
             }
         }
-        // Tile end: free_half the half, offer the tile to the writer.
+        // Tile end: offer the tile to the writer; then the next repeat on the
+        // same half, or free the half after the last repeat.
         self.free_half.next = self.zero2.val();
         self.tile_valid.next = self.tile_end.val();
+        self.more.next = (self.rep_r.q.val() + self.one16.val()) < self.repeats.val();
+        self.rep.next = self.rep_r.q.val();
         if self.tile_end.val() {
             self.in_tile.d.next = false;
             self.since.d.next = self.one16.val();
-            self.half.d.next = !self.half.q.val();
             self.level.d.next = self.top_level.val();
             self.p.d.next = self.a_bits.val() - self.one4.val();
             self.opens.d.next = false;
-            if self.half.q.val() {
-                self.free_half.next = self.b10.val();
+            if self.more.val() {
+                self.rep_r.d.next = self.rep_r.q.val() + self.one16.val();
+                self.w_base.d.next = self.w_base.q.val() + self.w_stride.val();
+                self.pair_w.d.next = self.w_base.q.val() + self.w_stride.val();
             } else {
-                self.free_half.next = self.b01.val();
-            }
-            if self.h_last.val() {
-                self.active.d.next = false;
+                self.rep_r.d.next = self.zero16.val();
+                self.w_base.d.next = self.zero16.val();
+                self.pair_w.d.next = self.zero16.val();
+                self.half.d.next = !self.half.q.val();
+                if self.half.q.val() {
+                    self.free_half.next = self.b10.val();
+                } else {
+                    self.free_half.next = self.b01.val();
+                }
+                if self.h_last.val() {
+                    self.active.d.next = false;
+                }
             }
         }
         if self.tile_end.val() & !self.tile_done.val() {
@@ -441,12 +481,16 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
             self.opens.d.next = false;
             self.since.d.next = self.max16.val();
             self.inflight.d.next = self.zero2.val();
+            self.rep_r.d.next = self.zero16.val();
+            self.w_base.d.next = self.zero16.val();
         }
         if self.reset.val() {
             self.active.d.next = false;
             self.in_tile.d.next = false;
             self.inflight.d.next = self.zero2.val();
             self.ctl_r.d.next = self.idle.val();
+            self.rep_r.d.next = self.zero16.val();
+            self.w_base.d.next = self.zero16.val();
         }
     }
 }

@@ -17,19 +17,24 @@
 //! 1-cycle row.
 //!
 //! # Generation parameters
-//! `ThresholdUnit<ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR>::new(cols, p,
+//! `ThresholdUnit<ACC_BUS, CODE_BUS, ROW_ADDR, FIFO_ADDR>::new(cols, p,
 //! max_channels, fifo_depth)`; the widths are type parameters (rust-hdl needs
 //! them at compile time) and `new` asserts that they match:
 //! - `cols` accumulators per row: `ACC_BUS = 32·cols`, `CODE_BUS = 8·cols`;
 //! - `p` comparators per column (`1..=8`): thresholds are read `p` at a time
 //!   and broadcast to all columns;
-//! - `max_channels = 2^CH` (4..=256) records in the threshold RAM (a pass of
-//!   at most that many output channels);
-//! - `ROW_ADDR = CH + row_bits(p)` ([`row_bits`]): the threshold RAM is `p`
-//!   banks of `max_channels · 2^row_bits(p)` 32-bit words (registered read,
-//!   inferred as block RAM; bank `b`, row `r` of channel `co` holds threshold
-//!   `r·p + b`), plus a `max_channels × 10` mode RAM (each mode word decoded when
-//!   written: descending, constant, the constant's code);
+//! - `max_channels` (a power of two, 4..=256) records of 8-bit codes in the
+//!   threshold RAM;
+//! - `ROW_ADDR = log2(max_channels) + row_bits(p)` ([`row_bits`]): the
+//!   threshold RAM is `p` banks of `2^ROW_ADDR` 32-bit words (registered read,
+//!   inferred as block RAM). A record takes `2^record_shift(p, a_out)` rows
+//!   ([`record_shift`]): bank `b`, row `(co << record_shift) + r` holds
+//!   threshold `r·p + b` of channel `co`, so narrow codes fit more channels
+//!   ([`ThresholdUnit::records_for`]: 2,048 2-bit records for `ROW_ADDR = 11`,
+//!   `p = 3`, the records of several passes). Plus a `2^ROW_ADDR × 10` mode RAM
+//!   (each mode word decoded when written: descending, constant, the
+//!   constant's code);
+//!   Channel indices are `ROW_ADDR` bits wide;
 //! - `fifo_depth = 2^FIFO_ADDR` (2..=64) queued rows (the accumulators in an
 //!   inferred memory, the channel indices in registers).
 //!
@@ -38,11 +43,11 @@
 //!   clears `out_valid`, `overflow`, `bad_mode`; the RAM contents stay).
 //! - `mode_raw`, `a_out` (4 bits, 1..=8): the layer's mode; must not change
 //!   while `busy`. An `a_out` outside 1..=8 gives code 0 in one cycle per row.
-//! - `row_valid`, `row_channel` (`CH` bits), `row_acc` (`ACC_BUS` bits, column
+//! - `row_valid`, `row_channel` (`ROW_ADDR` bits), `row_acc` (`ACC_BUS` bits, column
 //!   `c` in bits `32c..32c+32`, two's complement): one row, sampled at an edge
 //!   when `row_valid` is high.
-//! - Write port, one 32-bit word per edge when `wr_en`: `wr_channel` (`CH`
-//!   bits), `wr_word` (8 bits: the word's index inside the channel's record,
+//! - Write port, one 32-bit word per edge when `wr_en`: `wr_channel`
+//!   (`ROW_ADDR` bits), `wr_word` (8 bits: the word's index inside the channel's record,
 //!   0 = mode word, `k + 1` = threshold `k`), `wr_data`. The DMA maps the
 //!   `isa` table's word `i` of a pass to channel `i >> a_out`, word
 //!   `i & (2^a_out − 1)`. A write does not disturb rows in flight, but a record
@@ -94,10 +99,19 @@ pub fn rows_per_channel(p: usize) -> usize {
     ((1 << MAX_A_OUT) - 1usize).div_ceil(p)
 }
 
-/// Address bits of a channel's rows in a threshold bank:
-/// `ceil(log2(ceil(255 / p)))`; `ROW_ADDR = CH + row_bits(p)`.
+/// Address bits of a channel's rows in a threshold bank for 8-bit codes:
+/// `ceil(log2(ceil(255 / p)))`; `ROW_ADDR = log2(max_channels) + row_bits(p)`.
 pub fn row_bits(p: usize) -> usize {
     rows_per_channel(p).next_power_of_two().trailing_zeros() as usize
+}
+
+/// Address bits of a channel's rows for `a_out`-bit codes (the record
+/// stride is `2^record_shift`): `ceil(log2(row_cycles(p, a_out)))`, 0 for
+/// an `a_out` outside 1..=8. A bank of `2^ROW_ADDR` rows holds
+/// `2^(ROW_ADDR − record_shift)` records: 16 at 8-bit codes, 2,048 at 2-bit
+/// codes for `ROW_ADDR = 11`, `p = 3`.
+pub fn record_shift(p: usize, a_out: usize) -> usize {
+    row_cycles(p, a_out, false).next_power_of_two().trailing_zeros() as usize
 }
 
 /// Cycles the unit spends on one row: `ceil((2^a_out − 1)/p)` for
@@ -115,7 +129,6 @@ pub fn row_cycles(p: usize, a_out: usize, raw: bool) -> usize {
 pub struct ThresholdUnit<
     const ACC_BUS: usize,
     const CODE_BUS: usize,
-    const CH: usize,
     const ROW_ADDR: usize,
     const FIFO_ADDR: usize,
 > {
@@ -129,14 +142,15 @@ pub struct ThresholdUnit<
     pub a_out: Signal<In, Bits<4>>,
     /// A row is offered this cycle.
     pub row_valid: Signal<In, Bit>,
-    /// The row's channel index in the pass (its record in the RAM).
-    pub row_channel: Signal<In, Bits<CH>>,
+    /// The row's channel index (its record in the RAM: below
+    /// [`ThresholdUnit::records_for`] of `a_out`).
+    pub row_channel: Signal<In, Bits<ROW_ADDR>>,
     /// The row's accumulators, column `c` in bits `32c..32c+32`.
     pub row_acc: Signal<In, Bits<ACC_BUS>>,
     /// Write one record word at this edge.
     pub wr_en: Signal<In, Bit>,
     /// Channel of the written word.
-    pub wr_channel: Signal<In, Bits<CH>>,
+    pub wr_channel: Signal<In, Bits<ROW_ADDR>>,
     /// Word index inside the record (0 = mode word).
     pub wr_word: Signal<In, Bits<8>>,
     /// The word.
@@ -144,7 +158,7 @@ pub struct ThresholdUnit<
     /// A row is on the outputs.
     pub out_valid: Signal<Out, Bit>,
     /// Its channel index.
-    pub out_channel: Signal<Out, Bits<CH>>,
+    pub out_channel: Signal<Out, Bits<ROW_ADDR>>,
     /// Its codes, column `c` in bits `8c..8c+8` (zero in raw mode).
     pub out_codes: Signal<Out, Bits<CODE_BUS>>,
     /// Its accumulators, unchanged.
@@ -162,11 +176,11 @@ pub struct ThresholdUnit<
 
     // Storage.
     acc_fifo: RAM<Bits<ACC_BUS>, FIFO_ADDR>,
-    ch_fifo: Vec<DFF<Bits<CH>>>,
+    ch_fifo: Vec<DFF<Bits<ROW_ADDR>>>,
     banks: Vec<RAM<Bits<32>, ROW_ADDR>>,
     /// Mode words, decoded when written (`mode_in` in `update`): bit 0 descending,
     /// bit 1 constant, bits 9:2 the constant's code.
-    modes: RAM<Bits<10>, CH>,
+    modes: RAM<Bits<10>, ROW_ADDR>,
     // Queue and issue state.
     wr_ptr: DFF<Bits<FIFO_ADDR>>,
     issue_ptr: DFF<Bits<FIFO_ADDR>>,
@@ -177,11 +191,11 @@ pub struct ThresholdUnit<
     cmp_valid: DFF<Bit>,
     cmp_first: DFF<Bit>,
     cmp_last: DFF<Bit>,
-    cmp_channel: DFF<Bits<CH>>,
+    cmp_channel: DFF<Bits<ROW_ADDR>>,
     cnt: Vec<DFF<Bits<8>>>,
     // Outputs and flags.
     o_valid: DFF<Bit>,
-    o_channel: DFF<Bits<CH>>,
+    o_channel: DFF<Bits<ROW_ADDR>>,
     o_codes: DFF<Bits<CODE_BUS>>,
     o_raw: DFF<Bits<ACC_BUS>>,
     o_overflow: DFF<Bit>,
@@ -193,12 +207,13 @@ pub struct ThresholdUnit<
     pop: Signal<Local, Bit>,
     issuing: Signal<Local, Bit>,
     issue_last: Signal<Local, Bit>,
-    issue_ch: Signal<Local, Bits<CH>>,
+    issue_ch: Signal<Local, Bits<ROW_ADDR>>,
     rd_addr: Signal<Local, Bits<ROW_ADDR>>,
     wr_row: Signal<Local, Bits<ROW_ADDR>>,
     wr_addr: Signal<Local, Bits<ROW_ADDR>>,
     wr_bank: Signal<Local, Bits<8>>,
     last_step: Signal<Local, Bits<8>>,
+    shift: Signal<Local, Bits<4>>,
     last_count: Signal<Local, Bits<8>>,
     nthr: Signal<Local, Bits<8>>,
     cycles: Signal<Local, Bits<8>>,
@@ -229,6 +244,7 @@ pub struct ThresholdUnit<
     bit8: Vec<Constant<Bits<8>>>,
     a_tab: Vec<Constant<Bits<4>>>,
     last_step_tab: Vec<Constant<Bits<8>>>,
+    shift_tab: Vec<Constant<Bits<4>>>,
     last_count_tab: Vec<Constant<Bits<8>>>,
     nthr_tab: Vec<Constant<Bits<8>>>,
     cycles_tab: Vec<Constant<Bits<8>>>,
@@ -262,8 +278,8 @@ fn constants<const N: usize>(values: impl IntoIterator<Item = u64>) -> Vec<Const
     values.into_iter().map(|v| Constant::new(v.into())).collect()
 }
 
-impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADDR: usize, const FIFO_ADDR: usize>
-    ThresholdUnit<ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR>
+impl<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const FIFO_ADDR: usize>
+    ThresholdUnit<ACC_BUS, CODE_BUS, ROW_ADDR, FIFO_ADDR>
 {
     /// A unit for rows of `cols` accumulators, `p` comparators per column,
     /// `max_channels` records and a queue of `fifo_depth` rows; the type's
@@ -277,13 +293,13 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
             max_channels.is_power_of_two() && (4..=256).contains(&max_channels),
             "max_channels {max_channels} is not a power of two in 4..=256"
         );
-        assert_eq!(1 << CH, max_channels, "channel index width {CH} does not fit {max_channels} channels");
         let rb = row_bits(p);
+        let ch8 = max_channels.trailing_zeros() as usize;
         assert_eq!(
             ROW_ADDR,
-            CH + rb,
-            "threshold RAM address width {ROW_ADDR} is not {CH} + row_bits({p}) = {}",
-            CH + rb
+            ch8 + rb,
+            "threshold RAM address width {ROW_ADDR} is not log2({max_channels}) + row_bits({p}) = {}",
+            ch8 + rb
         );
         assert!(
             fifo_depth.is_power_of_two() && (2..=64).contains(&fifo_depth),
@@ -346,6 +362,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
             wr_addr: Default::default(),
             wr_bank: Default::default(),
             last_step: Default::default(),
+            shift: Default::default(),
             last_count: Default::default(),
             nthr: Default::default(),
             cycles: Default::default(),
@@ -374,6 +391,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
             bit8: constants((0..4).map(|i| 1u64 << i)),
             a_tab: constants(0..16u64),
             last_step_tab: constants((0..16).map(|a| cyc(a) as u64 - 1)),
+            shift_tab: constants((0..16).map(|a| record_shift(p, a) as u64)),
             last_count_tab: constants((0..16).map(|a| (nthr(a) - (cyc(a) - 1) * p) as u64)),
             nthr_tab: constants((0..16).map(|a| nthr(a) as u64)),
             cycles_tab: constants((0..16).map(|a| cyc(a) as u64)),
@@ -381,7 +399,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
             word_row: constants((0..255).map(|k| (k / p) as u64)),
             word_bank: constants((0..255).map(|k| (k % p) as u64)),
             bank_idx: constants(0..p as u64),
-            addr_bit: constants((0..ROW_ADDR).map(|i| 1u64 << i)),
+            addr_bit: constants((0..rb).map(|i| 1u64 << i)),
             zero_addr: Constant::new(0u64.into()),
             code_bit: (0..CODE_BUS)
                 .map(|i| {
@@ -421,9 +439,15 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
         1 << FIFO_ADDR
     }
 
-    /// Records the threshold RAM holds.
+    /// Records the threshold RAM holds for 8-bit codes.
     pub fn max_channels(&self) -> usize {
-        1 << CH
+        1 << (ROW_ADDR - self._row_bits)
+    }
+
+    /// Records the threshold RAM holds for `a_out`-bit codes (records are
+    /// strided by their size, [`record_shift`]).
+    pub fn records_for(&self, a_out: usize) -> usize {
+        1 << (ROW_ADDR - record_shift(self._p, a_out))
     }
 
     /// Cycles per row for `a_out` (see [`row_cycles`]).
@@ -432,8 +456,8 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
     }
 }
 
-impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADDR: usize, const FIFO_ADDR: usize> Logic
-    for ThresholdUnit<ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR>
+impl<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const FIFO_ADDR: usize> Logic
+    for ThresholdUnit<ACC_BUS, CODE_BUS, ROW_ADDR, FIFO_ADDR>
 {
     #[hdl_gen]
     fn update(&mut self) {
@@ -473,12 +497,14 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
 
         // Per-`a_out` figures (tables over all 16 port values).
         self.last_step.next = self.zero8.val();
+        self.shift.next = self.zero4.val();
         self.last_count.next = self.zero8.val();
         self.nthr.next = self.zero8.val();
         self.cycles.next = self.one8.val();
         for a in 0..16 {
             if self.a_out.val() == self.a_tab[a].val() {
                 self.last_step.next = self.last_step_tab[a].val();
+                self.shift.next = self.shift_tab[a].val();
                 self.last_count.next = self.last_count_tab[a].val();
                 self.nthr.next = self.nthr_tab[a].val();
                 self.cycles.next = self.cycles_tab[a].val();
@@ -500,16 +526,9 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
                 self.wr_bank.next = self.word_bank[k].val();
             }
         }
-        // One-iteration loops bind `rb` = row_bits(p): rust-hdl's Verilog
-        // generator evaluates a `Vec` index only from loop variables.
-        self.wr_addr.next = self.wr_row.val();
-        for rb in self._row_bits..(self._row_bits + 1) {
-            for i in 0..CH {
-                if self.wr_channel.val().get_bit(i) {
-                    self.wr_addr.next = self.wr_addr.val() | self.addr_bit[rb + i].val();
-                }
-            }
-        }
+        // Records are strided by their size (`record_shift` of `a_out`), so
+        // 2-bit codes fit `2^ROW_ADDR` channels: several passes' records.
+        self.wr_addr.next = self.wr_row.val() | (self.wr_channel.val() << self.shift.val());
         self.modes.write_address.next = self.wr_channel.val();
         // The mode word is decoded here, not at every compare: the compare
         // path then starts at one RAM bit instead of a 32-bit equality
@@ -573,13 +592,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const CH: usize, const ROW_ADD
                 self.rd_addr.next = self.rd_addr.val() | self.addr_bit[i].val();
             }
         }
-        for rb in self._row_bits..(self._row_bits + 1) {
-            for i in 0..CH {
-                if self.issue_ch.val().get_bit(i) {
-                    self.rd_addr.next = self.rd_addr.val() | self.addr_bit[rb + i].val();
-                }
-            }
-        }
+        self.rd_addr.next = self.rd_addr.val() | (self.issue_ch.val() << self.shift.val());
         for b in 0..self.banks.len() {
             self.banks[b].read_address.next = self.rd_addr.val();
         }

@@ -154,26 +154,35 @@ pub struct Accelerator<
     gather: Gatherer<AB>,
     feeder: Feeder<AB, WB>,
     array: SystolicArray<64>,
-    thr: ThresholdUnit<ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR>,
+    thr: ThresholdUnit<ACC_BUS, CODE_BUS, ROW_ADDR, FIFO_ADDR>,
     outw: OutWriter<CODE_BUS, ACC_BUS, ROWS>,
     abanks: Vec<RAM<Bits<64>, AB>>,
     wbanks: Vec<RAM<Bits<64>, WB>>,
     rst: Signal<Local, Bit>,
     eng_rst: Signal<Local, Bit>,
     drain_ch: DFF<Bits<CH>>,
+    /// First record of the draining tile's pass: `pass · rows`.
+    drain_base: DFF<Bits<ROW_ADDR>>,
+    /// The draining tile's pass in the run.
+    drain_rep: DFF<Bits<16>>,
+    w_drain_ch: Widen<CH, ROW_ADDR>,
+    /// The run's passes, registered: read in the drain logic, a direct use
+    /// of the command processor's output there makes Verilator see a loop
+    /// through this block (UNOPTFLAT).
+    reps_q: DFF<Bits<16>>,
     acc_bus: Signal<Local, Bits<ACC_BUS>>,
     widen: Vec<Widen<ACC_BITS, ACC_BUS>>,
     /// The weight bank address (the command processor counts 16-bit words).
     n_wb_addr: Narrow<16, WB>,
-    /// The threshold record channel (the command processor counts 8 bits).
-    n_thr_ch: Narrow<8, CH>,
+    /// The threshold record channel (the command processor counts 16 bits).
+    n_thr_ch: Narrow<16, ROW_ADDR>,
     // Outputs the top deliberately leaves unread (`Unused` sinks):
     /// The reader's `busy`: the command processor waits for data words, not for it.
     u_reader_busy: Unused<Bit>,
     /// Every column's `out_valid` equals column 0's (array docs), which is used.
     u_out_valid: Vec<Unused<Bit>>,
     /// The threshold unit's `out_channel`: the writer places rows by order.
-    u_thr_channel: Unused<Bits<CH>>,
+    u_thr_channel: Unused<Bits<ROW_ADDR>>,
     /// The threshold unit's `ready`: the feeder's tile spacing (`row_cycles`)
     /// keeps rows apart, so the array never offers a row it would refuse.
     u_thr_ready: Unused<Bit>,
@@ -191,6 +200,11 @@ pub struct Accelerator<
     hi_shift: Constant<Bits<16>>,
     one_ch: Constant<Bits<CH>>,
     last_ch: Constant<Bits<CH>>,
+    zero_ch: Constant<Bits<CH>>,
+    rows_ra: Constant<Bits<ROW_ADDR>>,
+    zero_ra: Constant<Bits<ROW_ADDR>>,
+    one16: Constant<Bits<16>>,
+    zero16: Constant<Bits<16>>,
 }
 
 impl<
@@ -215,7 +229,10 @@ impl<
         assert_eq!(D, usize::from(config.bus_bytes) * 8, "{}: bus width", config.name);
         assert_eq!(1usize << WB, caps.weight_words_per_row() as usize, "{}: weight bank depth", config.name);
         assert_eq!(1usize << AB, 2 * caps.act_words_per_column() as usize, "{}: activation bank depth", config.name);
-        assert_eq!(1usize << CH, rows, "{}: threshold records per pass", config.name);
+        assert_eq!(1usize << CH, rows, "{}: drain row counter", config.name);
+        // The threshold RAM holds 8-bit records of one pass (`rows` channels).
+        let thr = ThresholdUnit::new(cols, THRESHOLD_COMPARATORS, rows, 1 << FIFO_ADDR);
+        let thr_records: [usize; 16] = std::array::from_fn(|a| thr.records_for(a));
         Accelerator {
             ap_clk: Default::default(),
             ap_rst_n: Default::default(),
@@ -263,7 +280,7 @@ impl<
             m_axi_gmem_bvalid: Default::default(),
             m_axi_gmem_bready: Default::default(),
             regs: AxilRegs::new(&caps),
-            cp: CmdProc::new(rows, cols),
+            cp: CmdProc::new(rows, cols, caps.weight_words_per_row() as usize, thr_records),
             check: DescCheck::new(config),
             list: ListCheck::new(),
             reader: AxiReader::new(),
@@ -272,13 +289,17 @@ impl<
             gather: Gatherer::new(cols),
             feeder: Feeder::new(cols),
             array: SystolicArray::new(config),
-            thr: ThresholdUnit::new(cols, THRESHOLD_COMPARATORS, rows, 1 << FIFO_ADDR),
+            thr,
             outw: OutWriter::new(rows, cols),
             abanks: (0..cols).map(|_| Default::default()).collect(),
             wbanks: (0..rows).map(|_| Default::default()).collect(),
             rst: Default::default(),
             eng_rst: Default::default(),
             drain_ch: Default::default(),
+            drain_base: Default::default(),
+            drain_rep: Default::default(),
+            w_drain_ch: Default::default(),
+            reps_q: Default::default(),
             acc_bus: Default::default(),
             widen: (0..cols).map(|_| Default::default()).collect(),
             n_wb_addr: Default::default(),
@@ -295,6 +316,11 @@ impl<
             hi_shift: k(ACC_BUS as u64 - 32),
             one_ch: k(1),
             last_ch: k(rows as u64 - 1),
+            zero_ch: k(0),
+            rows_ra: k(rows as u64),
+            zero_ra: k(0),
+            one16: k(1),
+            zero16: k(0),
         }
     }
 }
@@ -319,6 +345,12 @@ impl<
         self.eng_rst.next = self.rst.val() | self.regs.soft_reset.val() | self.cp.clear.val();
         self.drain_ch.clock.next = self.ap_clk.val();
         self.drain_ch.d.next = self.drain_ch.q.val();
+        self.drain_base.clock.next = self.ap_clk.val();
+        self.drain_base.d.next = self.drain_base.q.val();
+        self.drain_rep.clock.next = self.ap_clk.val();
+        self.drain_rep.d.next = self.drain_rep.q.val();
+        self.reps_q.clock.next = self.ap_clk.val();
+        self.reps_q.d.next = self.cp.reps.val();
 
         // Clocks and resets.
         self.regs.clock.next = self.ap_clk.val();
@@ -482,6 +514,9 @@ impl<
         self.feeder.a_bits.next = self.cp.a_bits.val();
         self.feeder.w_bits.next = self.cp.w_bits.val();
         self.feeder.spacing.next = self.cp.spacing.val();
+        self.feeder.repeats.next = self.cp.reps.val();
+        self.feeder.w_stride.next = self.cp.w_stride.val();
+        self.cp.f_rep.next = self.feeder.rep.val();
         self.feeder.dst_base.next = self.cp.dst_base.val();
         self.feeder.dst_pix_bytes.next = self.cp.dst_pix_bytes.val();
         self.feeder.dst_w.next = self.cp.dst_w.val();
@@ -512,13 +547,27 @@ impl<
         self.thr.mode_raw.next = self.cp.mode_raw.val();
         self.thr.a_out.next = self.cp.a_out.val();
         self.thr.row_valid.next = self.array.out_valid[0].val();
-        self.thr.row_channel.next = self.drain_ch.q.val();
+        // Record = pass · rows + row: tiles drain in the feeder's order,
+        // passes 0 .. reps − 1 of each gathered tile.
+        self.w_drain_ch.i.next = self.drain_ch.q.val();
+        self.thr.row_channel.next = self.drain_base.q.val() | self.w_drain_ch.o.val();
         self.thr.row_acc.next = self.acc_bus.val();
         if self.array.out_valid[0].val() {
             self.drain_ch.d.next = self.drain_ch.q.val() - self.one_ch.val();
+            if self.drain_ch.q.val() == self.zero_ch.val() {
+                if (self.drain_rep.q.val() + self.one16.val()) < self.reps_q.q.val() {
+                    self.drain_rep.d.next = self.drain_rep.q.val() + self.one16.val();
+                    self.drain_base.d.next = self.drain_base.q.val() + self.rows_ra.val();
+                } else {
+                    self.drain_rep.d.next = self.zero16.val();
+                    self.drain_base.d.next = self.zero_ra.val();
+                }
+            }
         }
-        if self.eng_rst.val() {
+        if self.eng_rst.val() | self.cp.run_start.val() {
             self.drain_ch.d.next = self.last_ch.val();
+            self.drain_rep.d.next = self.zero16.val();
+            self.drain_base.d.next = self.zero_ra.val();
         }
         self.thr.wr_en.next = self.cp.thr_we.val();
         self.n_thr_ch.i.next = self.cp.thr_channel.val();

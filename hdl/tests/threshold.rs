@@ -15,8 +15,8 @@ use zynqflow_hdl::threshold::{row_bits, row_cycles, ThresholdUnit};
 use zynqflow_hdl::verilog_check;
 use zynqflow_isa::ThresholdMode;
 
-impl<const A: usize, const C: usize, const CH: usize, const RA: usize, const F: usize> Clocked
-    for ThresholdUnit<A, C, CH, RA, F>
+impl<const A: usize, const C: usize, const RA: usize, const F: usize> Clocked
+    for ThresholdUnit<A, C, RA, F>
 {
     fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
         &mut self.clock
@@ -24,22 +24,22 @@ impl<const A: usize, const C: usize, const CH: usize, const RA: usize, const F: 
 }
 
 /// The main test configuration: 4 columns, 3 comparators, 16 channels, 4 rows.
-type Small = ThresholdUnit<128, 32, 4, 11, 2>;
+type Small = ThresholdUnit<128, 32, 11, 2>;
 fn small() -> Small {
     ThresholdUnit::new(4, 3, 16, 4)
 }
 /// 3 columns, 1 comparator, 8 channels, a 2-row queue.
-type Narrow = ThresholdUnit<96, 24, 3, 11, 1>;
+type Narrow = ThresholdUnit<96, 24, 11, 1>;
 fn narrow() -> Narrow {
     ThresholdUnit::new(3, 1, 8, 2)
 }
 /// 2 columns, 8 comparators, 4 channels, 8 rows.
-type Wide = ThresholdUnit<64, 16, 2, 7, 3>;
+type Wide = ThresholdUnit<64, 16, 7, 3>;
 fn wide() -> Wide {
     ThresholdUnit::new(2, 8, 4, 8)
 }
 /// The size quoted in the docs: 16 columns, 3 comparators, 64 channels, 16 rows.
-type Full = ThresholdUnit<512, 128, 6, 13, 4>;
+type Full = ThresholdUnit<512, 128, 13, 4>;
 fn full() -> Full {
     ThresholdUnit::new(16, 3, 64, 16)
 }
@@ -81,8 +81,8 @@ struct Shown {
 
 /// Drives a unit, predicts every output of every cycle, and logs the cycles
 /// for the Verilog replay.
-struct Bench<const A: usize, const C: usize, const CH: usize, const RA: usize, const F: usize> {
-    d: Driver<ThresholdUnit<A, C, CH, RA, F>>,
+struct Bench<const A: usize, const C: usize, const RA: usize, const F: usize> {
+    d: Driver<ThresholdUnit<A, C, RA, F>>,
     cols: usize,
     p: usize,
     depth: usize,
@@ -107,11 +107,11 @@ const INPUTS: [&str; 10] =
 const OUTPUTS: [&str; 9] =
     ["out_valid", "out_channel", "out_codes", "out_raw", "ready", "busy", "row_cycles", "overflow", "bad_mode"];
 
-impl<const A: usize, const C: usize, const CH: usize, const RA: usize, const F: usize> Bench<A, C, CH, RA, F> {
-    fn new(uut: ThresholdUnit<A, C, CH, RA, F>, logged: bool) -> Self {
+impl<const A: usize, const C: usize, const RA: usize, const F: usize> Bench<A, C, RA, F> {
+    fn new(uut: ThresholdUnit<A, C, RA, F>, logged: bool) -> Self {
         let (cols, p, depth, channels) = (uut.cols(), uut.p(), uut.fifo_depth(), uut.max_channels());
-        let widths_in = [1, 1, 4, 1, CH, A, 1, CH, 8, 32];
-        let widths_out = [1, CH, C, A, 1, 1, 8, 1, 1];
+        let widths_in = [1, 1, 4, 1, RA, A, 1, RA, 8, 32];
+        let widths_out = [1, RA, C, A, 1, 1, 8, 1, 1];
         let log = logged.then(|| {
             let ins: Vec<(&str, usize)> = INPUTS.iter().copied().zip(widths_in).collect();
             let outs: Vec<(&str, usize)> = OUTPUTS.iter().copied().zip(widths_out).collect();
@@ -350,8 +350,8 @@ fn random_row(rng: &mut ChaCha8Rng, cols: usize, t: &[i32]) -> Vec<i32> {
 
 /// Writes `channels` random records for `a_out` (words in random order) and
 /// returns their thresholds.
-fn load_records<const A: usize, const C: usize, const CH: usize, const RA: usize, const F: usize>(
-    b: &mut Bench<A, C, CH, RA, F>,
+fn load_records<const A: usize, const C: usize, const RA: usize, const F: usize>(
+    b: &mut Bench<A, C, RA, F>,
     rng: &mut ChaCha8Rng,
     channels: &[usize],
     a_out: usize,
@@ -374,8 +374,8 @@ fn load_records<const A: usize, const C: usize, const CH: usize, const RA: usize
 
 /// Every `a_out` 1..=8 and raw mode, `rows_per_layer(a_out)` rows each over a
 /// few channels, in bursts (offered every cycle while `ready`) and gaps.
-fn random_run<const A: usize, const C: usize, const CH: usize, const RA: usize, const F: usize>(
-    b: &mut Bench<A, C, CH, RA, F>,
+fn random_run<const A: usize, const C: usize, const RA: usize, const F: usize>(
+    b: &mut Bench<A, C, RA, F>,
     seed: u64,
     layers: &[(usize, bool, usize)],
 ) -> usize {
@@ -420,9 +420,9 @@ fn every_layer(rows_small: usize) -> Vec<(usize, bool, usize)> {
 }
 
 /// Replays a logged bench on the Verilog of `uut` (the same shape).
-fn replay<const A: usize, const C: usize, const CH: usize, const RA: usize, const F: usize>(
-    b: &mut Bench<A, C, CH, RA, F>,
-    mut uut: ThresholdUnit<A, C, CH, RA, F>,
+fn replay<const A: usize, const C: usize, const RA: usize, const F: usize>(
+    b: &mut Bench<A, C, RA, F>,
+    mut uut: ThresholdUnit<A, C, RA, F>,
 ) {
     let log = b.log.take().expect("a logged bench");
     uut.connect_all();
@@ -610,11 +610,11 @@ fn widths_must_match_the_parameters() {
     assert_eq!(row_bits(8), 5);
     assert_eq!((1..=8).map(|a| row_cycles(3, a, false)).collect::<Vec<_>>(), [1, 1, 3, 5, 11, 21, 43, 85]);
     for bad in [
-        || drop(ThresholdUnit::<128, 32, 4, 11, 2>::new(5, 3, 16, 4)),
-        || drop(ThresholdUnit::<128, 32, 4, 11, 2>::new(4, 1, 16, 4)),
-        || drop(ThresholdUnit::<128, 32, 4, 11, 2>::new(4, 3, 32, 4)),
-        || drop(ThresholdUnit::<128, 32, 4, 11, 2>::new(4, 3, 16, 8)),
-        || drop(ThresholdUnit::<128, 32, 4, 11, 2>::new(4, 9, 16, 4)),
+        || drop(ThresholdUnit::<128, 32, 11, 2>::new(5, 3, 16, 4)),
+        || drop(ThresholdUnit::<128, 32, 11, 2>::new(4, 1, 16, 4)),
+        || drop(ThresholdUnit::<128, 32, 11, 2>::new(4, 3, 32, 4)),
+        || drop(ThresholdUnit::<128, 32, 11, 2>::new(4, 3, 16, 8)),
+        || drop(ThresholdUnit::<128, 32, 11, 2>::new(4, 9, 16, 4)),
     ] {
         assert!(std::panic::catch_unwind(bad).is_err());
     }

@@ -43,13 +43,17 @@ fn draw(rng: &mut ChaCha8Rng, base: u64) -> (Vec<u8>, Descriptor) {
     let a_in = if rng.gen_bool(0.5) { rng.gen_range(1..=2) } else { rng.gen_range(1..=8) };
     let w_bits = if rng.gen_bool(0.5) { 1 } else { rng.gen_range(2..=8) };
     let a_out = if raw { 0 } else if rng.gen_bool(0.5) { 2 } else { rng.gen_range(1..=8) };
-    let big_k = rng.gen_bool(0.15);
+    // One layer in eight has many output channels on a small image: several
+    // runs of passes, limited by the weight banks or the threshold records
+    // (the command processor's group size), with a partial last run.
+    let many = rng.gen_bool(0.125);
+    let big_k = !many && rng.gen_bool(0.15);
     let (kh, kw) = if big_k { (rng.gen_range(1..=7), rng.gen_range(1..=7)) } else { (rng.gen_range(1..=3), rng.gen_range(1..=3)) };
     let (stride, upsample) = (rng.gen_range(1..=2), rng.gen_range(1..=2));
-    let (in_h, in_w): (u32, u32) = (rng.gen_range(1..=6), rng.gen_range(1..=8));
+    let (in_h, in_w): (u32, u32) = if many { (rng.gen_range(1..=3), rng.gen_range(1..=4)) } else { (rng.gen_range(1..=6), rng.gen_range(1..=8)) };
     let cin: u32 = if rng.gen_bool(0.2) { rng.gen_range(65..=140) } else { rng.gen_range(1..=64) };
     let in_c_total = cin.div_ceil(64) * 64 + if rng.gen_bool(0.3) { 64 } else { 0 };
-    let cout: u32 = rng.gen_range(1..=20);
+    let cout: u32 = if many { rng.gen_range(100..=260) } else { rng.gen_range(1..=20) };
     let (pad_top, pad_left) = (rng.gen_range(0..kh), rng.gen_range(0..kw));
     let out_h = (in_h * upsample + 2 * pad_top).saturating_sub(kh) / stride + 1;
     let out_w = (in_w * upsample + 2 * pad_left).saturating_sub(kw) / stride + 1;
