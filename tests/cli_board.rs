@@ -78,7 +78,7 @@ fn board_info_and_infer_match_the_cpu_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let info = zynqflow_ok(dir.path(), &["info", "--backend", "board", "--root", emu.root()]);
     let text = String::from_utf8_lossy(&info.stdout);
-    for want in ["ID:           0x5a464c57 (zynqflow)", "version:      1.0", "capabilities: 16x6 PEs", "DMA memory:   udmabuf0 at bus 0x18000000", "coherency:    cached"] {
+    for want in ["ID:           0x5a464c57 (zynqflow)", "version:      1.0", "capabilities: 16x8 PEs", "DMA memory:   udmabuf0 at bus 0x18000000", "coherency:    cached"] {
         assert!(text.contains(want), "no '{want}' in:\n{text}");
     }
     let run = |backend: &str, out: &str| {

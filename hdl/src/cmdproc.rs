@@ -310,10 +310,15 @@ pub struct CmdProc {
     gacc: DFF<Bits<24>>,
     wch: DFF<Bits<16>>,
     wbase: DFF<Bits<16>>,
-    // `reps` and `nch` registered: they feed other blocks and a `Widen`, and
-    // a direct use of these locals makes Verilator see a loop (UNOPTFLAT).
+    // The run's sizes, registered (they change only when co0 does, in PASS,
+    // and are used from W_LOAD on): `reps` and `nch` feed other blocks and a
+    // `Widen`, where a direct use of the locals makes Verilator see a loop
+    // (UNOPTFLAT); and the chain from the descriptor's fields through them
+    // was the accelerator's deepest path (15 LUT levels).
     reps_r: DFF<Bits<16>>,
     nch_r: DFF<Bits<16>>,
+    grp_rows_r: DFF<Bits<16>>,
+    group_last_r: DFF<Bit>,
     // Combinational.
     g_left: Signal<Local, Bits<16>>,
     passes_left: Signal<Local, Bits<16>>,
@@ -562,6 +567,8 @@ impl CmdProc {
             wbase: Default::default(),
             reps_r: Default::default(),
             nch_r: Default::default(),
+            grp_rows_r: Default::default(),
+            group_last_r: Default::default(),
             g_left: Default::default(),
             passes_left: Default::default(),
             reps_l: Default::default(),
@@ -685,7 +692,7 @@ impl Logic for CmdProc {
         dff_setup!(
             self, clock, state, desc, index, done_cnt, cnt, cnt2, phase, bad, co0, code_r, p_busy, p_stall, p_macs,
             r_slice, r_pix, r_row, r_in_base, r_mask, r_pairs, r_wpc, r_wch_bytes, r_dpix, r_rf, co_t, g_max, gacc,
-            wch, wbase, reps_r, nch_r
+            wch, wbase, reps_r, nch_r, grp_rows_r, group_last_r
         );
         self.fields.words.next = self.desc.q.val();
         self.words.next = self.desc.q.val();
@@ -799,6 +806,8 @@ impl Logic for CmdProc {
             self.nch.next = self.g_left.val();
         }
         self.group_last.next = self.g_left.val() <= self.grp_rows.val();
+        self.group_last_r.d.next = self.group_last.val();
+        self.grp_rows_r.d.next = self.grp_rows.val();
         // Records the threshold unit holds for this a_out, in passes.
         self.gthr.next = self.g_cap.val();
         if !self.fields.mode.val() {
@@ -1009,7 +1018,7 @@ impl Logic for CmdProc {
         } else if self.state.q.val() == self.s_w_load.val() {
                 // Requests: one per channel of the run (cnt); data: channel
                 // wch, word cnt2.
-                if self.cnt.q.val().get_bits::<16>(0) != self.nch.val() {
+                if self.cnt.q.val().get_bits::<16>(0) != self.nch_r.q.val() {
                     self.rreq_valid.next = true;
                     self.rreq_addr.next = self.fields.w_addr.val() + self.wmul.p.val();
                     self.rreq_words.next = self.w_wpc24.o.val();
@@ -1027,7 +1036,7 @@ impl Logic for CmdProc {
                         if (self.wch.q.val() & self.rows_m1.val()) == self.rows_m1.val() {
                             self.wbase.d.next = self.wbase.q.val() + self.r_wpc.q.val();
                         }
-                        if (self.wch.q.val() + self.one16.val()) == self.nch.val() {
+                        if (self.wch.q.val() + self.one16.val()) == self.nch_r.q.val() {
                             self.cnt.d.next = self.zero24.val();
                             self.cnt2.d.next = self.zero24.val();
                             if self.fields.mode.val() {
@@ -1076,10 +1085,10 @@ impl Logic for CmdProc {
                 }
         } else if self.state.q.val() == self.s_drain.val() {
                 if self.w_idle.val() & !self.thr_busy.val() {
-                    if self.group_last.val() {
+                    if self.group_last_r.q.val() {
                         self.state.d.next = self.s_finish.val();
                     } else {
-                        self.co0.d.next = self.co0.q.val() + self.grp_rows.val();
+                        self.co0.d.next = self.co0.q.val() + self.grp_rows_r.q.val();
                         self.state.d.next = self.s_pass.val();
                     }
                 }

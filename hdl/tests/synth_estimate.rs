@@ -7,7 +7,7 @@
 //! The arrays stand in for the accelerator because `accelerator_verilog`
 //! only generates the named presets (rust-hdl needs every width at compile
 //! time, one type instantiation per preset), and the smallest two presets
-//! (`small`, 8×2, and `pynq-z2`, 16×6) take 2.5 and tens of minutes here.
+//! (`small`, 8×2, and `pynq-z2`, 16×8) take 2.5 and tens of minutes here.
 //! The `small` preset itself runs through the CLI in
 //! `tests/cli_synth_estimate.rs`.
 

@@ -55,15 +55,15 @@ impl ArrayConfig {
         }
     }
 
-    /// PYNQ-Z2 (xc7z020, 64-bit HP port): 16 × 6 PEs. With one 64-bit beat
-    /// per cycle the array is bound by memory traffic, and a tile's reads
-    /// grow with the columns (`kh·((cols − 1)·s + kw)` slices) while its
-    /// steps do not: 16 rows × 6 columns read 43 % fewer words per pass than
-    /// 8 × 12 for the same 96 PEs (docs/performance.md). Buffers: 2,048
-    /// weight words per row, 1,024 receptive-field words per column half
-    /// (FlowNetS needs 1,224 and 612).
+    /// PYNQ-Z2 (xc7z020, 64-bit HP port): 16 × 8 PEs. Rows rather than
+    /// columns: a tile's reads grow with the columns (`kh·((cols − 1)·s +
+    /// kw)` slices) while its steps do not. Since a run computes several
+    /// passes on each gathered tile the layers are compute-bound, so the
+    /// array grew from 16 × 6 to use the part (docs/performance.md, changes 3
+    /// to 5). Buffers: 2,048 weight words per row, 1,024 receptive-field
+    /// words per column half (FlowNetS needs 1,224 and 612).
     pub fn pynq_z2() -> Self {
-        ArrayConfig { name: "pynq-z2", rows: 16, cols: 6, weight_buf_kib: 256, act_buf_kib: 96, ..Self::small() }
+        ArrayConfig { name: "pynq-z2", rows: 16, cols: 8, weight_buf_kib: 256, act_buf_kib: 128, ..Self::small() }
     }
 
     /// Ultra96-V2 (xczu3eg, 128-bit HP port): 16 × 8 PEs (the same reasoning
@@ -240,7 +240,7 @@ mod tests {
             assert_eq!(ArrayConfig::by_name(c.name), Some(c.clone()));
         }
         assert!(ArrayConfig::by_name("nope").is_none());
-        assert_eq!(ArrayConfig::pynq_z2().peak_bit_macs_per_cycle(), 16 * 6 * 64);
+        assert_eq!(ArrayConfig::pynq_z2().peak_bit_macs_per_cycle(), 16 * 8 * 64);
         for c in ArrayConfig::presets() {
             let caps = c.capabilities();
             assert!(caps.weight_words_per_row() >= 1224 && caps.act_words_per_column() >= 612, "{}", c.name);
