@@ -103,6 +103,18 @@ fn draw(rng: &mut ChaCha8Rng, base: u64) -> (Vec<u8>, Descriptor) {
             _ => d.ch_off += 8,
         }
     }
+    let mem = image(rng, base, &mut d);
+    (mem, d)
+}
+
+/// The memory image of descriptor `d` at bus address `base`: the descriptor
+/// at offset 0, then its input, weights, thresholds (sorted, random modes) and
+/// output, each 64-byte aligned with random gaps, everything else random
+/// bytes. Sets `d`'s addresses.
+pub fn image(rng: &mut ChaCha8Rng, base: u64, d: &mut Descriptor) -> Vec<u8> {
+    let raw = d.mode == MODE_RAW;
+    let (a_in, w_bits, a_out, kh, kw, cin, cout) = (d.a_in, d.w_bits, d.a_out, d.kh, d.kw, d.cin, d.cout);
+    let (in_h, in_w, in_c_total, dst_c) = (d.in_h, d.in_w, d.in_c_total, d.dst_c);
     let g_in = u64::from(cin.div_ceil(64));
     let sizes = [
         u64::from(in_h * in_w) * u64::from(in_c_total.div_ceil(64)) * u64::from(a_in) * 8,
@@ -151,7 +163,7 @@ fn draw(rng: &mut ChaCha8Rng, base: u64) -> (Vec<u8>, Descriptor) {
             }
         }
     }
-    (mem, d)
+    mem
 }
 
 /// Registers after a run: STATUS, ERROR_CODE, ERROR_INDEX, CMDS_DONE, MACs.

@@ -1,0 +1,84 @@
+//! Runs of passes on the RTL (`small`, 8 rows): a descriptor of many
+//! output channels gathers its input once per run of passes, not once per
+//! pass of `rows` channels (docs/architecture.md, "Dataflow"), and still
+//! writes exactly what the functional model writes.
+mod common;
+
+use common::{image, model, Rtl};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use zynqflow_isa::descriptor::{Descriptor, MODE_THRESHOLD, OP_CONV};
+use zynqflow_driver::platform::Platform;
+use zynqflow_isa::ArrayConfig;
+
+/// A 3×3/1 conv, padding 1, over an 8×8 image of 64 2-bit channels, binary
+/// weights, 2-bit outputs: `cout` channels, each 9 weight words and a 2-word
+/// threshold record (four 32-bit words).
+fn conv(cout: u32) -> Descriptor {
+    Descriptor {
+        opcode: OP_CONV,
+        mode: MODE_THRESHOLD,
+        a_in: 2,
+        w_bits: 1,
+        a_out: 2,
+        in_h: 8,
+        in_w: 8,
+        cin: 64,
+        cout,
+        out_h: 8,
+        out_w: 8,
+        kh: 3,
+        kw: 3,
+        stride: 1,
+        upsample: 1,
+        pad_top: 1,
+        pad_left: 1,
+        dst_h: 8,
+        dst_w: 8,
+        dst_c: cout.div_ceil(64) * 64,
+        out_stride: 1,
+        in_c_total: 64,
+        ..Default::default()
+    }
+}
+
+/// Runs `conv(cout)` on the RTL and the model; returns the bus words the
+/// RTL read and its cycles.
+fn run(rtl: &mut Rtl, cout: u32) -> (u64, u64) {
+    let probe = image(&mut ChaCha8Rng::seed_from_u64(u64::from(cout)), 0x1000_0000, &mut conv(cout));
+    rtl.buf = rtl.p.alloc(probe.len()).unwrap();
+    let base = rtl.buf.bus_addr;
+    let mut d = conv(cout);
+    let mem = image(&mut ChaCha8Rng::seed_from_u64(u64::from(cout)), base, &mut d);
+    let (want, regs) = model(&rtl.caps, &mem, base);
+    assert_eq!(regs[1], 0, "cout {cout}: the model refused {d:?}");
+    let before = rtl.p.mem_stats().read_beats;
+    let (got, rtl_regs, cycles) = rtl.run(&mem);
+    let read = rtl.p.mem_stats().read_beats - before;
+    assert_eq!(rtl_regs, regs, "cout {cout}: registers (STATUS, CODE, INDEX, DONE, MACS) RTL vs model");
+    if let Some(i) = (0..want.len()).find(|&i| want[i] != got[i]) {
+        panic!("cout {cout}: memory differs first at {:#x} (model {:#04x}, RTL {:#04x})", base + i as u64, want[i], got[i]);
+    }
+    (read, cycles)
+}
+
+#[test]
+fn sixteen_passes_gather_the_input_once() {
+    let mut rtl = Rtl::new(&ArrayConfig::small());
+    let (rows, cout) = (u64::from(ArrayConfig::small().rows), 128u32);
+    let (read_one, cycles_one) = run(&mut rtl, rows as u32);
+    let (read_all, cycles_all) = run(&mut rtl, cout);
+    // Per extra channel: its 9 weight words, its record read by the
+    // threshold scan (2 words) and loaded (2 words). The gathered input is
+    // the same words for 1 pass and for 16 in one run (2,048 weight words per
+    // bank hold 16 × 9): one pass per gather would read it 16 times.
+    let per_channel = 9 + 2 + 2;
+    assert_eq!(
+        read_all - read_one,
+        (u64::from(cout) - rows) * per_channel,
+        "words read: {read_one} for {rows} channels, {read_all} for {cout}"
+    );
+    // The array computes 16 times as much; the gather is not repeated.
+    assert!(cycles_all < 17 * cycles_one, "cycles: {cycles_one} for one pass, {cycles_all} for 16");
+    eprintln!("{rows} channels: {read_one} words, {cycles_one} cycles; {cout} channels: {read_all} words, {cycles_all} cycles");
+}
