@@ -242,6 +242,9 @@ pub struct CmdProc {
     pub spacing: Signal<Out, Bits<16>>,
     /// Feeder: passes computed on each gathered tile in this run.
     pub reps: Signal<Out, Bits<16>>,
+    /// The run's output channels (records `0..run_channels` of the
+    /// threshold unit; rows past them are skipped).
+    pub run_channels: Signal<Out, Bits<16>>,
     /// Feeder: weight words per output channel (a pass's bank stride).
     pub w_stride: Signal<Out, Bits<16>>,
     /// Feeder: the pass of the tile being computed.
@@ -327,6 +330,8 @@ pub struct CmdProc {
     nch: Signal<Local, Bits<16>>,
     group_last: Signal<Local, Bit>,
     gthr: Signal<Local, Bits<16>>,
+    valid16: Signal<Local, Bits<16>>,
+    valid_r: DFF<Bits<16>>,
     gthr_tab: Vec<Constant<Bits<16>>>,
     a_tab: Vec<Constant<Bits<4>>>,
     lr16: Constant<Bits<16>>,
@@ -517,6 +522,9 @@ impl CmdProc {
             pairs: Default::default(),
             spacing: Default::default(),
             reps: Default::default(),
+            run_channels: Default::default(),
+            valid16: Default::default(),
+            valid_r: Default::default(),
             w_stride: Default::default(),
             f_rep: Default::default(),
             dst_base: Default::default(),
@@ -692,7 +700,7 @@ impl Logic for CmdProc {
         dff_setup!(
             self, clock, state, desc, index, done_cnt, cnt, cnt2, phase, bad, co0, code_r, p_busy, p_stall, p_macs,
             r_slice, r_pix, r_row, r_in_base, r_mask, r_pairs, r_wpc, r_wch_bytes, r_dpix, r_rf, co_t, g_max, gacc,
-            wch, wbase, reps_r, nch_r, grp_rows_r, group_last_r
+            wch, wbase, reps_r, nch_r, grp_rows_r, group_last_r, valid_r
         );
         self.fields.words.next = self.desc.q.val();
         self.words.next = self.desc.q.val();
@@ -787,8 +795,18 @@ impl Logic for CmdProc {
         if self.os_two.val() {
             self.col_step.next = self.w_dpix32.o.val() << 1;
         }
-        self.n_spacing.i.next = self.w_rc16.o.val() * self.rows16.val();
-        self.spacing.next = self.n_spacing.o.val();
+        // A tile's rows past the run's channels take one threshold cycle
+        // each (a run of one partial pass: the 4-channel flow predictions).
+        self.run_channels.next = self.nch_r.q.val();
+        self.valid16.next = self.rows16.val();
+        if self.nch_r.q.val() < self.rows16.val() {
+            self.valid16.next = self.nch_r.q.val();
+        }
+        // Registered: a `Narrow` input from a local makes Verilator see a
+        // loop (UNOPTFLAT); nch_r settled long before a run's first tile.
+        self.valid_r.d.next = self.valid16.val();
+        self.n_spacing.i.next = self.w_rc16.o.val() * self.valid_r.q.val();
+        self.spacing.next = self.n_spacing.o.val() + (self.rows16.val() - self.valid_r.q.val());
 
         // ---- The run: passes co0, co0 + rows, … of `reps` (at most `g_max`).
         self.g_left.next = self.fields.cout.val() - self.co0.q.val();

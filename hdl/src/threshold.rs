@@ -44,8 +44,10 @@
 //! - `mode_raw`, `a_out` (4 bits, 1..=8): the layer's mode; must not change
 //!   while `busy`. An `a_out` outside 1..=8 gives code 0 in one cycle per row.
 //! - `row_valid`, `row_channel` (`ROW_ADDR` bits), `row_acc` (`ACC_BUS` bits, column
-//!   `c` in bits `32c..32c+32`, two's complement): one row, sampled at an edge
-//!   when `row_valid` is high.
+//!   `c` in bits `32c..32c+32`, two's complement), `row_skip`: one row, sampled
+//!   at an edge when `row_valid` is high. A row with `row_skip` (a channel past
+//!   the layer's last, which the writer drops) takes one cycle like a raw row
+//!   and gives code 0 in every column; its record is not read.
 //! - Write port, one 32-bit word per edge when `wr_en`: `wr_channel`
 //!   (`ROW_ADDR` bits), `wr_word` (8 bits: the word's index inside the channel's record,
 //!   0 = mode word, `k + 1` = threshold `k`), `wr_data`. The DMA maps the
@@ -147,6 +149,9 @@ pub struct ThresholdUnit<
     pub row_channel: Signal<In, Bits<ROW_ADDR>>,
     /// The row's accumulators, column `c` in bits `32c..32c+32`.
     pub row_acc: Signal<In, Bits<ACC_BUS>>,
+    /// The row is past the layer's channels: it takes one cycle and gives
+    /// code 0 (its record is not read).
+    pub row_skip: Signal<In, Bit>,
     /// Write one record word at this edge.
     pub wr_en: Signal<In, Bit>,
     /// Channel of the written word.
@@ -177,6 +182,7 @@ pub struct ThresholdUnit<
     // Storage.
     acc_fifo: RAM<Bits<ACC_BUS>, FIFO_ADDR>,
     ch_fifo: Vec<DFF<Bits<ROW_ADDR>>>,
+    skip_fifo: Vec<DFF<Bit>>,
     banks: Vec<RAM<Bits<32>, ROW_ADDR>>,
     /// Mode words, decoded when written (`mode_in` in `update`): bit 0 descending,
     /// bit 1 constant, bits 9:2 the constant's code.
@@ -192,6 +198,7 @@ pub struct ThresholdUnit<
     cmp_first: DFF<Bit>,
     cmp_last: DFF<Bit>,
     cmp_channel: DFF<Bits<ROW_ADDR>>,
+    cmp_skip: DFF<Bit>,
     cnt: Vec<DFF<Bits<8>>>,
     // Outputs and flags.
     o_valid: DFF<Bit>,
@@ -208,6 +215,7 @@ pub struct ThresholdUnit<
     issuing: Signal<Local, Bit>,
     issue_last: Signal<Local, Bit>,
     issue_ch: Signal<Local, Bits<ROW_ADDR>>,
+    issue_skip: Signal<Local, Bit>,
     rd_addr: Signal<Local, Bits<ROW_ADDR>>,
     wr_row: Signal<Local, Bits<ROW_ADDR>>,
     wr_addr: Signal<Local, Bits<ROW_ADDR>>,
@@ -318,6 +326,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const F
             row_valid: Default::default(),
             row_channel: Default::default(),
             row_acc: Default::default(),
+            row_skip: Default::default(),
             wr_en: Default::default(),
             wr_channel: Default::default(),
             wr_word: Default::default(),
@@ -333,6 +342,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const F
             bad_mode: Default::default(),
             acc_fifo: Default::default(),
             ch_fifo: many(fifo_depth),
+            skip_fifo: many(fifo_depth),
             banks: many(p),
             modes: Default::default(),
             wr_ptr: Default::default(),
@@ -344,6 +354,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const F
             cmp_first: Default::default(),
             cmp_last: Default::default(),
             cmp_channel: Default::default(),
+            cmp_skip: Default::default(),
             cnt: many(cols),
             o_valid: Default::default(),
             o_channel: Default::default(),
@@ -357,6 +368,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const F
             issuing: Default::default(),
             issue_last: Default::default(),
             issue_ch: Default::default(),
+            issue_skip: Default::default(),
             rd_addr: Default::default(),
             wr_row: Default::default(),
             wr_addr: Default::default(),
@@ -473,6 +485,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const F
             cmp_first,
             cmp_last,
             cmp_channel,
+            cmp_skip,
             o_valid,
             o_channel,
             o_codes,
@@ -482,6 +495,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const F
         );
         for i in 0..self.ch_fifo.len() {
             self.ch_fifo[i].clock.next = self.clock.val();
+            self.skip_fifo[i].clock.next = self.clock.val();
         }
         for c in 0..self.cnt.len() {
             self.cnt[c].clock.next = self.clock.val();
@@ -560,8 +574,10 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const F
         self.acc_fifo.write_enable.next = self.push.val();
         for i in 0..self.ch_fifo.len() {
             self.ch_fifo[i].d.next = self.ch_fifo[i].q.val();
+            self.skip_fifo[i].d.next = self.skip_fifo[i].q.val();
             if self.push.val() & (self.wr_ptr.q.val() == self.fifo_idx[i].val()) {
                 self.ch_fifo[i].d.next = self.row_channel.val();
+                self.skip_fifo[i].d.next = self.row_skip.val();
             }
         }
         if self.push.val() {
@@ -579,8 +595,14 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const F
         // (channel, step) from every bank, the channel's mode word, and the
         // row's accumulators; they meet in the compare stage one edge later.
         self.issuing.next = self.pending.q.val() != self.zero8.val();
-        self.issue_last.next = self.step.q.val() == self.last_step.val();
         self.issue_ch.next = self.ch_fifo[0].q.val();
+        self.issue_skip.next = self.skip_fifo[0].q.val();
+        for i in 0..self.ch_fifo.len() {
+            if self.issue_ptr.q.val() == self.fifo_idx[i].val() {
+                self.issue_skip.next = self.skip_fifo[i].q.val();
+            }
+        }
+        self.issue_last.next = (self.step.q.val() == self.last_step.val()) | self.issue_skip.val();
         for i in 0..self.ch_fifo.len() {
             if self.issue_ptr.q.val() == self.fifo_idx[i].val() {
                 self.issue_ch.next = self.ch_fifo[i].q.val();
@@ -602,6 +624,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const F
         self.cmp_first.d.next = self.step.q.val() == self.zero8.val();
         self.cmp_last.d.next = self.issue_last.val();
         self.cmp_channel.d.next = self.issue_ch.val();
+        self.cmp_skip.d.next = self.issue_skip.val();
         self.pending.d.next = self.pending.q.val();
         if self.issuing.val() {
             self.step.d.next = self.step.q.val() + self.one8.val();
@@ -670,7 +693,7 @@ impl<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const F
                 }
             }
         }
-        if self.mode_raw.val() {
+        if self.mode_raw.val() | self.cmp_skip.q.val() {
             self.codes_bus.next = self.zero_codes.val();
         }
 

@@ -170,6 +170,10 @@ pub struct Accelerator<
     /// of the command processor's output there makes Verilator see a loop
     /// through this block (UNOPTFLAT).
     reps_q: DFF<Bits<16>>,
+    /// The run's channels, registered (as `reps_q`): drained rows of records
+    /// past them are skipped by the threshold unit.
+    nch_q: DFF<Bits<16>>,
+    w_rec16: Widen<ROW_ADDR, 16>,
     acc_bus: Signal<Local, Bits<ACC_BUS>>,
     widen: Vec<Widen<ACC_BITS, ACC_BUS>>,
     /// The weight bank address (the command processor counts 16-bit words).
@@ -300,6 +304,8 @@ impl<
             drain_rep: Default::default(),
             w_drain_ch: Default::default(),
             reps_q: Default::default(),
+            nch_q: Default::default(),
+            w_rec16: Default::default(),
             acc_bus: Default::default(),
             widen: (0..cols).map(|_| Default::default()).collect(),
             n_wb_addr: Default::default(),
@@ -351,6 +357,8 @@ impl<
         self.drain_rep.d.next = self.drain_rep.q.val();
         self.reps_q.clock.next = self.ap_clk.val();
         self.reps_q.d.next = self.cp.reps.val();
+        self.nch_q.clock.next = self.ap_clk.val();
+        self.nch_q.d.next = self.cp.run_channels.val();
 
         // Clocks and resets.
         self.regs.clock.next = self.ap_clk.val();
@@ -551,6 +559,8 @@ impl<
         // passes 0 .. reps − 1 of each gathered tile.
         self.w_drain_ch.i.next = self.drain_ch.q.val();
         self.thr.row_channel.next = self.drain_base.q.val() | self.w_drain_ch.o.val();
+        self.w_rec16.i.next = self.drain_base.q.val() | self.w_drain_ch.o.val();
+        self.thr.row_skip.next = self.w_rec16.o.val() >= self.nch_q.q.val();
         self.thr.row_acc.next = self.acc_bus.val();
         if self.array.out_valid[0].val() {
             self.drain_ch.d.next = self.drain_ch.q.val() - self.one_ch.val();

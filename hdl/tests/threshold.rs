@@ -97,20 +97,34 @@ struct Bench<const A: usize, const C: usize, const RA: usize, const F: usize> {
     overflow: bool,
     bad_mode: bool,
     rows_out: usize,
+    /// Rows of channels from this one on are sent with `row_skip` (as the
+    /// top does for channels past the layer's last).
+    skip_from: Option<usize>,
     /// Cycles in which a row was waiting and `ready` was low.
     stalls: usize,
     log: Option<VectorLog>,
 }
 
-const INPUTS: [&str; 10] =
-    ["reset", "mode_raw", "a_out", "row_valid", "row_channel", "row_acc", "wr_en", "wr_channel", "wr_word", "wr_data"];
+const INPUTS: [&str; 11] = [
+    "reset",
+    "mode_raw",
+    "a_out",
+    "row_valid",
+    "row_channel",
+    "row_acc",
+    "row_skip",
+    "wr_en",
+    "wr_channel",
+    "wr_word",
+    "wr_data",
+];
 const OUTPUTS: [&str; 9] =
     ["out_valid", "out_channel", "out_codes", "out_raw", "ready", "busy", "row_cycles", "overflow", "bad_mode"];
 
 impl<const A: usize, const C: usize, const RA: usize, const F: usize> Bench<A, C, RA, F> {
     fn new(uut: ThresholdUnit<A, C, RA, F>, logged: bool) -> Self {
         let (cols, p, depth, channels) = (uut.cols(), uut.p(), uut.fifo_depth(), uut.max_channels());
-        let widths_in = [1, 1, 4, 1, RA, A, 1, RA, 8, 32];
+        let widths_in = [1, 1, 4, 1, RA, A, 1, 1, RA, 8, 32];
         let widths_out = [1, RA, C, A, 1, 1, 8, 1, 1];
         let log = logged.then(|| {
             let ins: Vec<(&str, usize)> = INPUTS.iter().copied().zip(widths_in).collect();
@@ -132,6 +146,7 @@ impl<const A: usize, const C: usize, const RA: usize, const F: usize> Bench<A, C
             overflow: false,
             bad_mode: false,
             rows_out: 0,
+            skip_from: None,
             stalls: 0,
             log,
         };
@@ -177,7 +192,9 @@ impl<const A: usize, const C: usize, const RA: usize, const F: usize> Bench<A, C
             self.stalls += 1;
         }
         let row = row.filter(|_| force || ready);
+        let skip = row.is_some_and(|(ch, _)| self.skip_from.is_some_and(|n| ch >= n));
         let u = &mut self.d.uut;
+        u.row_skip.next = skip;
         u.reset.next = reset;
         u.mode_raw.next = self.raw;
         u.a_out.next = (self.a_out as u64).into();
@@ -200,6 +217,7 @@ impl<const A: usize, const C: usize, const RA: usize, const F: usize> Bench<A, C
             vec![u64::from(row.is_some())],
             bits_of(u.row_channel.next),
             bits_of(u.row_acc.next),
+            vec![u64::from(skip)],
             vec![u64::from(write.is_some())],
             bits_of(u.wr_channel.next),
             bits_of(u.wr_word.next),
@@ -215,10 +233,12 @@ impl<const A: usize, const C: usize, const RA: usize, const F: usize> Bench<A, C
             self.bad_mode = false;
         } else if let Some((ch, acc)) = row {
             if ready {
+                // A skipped row takes one cycle and gives code 0.
+                let n = if skip { 1 } else { self.n() };
                 let s = (t + 1).max(self.issue_free);
-                self.issue_free = s + self.n();
-                let codes = self.expected_codes(ch, acc);
-                self.flight.push(InFlight { push: t, pop: s + self.n(), channel: ch, codes, raw: acc.to_vec() });
+                self.issue_free = s + n;
+                let codes = if skip { vec![0; acc.len()] } else { self.expected_codes(ch, acc) };
+                self.flight.push(InFlight { push: t, pop: s + n, channel: ch, codes, raw: acc.to_vec() });
                 accepted = true;
             } else {
                 self.overflow = true;
@@ -391,6 +411,8 @@ fn random_run<const A: usize, const C: usize, const RA: usize, const F: usize>(
         }
         chans.truncate(k);
         let recs = if raw { HashMap::new() } else { load_records(b, &mut rng, &chans, a_out) };
+        // Now and then the layer ends inside the records: rows past it skip.
+        b.skip_from = if rng.gen_bool(0.5) { Some(rng.gen_range(0..=channels_max)) } else { None };
         let mut sent = 0;
         while sent < count {
             let burst = rng.gen_range(1..=b.depth + 2).min(count - sent);
@@ -407,6 +429,7 @@ fn random_run<const A: usize, const C: usize, const RA: usize, const F: usize>(
         rows += count;
     }
     b.drain();
+    b.skip_from = None;
     assert!(!b.overflow);
     rows
 }
