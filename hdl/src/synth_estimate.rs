@@ -24,8 +24,8 @@
 //! - **LUT** counts every LUT site, as Vivado's "Slice LUTs" does: logic LUTs
 //!   (`LUT1`..`LUT6`, and yosys' `INV`, a LUT1 in Vivado) plus LUTs used as
 //!   memory (`SRL16E`/`SRLC32E` one each, LUT-RAM cells by the LUTs they
-//!   occupy); the split is kept in [`Estimate::lut_logic`] and
-//!   [`Estimate::lut_memory`]. **BRAM36** counts a `RAMB18` as half.
+//!   occupy); the split is kept in [`Counts::lut_logic`] and
+//!   [`Counts::lut_memory`]. **BRAM36** counts a `RAMB18` as half.
 //! - **Depth**: `ltp -noff` only skips yosys' internal flip-flop types, not
 //!   the Xilinx `FD*` primitives `synth_xilinx` leaves, so on its own it walks
 //!   through registers (thousands of "levels" on the accelerator). The

@@ -96,7 +96,7 @@ impl std::error::Error for FieldOverflow {}
 macro_rules! descriptor {
     ($( $name:ident : $word:expr, $lsb:expr, $width:expr, $doc:expr; )*) => {
         /// One layer descriptor, field by field (raw values; meaning in the
-        /// module docs and [`crate::validate`]).
+        /// module docs and [`crate::validate`](mod@crate::validate)).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
         pub struct Descriptor {
             $( #[doc = $doc] pub $name: u32, )*

@@ -11,7 +11,7 @@
 //!   capabilities the hardware reports;
 //! - [`regs`]: the AXI4-Lite register map;
 //! - [`descriptor`]: the encoding of one layer descriptor of the command list;
-//! - [`validate`]: the rules a descriptor must satisfy, and the error codes;
+//! - [`validate`](mod@validate): the rules a descriptor must satisfy, and the error codes;
 //! - [`doc`]: docs/registers.md, generated from the above.
 //!
 //! Pure Rust, no I/O, no dependencies: it builds for any target.
