@@ -7,7 +7,7 @@ BIN     := target/release/zynqflow
 DEB_PKGS := verilator yosys iverilog device-tree-compiler g++ make zlib1g-dev tcl
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build demo test bench clean fuzz fuzz-rtl test-sim-full bitstream synth-estimate
+.PHONY: deps build demo test fmt-check bench clean fuzz fuzz-rtl test-sim-full bitstream synth-estimate
 
 ## deps: install the Debian packages the simulation and hardware flows need (when missing)
 deps:
@@ -34,8 +34,16 @@ demo: deps build
 	@echo "      give --weights FILE with trained weights for a meaningful flow, see docs/weights.md)"
 
 ## test: every test of the workspace, in release mode
-test: deps
+test: deps fmt-check
 	$(CARGO) test --workspace --release
+
+## fmt-check: the tree is formatted as rustfmt.toml says (`cargo fmt --all` fixes
+## it); skipped with a warning where the toolchain has no rustfmt
+fmt-check:
+	@if $(CARGO) fmt --version >/dev/null 2>&1; then \
+	  $(CARGO) fmt --all --check >/dev/null || { echo "fmt-check: not formatted: run 'cargo fmt --all'"; exit 1; }; \
+	  echo "fmt-check: formatted"; \
+	else echo "fmt-check: WARNING: no rustfmt in this toolchain, formatting not checked"; fi
 
 ## fuzz: the proptest fuzz targets (arbitrary and mutated .npy, .flo and
 ## safetensors files, descriptors: errors, never panics) for FUZZ_SECONDS

@@ -70,7 +70,10 @@ fn fake_verilog(dir: &Path) -> PathBuf {
 
 /// Index of the first recorded call starting with `prefix`, or a panic listing the calls.
 fn find(calls: &[String], prefix: &str) -> usize {
-    calls.iter().position(|c| c.starts_with(prefix)).unwrap_or_else(|| panic!("no call `{prefix}…` in:\n{}", calls.join("\n")))
+    calls
+        .iter()
+        .position(|c| c.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no call `{prefix}…` in:\n{}", calls.join("\n")))
 }
 
 fn find_containing(calls: &[String], prefix: &str, parts: &[&str]) -> usize {
@@ -87,7 +90,8 @@ fn build_scripts_drive_vivado_through_the_whole_flow() {
         let dir = tempfile::tempdir().unwrap();
         let v = fake_verilog(dir.path());
         let out = dir.path().join("out");
-        let (ok, printed, calls) = run_stub(board, dir.path(), &["-verilog", v.to_str().unwrap(), "-out", out.to_str().unwrap()], None);
+        let (ok, printed, calls) =
+            run_stub(board, dir.path(), &["-verilog", v.to_str().unwrap(), "-out", out.to_str().unwrap()], None);
         assert!(ok, "{board}: {printed}");
         let part = format!("-part {}", config.part);
         let project = find_containing(&calls, "create_project", &[&part]);
@@ -150,7 +154,8 @@ fn build_scripts_drive_vivado_through_the_whole_flow() {
         let impl_ = find(&calls, "launch_runs impl_1");
         let timing = find(&calls, "report_timing_summary");
         let util = find(&calls, "report_utilization");
-        let bit = find(&calls, &format!("write_bitstream -force {}", out.join(format!("zynqflow-{board}.bit")).display()));
+        let bit =
+            find(&calls, &format!("write_bitstream -force {}", out.join(format!("zynqflow-{board}.bit")).display()));
         let order = [project, files, bd, ps, module, reg, dma, validate, wrapper, synth, impl_, timing, util, bit];
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{board}: calls out of order {order:?}:\n{}", calls.join("\n"));
         // The board part is not installed here: the bare part, no preset.
@@ -173,7 +178,11 @@ fn build_scripts_take_the_clock_and_the_board_part() {
         assert!(ok, "{board}: {printed}");
         find(&calls, &format!("set_property board_part {bp} project"));
         find_containing(&calls, "apply_bd_automation", &["apply_board_preset"]);
-        let freq = if board == "pynq-z2" { "CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ 150" } else { "CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ 150" };
+        let freq = if board == "pynq-z2" {
+            "CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ 150"
+        } else {
+            "CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ 150"
+        };
         find_containing(&calls, "set_property -dict", &[freq]);
         find(&calls, "set_property CONFIG.FREQ_HZ 150000000 zynqflow_0/m_axi_gmem");
         find(&calls, "launch_runs impl_1 -jobs 4");
@@ -220,7 +229,8 @@ fn overlays_compile_and_match_the_build_scripts() {
     for board in BOARDS {
         let src = root().join("bitstreams").join(board).join("zynqflow.dtso");
         let dtbo = dir.path().join(format!("{board}.dtbo"));
-        let out = Command::new("dtc").args(["-@", "-I", "dts", "-O", "dtb", "-o"]).arg(&dtbo).arg(&src).output().unwrap();
+        let out =
+            Command::new("dtc").args(["-@", "-I", "dts", "-O", "dtb", "-o"]).arg(&dtbo).arg(&src).output().unwrap();
         assert!(out.status.success(), "{board}: dtc failed:\n{}", text(&out));
         assert!(text(&out).trim().is_empty(), "{board}: dtc warned:\n{}", text(&out));
         let dts = decompile(&dtbo);
@@ -244,7 +254,10 @@ fn overlays_compile_and_match_the_build_scripts() {
         }
         // The labels the overlay needs from the base tree are left as fixups.
         for label in ["fpga_full", "amba", parent] {
-            assert!(dts.contains(&format!("{label} = ")) || dts.contains(&format!("&{label}")), "{board}: no fixup for {label}:\n{dts}");
+            assert!(
+                dts.contains(&format!("{label} = ")) || dts.contains(&format!("&{label}")),
+                "{board}: no fixup for {label}:\n{dts}"
+            );
         }
         if board != "pynq-z2" {
             assert!(dts.contains("dma-mask = <0x20>;"), "{board}: the u-dma-buf must lie below 4 GiB");
@@ -268,14 +281,22 @@ fn udmabuf_holds_both_networks_at_384x512() {
         let caps = ArrayConfig::by_name(board).unwrap().capabilities();
         let src = root().join("bitstreams").join(board).join("zynqflow.dtso");
         let dtbo = dir.path().join("o.dtbo");
-        assert!(Command::new("dtc").args(["-@", "-I", "dts", "-O", "dtb", "-o"]).arg(&dtbo).arg(&src).status().unwrap().success());
+        assert!(Command::new("dtc")
+            .args(["-@", "-I", "dts", "-O", "dtb", "-o"])
+            .arg(&dtbo)
+            .arg(&src)
+            .status()
+            .unwrap()
+            .success());
         let have = udmabuf_bytes(&decompile(&dtbo));
         for net in ["lmflownets", "flownets"] {
             let g = Graph::by_name(net, 384, 512).unwrap();
             let q = QuantNet::new(g.clone(), &synth::synthesize(&g, 0)).unwrap();
             let p = compile(&q, &caps).unwrap();
             // What `Accelerator::load` allocates: weights, arena, descriptors.
-            let need = align_4k(p.image.weights.len()) + align_4k(p.image.arena_bytes) + align_4k(p.image.commands.len() * DESCRIPTOR_BYTES);
+            let need = align_4k(p.image.weights.len())
+                + align_4k(p.image.arena_bytes)
+                + align_4k(p.image.commands.len() * DESCRIPTOR_BYTES);
             println!(
                 "{board} {net}: weights {} + arena {} + {} descriptors = {need} bytes ({:.1} MiB) of {have} ({:.0} MiB)",
                 p.image.weights.len(),
@@ -307,7 +328,10 @@ fn make_bitstream_without_vivado_fails_at_once_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     // A PATH with make and the shell tools but no vivado.
     let path = "/usr/bin:/bin";
-    assert!(!Path::new("/usr/bin/vivado").exists() && !Path::new("/bin/vivado").exists(), "vivado is installed system-wide");
+    assert!(
+        !Path::new("/usr/bin/vivado").exists() && !Path::new("/bin/vivado").exists(),
+        "vivado is installed system-wide"
+    );
     let out_dir = dir.path().join("out");
     let (out, took) = make(&["bitstream", "BOARD=pynq-z2", &format!("BITSTREAM_OUT={}", out_dir.display())], path);
     let t = text(&out);

@@ -9,7 +9,20 @@ use std::process::Command;
 fn infer(dir: &std::path::Path, backend: &str, net: &str, size: &str) -> Vec<u8> {
     let out = dir.join(format!("{backend}-{net}-{size}.flo"));
     let o = Command::new(env!("CARGO_BIN_EXE_zynqflow"))
-        .args(["infer", "--backend", backend, "--net", net, "--synthetic-weights", "7", "--synthetic-frames", "3", "--size", size, "--out"])
+        .args([
+            "infer",
+            "--backend",
+            backend,
+            "--net",
+            net,
+            "--synthetic-weights",
+            "7",
+            "--synthetic-frames",
+            "3",
+            "--size",
+            size,
+            "--out",
+        ])
         .arg(&out)
         .output()
         .expect("run zynqflow");
@@ -43,7 +56,19 @@ fn float_on_the_model_backend_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.flo");
     let o = Command::new(env!("CARGO_BIN_EXE_zynqflow"))
-        .args(["infer", "--backend", "model", "--float", "--synthetic-weights", "1", "--synthetic-frames", "1", "--size", "64x64", "--out"])
+        .args([
+            "infer",
+            "--backend",
+            "model",
+            "--float",
+            "--synthetic-weights",
+            "1",
+            "--synthetic-frames",
+            "1",
+            "--size",
+            "64x64",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();

@@ -59,7 +59,22 @@ fn weights(file: &str, must: &[&str]) {
     let (w, must) = (bad(file), naming(file, must));
     let e = fails(&["weights", "check", "--weights", &w], &must);
     assert!(e.starts_with(&format!("error: weights '{w}': ")), "{e}");
-    fails(&["infer", "--weights", &w, "--synthetic-frames", "3", "--size", "64x64", "--out", "out/o.flo", "--png", "out/o.png"], &must);
+    fails(
+        &[
+            "infer",
+            "--weights",
+            &w,
+            "--synthetic-frames",
+            "3",
+            "--size",
+            "64x64",
+            "--out",
+            "out/o.flo",
+            "--png",
+            "out/o.png",
+        ],
+        &must,
+    );
 }
 
 /// `infer --frames A B` with synthetic weights, writing into `out/`.
@@ -93,7 +108,10 @@ fn frame_vs_ok(file: &str, must: &[&str]) {
 fn converted(file: &str, colour: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let f = bad(file);
-    let out = zynqflow_ok(dir.path(), &["infer", "--synthetic-weights", "7", "--frames", &f, &bad("ok/frame.png"), "--out", "o.flo"]);
+    let out = zynqflow_ok(
+        dir.path(),
+        &["infer", "--synthetic-weights", "7", "--frames", &f, &bad("ok/frame.png"), "--out", "o.flo"],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = format!("frame '{f}': converting {} to 8-bit RGB", colour[0]);
     assert!(stderr.lines().any(|l| l.ends_with(&line)), "{file}: expected {line:?} in:\n{stderr}");
@@ -107,7 +125,9 @@ fn sim_layer(slot: &str, file: &str, must: &[&str]) {
     let ok = |name: &str| bad(&format!("ok/{name}"));
     for backend in ["cpu", "model"] {
         let mut args = vec!["sim".to_string(), "layer".into(), "--backend".into(), backend.into()];
-        for (flag, name) in [("--spec", "layer.json"), ("--input", "x.npy"), ("--weights", "w.npy"), ("--thresholds", "t.npy")] {
+        for (flag, name) in
+            [("--spec", "layer.json"), ("--input", "x.npy"), ("--weights", "w.npy"), ("--thresholds", "t.npy")]
+        {
             args.extend([flag.to_string(), if flag == slot { f.clone() } else { ok(name) }]);
         }
         args.extend(["--out".into(), "out/y.npy".into()]);
@@ -276,7 +296,8 @@ fn every_corpus_file_has_a_case() {
     let root = corpus_dir();
     let mut files = BTreeSet::new();
     walk(&root, &root, &mut files);
-    let helpers: BTreeSet<String> = files.iter().filter(|f| f.starts_with("ok/") || !f.contains('/')).cloned().collect();
+    let helpers: BTreeSet<String> =
+        files.iter().filter(|f| f.starts_with("ok/") || !f.contains('/')).cloned().collect();
     let cases: BTreeSet<String> = CORPUS.iter().map(|s| s.to_string()).collect();
     assert_eq!(cases.len(), CORPUS.len(), "a file has two cases");
     let without_case: Vec<_> = files.difference(&helpers).filter(|f| !cases.contains(*f)).collect();
@@ -297,7 +318,10 @@ fn the_valid_companions_are_valid() {
     let out = zynqflow_ok(dir.path(), &[&args[..], &["--thresholds", &ok("t.npy"), "--out", "y.npy"]].concat());
     assert!(String::from_utf8_lossy(&out.stdout).ends_with("wrote y.npy: (6, 5, 3) uint8 codes (a_out = 2)\n"));
     let f = ok("frame.png");
-    zynqflow_ok(dir.path(), &["infer", "--synthetic-weights", "7", "--frames", &f, &f, "--out", "o.flo", "--png", "o.png"]);
+    zynqflow_ok(
+        dir.path(),
+        &["infer", "--synthetic-weights", "7", "--frames", &f, &f, "--out", "o.flo", "--png", "o.png"],
+    );
     check_png(&std::fs::read(dir.path().join("o.png")).unwrap(), 64, 64);
 }
 
@@ -307,13 +331,18 @@ fn missing_files_are_named() {
     fails(&["weights", "check", "--weights", "nope.safetensors"], &["weights 'nope.safetensors'", "No such file"]);
     for slot in ["--spec", "--input", "--weights", "--thresholds"] {
         let mut args = vec!["sim".to_string(), "layer".into()];
-        for (flag, name) in [("--spec", "layer.json"), ("--input", "x.npy"), ("--weights", "w.npy"), ("--thresholds", "t.npy")] {
+        for (flag, name) in
+            [("--spec", "layer.json"), ("--input", "x.npy"), ("--weights", "w.npy"), ("--thresholds", "t.npy")]
+        {
             args.extend([flag.to_string(), if flag == slot { "in/nope".to_string() } else { ok(name) }]);
         }
         args.extend(["--out".into(), "out/y.npy".into()]);
         fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), &["'in/nope': no such file"]);
     }
-    fails(&["infer", "--synthetic-weights", "7", "--frames", "in/a.png", &ok("frame.png"), "--out", "out/o.flo"], &["frame 'in/a.png': no such file"]);
+    fails(
+        &["infer", "--synthetic-weights", "7", "--frames", "in/a.png", &ok("frame.png"), "--out", "out/o.flo"],
+        &["frame 'in/a.png': no such file"],
+    );
 }
 
 #[test]
@@ -343,13 +372,39 @@ fn a_board_root_that_does_not_exist() {
             assert_eq!(e, must_root(root));
         }
         fails(&["selftest", "--backend", "board", "--root", root], &must);
-        let layer = ["--spec", &ok("layer.json"), "--input", &ok("x.npy"), "--weights", &ok("w.npy"), "--thresholds", &ok("t.npy")];
-        fails(&[&["sim", "layer", "--backend", "board", "--root", root][..], &layer, &["--out", "out/y.npy"]].concat(), &must);
+        let layer = [
+            "--spec",
+            &ok("layer.json"),
+            "--input",
+            &ok("x.npy"),
+            "--weights",
+            &ok("w.npy"),
+            "--thresholds",
+            &ok("t.npy"),
+        ];
+        fails(
+            &[&["sim", "layer", "--backend", "board", "--root", root][..], &layer, &["--out", "out/y.npy"]].concat(),
+            &must,
+        );
     }
     // infer synthesizes its weights (one info line) before it opens the board.
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("out")).unwrap();
-    let args = ["infer", "--backend", "board", "--root", "/nonexistent", "--synthetic-weights", "7", "--synthetic-frames", "3", "--size", "64x64", "--out", "out/o.flo"];
+    let args = [
+        "infer",
+        "--backend",
+        "board",
+        "--root",
+        "/nonexistent",
+        "--synthetic-weights",
+        "7",
+        "--synthetic-frames",
+        "3",
+        "--size",
+        "64x64",
+        "--out",
+        "out/o.flo",
+    ];
     let out = zynqflow(dir.path(), &args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

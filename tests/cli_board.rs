@@ -78,11 +78,27 @@ fn board_info_and_infer_match_the_cpu_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let info = zynqflow_ok(dir.path(), &["info", "--backend", "board", "--root", emu.root()]);
     let text = String::from_utf8_lossy(&info.stdout);
-    for want in ["ID:           0x5a464c57 (zynqflow)", "version:      1.0", "capabilities: 16x8 PEs", "DMA memory:   udmabuf0 at bus 0x18000000", "coherency:    cached"] {
+    for want in [
+        "ID:           0x5a464c57 (zynqflow)",
+        "version:      1.0",
+        "capabilities: 16x8 PEs",
+        "DMA memory:   udmabuf0 at bus 0x18000000",
+        "coherency:    cached",
+    ] {
         assert!(text.contains(want), "no '{want}' in:\n{text}");
     }
     let run = |backend: &str, out: &str| {
-        let mut args = vec!["infer", "--backend", backend, "--net", "lmflownets", "--synthetic-weights", "17", "--synthetic-frames", "4"];
+        let mut args = vec![
+            "infer",
+            "--backend",
+            backend,
+            "--net",
+            "lmflownets",
+            "--synthetic-weights",
+            "17",
+            "--synthetic-frames",
+            "4",
+        ];
         args.extend(["--size", "128x192", "--out", out]);
         if backend == "board" {
             args.extend(["--root", emu.root()]);
@@ -111,12 +127,16 @@ fn board_second_process_is_refused_while_the_first_holds_the_device() {
 #[test]
 fn board_selftest_passes_and_a_hung_run_fails_it_then_recovers() {
     let emu = Emu::start(&[]);
-    let o = zynqflow_ok(Path::new("."), &["selftest", "--backend", "board", "--root", emu.root(), "--layers", "4", "--seed", "5"]);
+    let o = zynqflow_ok(
+        Path::new("."),
+        &["selftest", "--backend", "board", "--root", emu.root(), "--layers", "4", "--seed", "5"],
+    );
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(text.lines().filter(|l| l.contains(": PASS")).count(), 4, "{text}");
     drop(emu);
     let emu = Emu::start(&["--hang", "1"]);
-    let args = ["selftest", "--backend", "board", "--root", emu.root(), "--layers", "3", "--seed", "5", "--timeout", "0.3"];
+    let args =
+        ["selftest", "--backend", "board", "--root", emu.root(), "--layers", "3", "--seed", "5", "--timeout", "0.3"];
     let o = zynqflow(Path::new("."), &args);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(!o.status.success(), "{text}");
@@ -140,7 +160,8 @@ fn board_bad_devices_are_one_line_errors() {
     let e = stderr(&o);
     assert!(!o.status.success() && e.lines().count() == 1 && e.contains("no UIO device named 'zynqflow'"), "{e}");
     let emu = Emu::start(&["--id", "0xdead"]);
-    let args = ["infer", "--backend", "board", "--root", emu.root(), "--synthetic-weights", "1", "--synthetic-frames", "1"];
+    let args =
+        ["infer", "--backend", "board", "--root", emu.root(), "--synthetic-weights", "1", "--synthetic-frames", "1"];
     let o = zynqflow(dir.path(), &[&args[..], &["--size", "64x64", "--out", "x.flo"]].concat());
     let e = stderr(&o);
     assert!(!o.status.success() && e.contains("ID register is 0x0000dead, expected 0x5a464c57"), "{e}");
@@ -157,7 +178,11 @@ fn board_emulator_stops_on_sigterm_and_removes_its_tree() {
     let status = emu.stop();
     assert!(status.success(), "{status:?}");
     // The emulator made the root, so it removes it too.
-    assert!(!emu.root.exists(), "{:?}", std::fs::read_dir(&emu.root).map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>()));
+    assert!(
+        !emu.root.exists(),
+        "{:?}",
+        std::fs::read_dir(&emu.root).map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
+    );
 }
 
 #[test]

@@ -179,7 +179,19 @@ fn net_prints_the_hand_counted_totals() {
 #[test]
 fn truth_png_shows_the_synthetic_pairs_flow_and_reports_the_error() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["infer", "--synthetic-weights", "2", "--synthetic-frames", "5", "--size", "64x128", "--out", "f.flo", "--truth-png", "t.png"];
+    let args = [
+        "infer",
+        "--synthetic-weights",
+        "2",
+        "--synthetic-frames",
+        "5",
+        "--size",
+        "64x128",
+        "--out",
+        "f.flo",
+        "--truth-png",
+        "t.png",
+    ];
     let o = zynqflow_ok(dir.path(), &args);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("average end-point error") && stdout.contains(" px"), "{stdout}");
@@ -187,7 +199,10 @@ fn truth_png_shows_the_synthetic_pairs_flow_and_reports_the_error() {
     // Only a synthetic pair has a known flow.
     common::write_ppm(&dir.path().join("a.ppm"), 128, 64, 0.0, 0.0, 1);
     common::write_ppm(&dir.path().join("b.ppm"), 128, 64, 1.0, 0.0, 1);
-    let o = zynqflow(dir.path(), &["infer", "--synthetic-weights", "2", "--frames", "a.ppm", "b.ppm", "--out", "g.flo", "--truth-png", "u.png"]);
+    let o = zynqflow(
+        dir.path(),
+        &["infer", "--synthetic-weights", "2", "--frames", "a.ppm", "b.ppm", "--out", "g.flo", "--truth-png", "u.png"],
+    );
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--truth-png needs --synthetic-frames"));
     assert!(!dir.path().join("g.flo").exists() && !dir.path().join("u.png").exists());

@@ -16,8 +16,21 @@ use std::path::Path;
 fn infer(dir: &Path, backend: &str, size: &str, extra: &[&str]) -> (Vec<u8>, String) {
     let out = format!("{backend}-{size}.flo");
     let mut args = vec![
-        "infer", "--backend", backend, "--config", "small", "--net", "lmflownets", "--synthetic-weights", "13", "--synthetic-frames", "2",
-        "--size", size, "--out", &out,
+        "infer",
+        "--backend",
+        backend,
+        "--config",
+        "small",
+        "--net",
+        "lmflownets",
+        "--synthetic-weights",
+        "13",
+        "--synthetic-frames",
+        "2",
+        "--size",
+        size,
+        "--out",
+        &out,
     ];
     args.extend_from_slice(extra);
     let o = zynqflow_ok(dir, &args);
@@ -25,7 +38,10 @@ fn infer(dir: &Path, backend: &str, size: &str, extra: &[&str]) -> (Vec<u8>, Str
 }
 
 fn cycles_of(stdout: &str) -> u64 {
-    let line = stdout.lines().find(|l| l.ends_with(" cycles") && l.starts_with("sim (small)")).unwrap_or_else(|| panic!("no cycle line in {stdout}"));
+    let line = stdout
+        .lines()
+        .find(|l| l.ends_with(" cycles") && l.starts_with("sim (small)"))
+        .unwrap_or_else(|| panic!("no cycle line in {stdout}"));
     line.rsplit(' ').nth(1).unwrap().parse().unwrap()
 }
 
@@ -81,7 +97,8 @@ fn write_layer(dir: &Path) {
     std::fs::write(dir.join("codes.json"), r#"{"kernel": 3, "pad": 1, "a_in": 2, "w_bits": 1, "a_out": 2}"#).unwrap();
     let w8: Vec<u8> = (0..cout * 4 * cin).map(|i| ((i * 37 + 11) % 256) as u8).collect();
     std::fs::write(dir.join("w8.npy"), npy("|i1", &[cout, 2, 2, cin], &w8)).unwrap();
-    std::fs::write(dir.join("raw.json"), r#"{"kernel": 2, "stride": 2, "upsample": 2, "a_in": 2, "w_bits": 8}"#).unwrap();
+    std::fs::write(dir.join("raw.json"), r#"{"kernel": 2, "stride": 2, "upsample": 2, "a_in": 2, "w_bits": 8}"#)
+        .unwrap();
 }
 
 #[test]
@@ -93,7 +110,22 @@ fn sim_layer_is_byte_identical_to_cpu_and_writes_a_waveform() {
         let mut outs = Vec::new();
         for backend in ["cpu", "sim"] {
             let out = format!("{backend}-{spec}.npy");
-            let mut args = vec!["sim", "layer", "--spec", spec, "--input", "x.npy", "--weights", w, "--out", &out, "--backend", backend, "--config", "small"];
+            let mut args = vec![
+                "sim",
+                "layer",
+                "--spec",
+                spec,
+                "--input",
+                "x.npy",
+                "--weights",
+                w,
+                "--out",
+                &out,
+                "--backend",
+                backend,
+                "--config",
+                "small",
+            ];
             if let Some(t) = thr {
                 args.extend(["--thresholds", t]);
             }
@@ -120,7 +152,21 @@ fn trace_needs_the_sim_backend() {
     let dir = tempfile::tempdir().unwrap();
     let o = zynqflow(
         dir.path(),
-        &["infer", "--backend", "cpu", "--synthetic-weights", "1", "--synthetic-frames", "1", "--size", "64x64", "--out", "a.flo", "--trace", "a.fst"],
+        &[
+            "infer",
+            "--backend",
+            "cpu",
+            "--synthetic-weights",
+            "1",
+            "--synthetic-frames",
+            "1",
+            "--size",
+            "64x64",
+            "--out",
+            "a.flo",
+            "--trace",
+            "a.fst",
+        ],
     );
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--trace needs --backend sim"));

@@ -154,20 +154,41 @@ fn random_layer(rng: &mut Rng, i: usize) -> Layer {
     let a_out = if i % 3 == 2 { None } else { Some(rng.int(1, 8) as u32) };
     let cin = rng.pick(&[1, 3, 7, 17, 63, 65, 70, 100, 130]);
     let cout = rng.pick(&[1, 2, 5, 33, 63, 65, 70]);
-    let mut l = Layer { h: 0, w: 0, cin, cout, kh, kw, stride, pad, up, tr, a_in, w_bits, a_out, x: vec![], wt: vec![], t: vec![] };
+    let mut l = Layer {
+        h: 0,
+        w: 0,
+        cin,
+        cout,
+        kh,
+        kw,
+        stride,
+        pad,
+        up,
+        tr,
+        a_in,
+        w_bits,
+        a_out,
+        x: vec![],
+        wt: vec![],
+        t: vec![],
+    };
     while l.h == 0 || l.out_shape().is_none() {
         let max = if i.is_multiple_of(4) { 24 } else { 9 };
         (l.h, l.w) = (rng.int(1, max) as usize, rng.int(1, max) as usize);
     }
     l.x = (0..l.h * l.w * cin).map(|_| rng.int(0, (1 << a_in) - 1) as u8).collect();
     let (lo, hi) = if w_bits == 1 { (-1, 1) } else { (-(1 << (w_bits - 1)), (1 << (w_bits - 1)) - 1) };
-    l.wt = (0..cout * kh * kw * cin).map(|_| if w_bits == 1 { rng.pick(&[-1i8, 1]) } else { rng.int(lo, hi) as i8 }).collect();
+    l.wt = (0..cout * kh * kw * cin)
+        .map(|_| if w_bits == 1 { rng.pick(&[-1i8, 1]) } else { rng.int(lo, hi) as i8 })
+        .collect();
     if let Some(b) = a_out {
         // Thresholds drawn from sampled accumulators of each channel, so that
         // every code occurs; some descending, some constant.
         let (oh, ow) = l.out_shape().unwrap();
         for co in 0..cout {
-            let samples: Vec<i64> = (0..6).map(|_| i64::from(l.acc(rng.int(0, oh as i64 - 1) as usize, rng.int(0, ow as i64 - 1) as usize, co))).collect();
+            let samples: Vec<i64> = (0..6)
+                .map(|_| i64::from(l.acc(rng.int(0, oh as i64 - 1) as usize, rng.int(0, ow as i64 - 1) as usize, co)))
+                .collect();
             let (mn, mx) = (samples.iter().min().unwrap() - 2, samples.iter().max().unwrap() + 2);
             let mut th: Vec<i32> = (0..(1 << b) - 1).map(|_| rng.int(mn, mx) as i32).collect();
             th.sort();
@@ -199,7 +220,20 @@ fn write_layer(dir: &Path, l: &Layer, batched: bool) {
 }
 
 fn sim_args<'a>(backend: &'a str, out: &'a str, thresholds: bool) -> Vec<&'a str> {
-    let mut a = vec!["sim", "layer", "--spec", "layer.json", "--input", "x.npy", "--weights", "w.npy", "--out", out, "--backend", backend];
+    let mut a = vec![
+        "sim",
+        "layer",
+        "--spec",
+        "layer.json",
+        "--input",
+        "x.npy",
+        "--weights",
+        "w.npy",
+        "--out",
+        out,
+        "--backend",
+        backend,
+    ];
     if thresholds {
         a.extend(["--thresholds", "t.npy"]);
     }
@@ -220,7 +254,8 @@ fn random_layers_agree_across_backends_and_with_the_definition() {
         let mut margs = sim_args("model", "model.npy", l.a_out.is_some());
         margs.extend(["--config", ["pynq-z2", "small", "kv260"][i % 3]]);
         let model = zynqflow_ok(d.path(), &margs);
-        let (yc, ym) = (std::fs::read(d.path().join("cpu.npy")).unwrap(), std::fs::read(d.path().join("model.npy")).unwrap());
+        let (yc, ym) =
+            (std::fs::read(d.path().join("cpu.npy")).unwrap(), std::fs::read(d.path().join("model.npy")).unwrap());
         assert!(yc == ym, "{ctx}: cpu and model outputs differ");
         let (oh, ow) = l.out_shape().unwrap();
         let mut shape = vec![oh, ow, l.cout];
@@ -238,7 +273,13 @@ fn random_layers_agree_across_backends_and_with_the_definition() {
         assert!(String::from_utf8_lossy(&model.stdout).contains(" descriptors, "), "{ctx}");
         // Check corners and random positions against the definition.
         let mut at = vec![(0, 0, 0), (oh - 1, ow - 1, l.cout - 1), (oh - 1, 0, 0), (0, ow - 1, l.cout - 1)];
-        at.extend((0..40).map(|_| (rng.int(0, oh as i64 - 1) as usize, rng.int(0, ow as i64 - 1) as usize, rng.int(0, l.cout as i64 - 1) as usize)));
+        at.extend((0..40).map(|_| {
+            (
+                rng.int(0, oh as i64 - 1) as usize,
+                rng.int(0, ow as i64 - 1) as usize,
+                rng.int(0, l.cout as i64 - 1) as usize,
+            )
+        }));
         for (oy, ox, co) in at {
             let (acc, k) = (l.acc(oy, ox, co), (oy * ow + ox) * l.cout + co);
             if l.a_out.is_some() {
@@ -271,7 +312,11 @@ impl Case {
         std::fs::write(p.join("x.npy"), npy("|u1", &[6, 5, 4], &x)).unwrap();
         let w: Vec<u8> = (0..3 * 9 * 4).map(|i| if i % 3 == 0 { 1 } else { 255 }).collect();
         std::fs::write(p.join("w.npy"), npy("|i1", &[3, 3, 3, 4], &w)).unwrap();
-        std::fs::write(p.join("t.npy"), npy("<i4", &[3, 4], &i32_bytes(&[0, -2, 0, 2, 1, 2, 0, -2, 2 | 3 << 8, 0, 0, 0]))).unwrap();
+        std::fs::write(
+            p.join("t.npy"),
+            npy("<i4", &[3, 4], &i32_bytes(&[0, -2, 0, 2, 1, 2, 0, -2, 2 | 3 << 8, 0, 0, 0])),
+        )
+        .unwrap();
         Case { dir }
     }
 
@@ -284,7 +329,13 @@ impl Case {
     /// expects a clean failure mentioning each of `want`.
     fn fails(&self, backend: &str, extra: &[&str], want: &[&str]) {
         let mut args = vec!["sim", "layer", "--backend", backend];
-        for (flag, file) in [("--spec", "layer.json"), ("--input", "x.npy"), ("--weights", "w.npy"), ("--thresholds", "t.npy"), ("--out", "out/y.npy")] {
+        for (flag, file) in [
+            ("--spec", "layer.json"),
+            ("--input", "x.npy"),
+            ("--weights", "w.npy"),
+            ("--thresholds", "t.npy"),
+            ("--out", "out/y.npy"),
+        ] {
             let dropped = flag == "--thresholds" && extra.contains(&"-");
             if !extra.contains(&flag) && !dropped {
                 args.extend([flag, file]);
@@ -294,7 +345,10 @@ impl Case {
         let out = zynqflow(self.dir.path(), &args);
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout}{stderr}");
-        assert!(!stderr.contains("panicked") && stderr.lines().count() == 1 && stderr.starts_with("error: "), "{args:?}:\n{stderr}");
+        assert!(
+            !stderr.contains("panicked") && stderr.lines().count() == 1 && stderr.starts_with("error: "),
+            "{args:?}:\n{stderr}"
+        );
         for w in want {
             assert!(stderr.contains(w), "{args:?}: error should mention {w:?}: {stderr}");
         }
@@ -309,7 +363,22 @@ const SPEC: &str = r#"{"kernel": 3, "stride": 1, "pad": 1, "a_in": 2, "w_bits": 
 fn the_valid_case_runs_on_both_backends() {
     let c = Case::new(SPEC);
     for b in ["cpu", "model"] {
-        let args = ["sim", "layer", "--backend", b, "--spec", "layer.json", "--input", "x.npy", "--weights", "w.npy", "--thresholds", "t.npy", "--out", "out/y.npy"];
+        let args = [
+            "sim",
+            "layer",
+            "--backend",
+            b,
+            "--spec",
+            "layer.json",
+            "--input",
+            "x.npy",
+            "--weights",
+            "w.npy",
+            "--thresholds",
+            "t.npy",
+            "--out",
+            "out/y.npy",
+        ];
         let out = zynqflow_ok(c.dir.path(), &args);
         assert!(String::from_utf8_lossy(&out.stdout).ends_with("wrote out/y.npy: (6, 5, 3) uint8 codes (a_out = 2)\n"));
     }
@@ -327,18 +396,28 @@ fn bad_specs_fail_cleanly() {
         (r#"{"kernel": [3, 0], "a_in": 2, "w_bits": 1, "a_out": 2}"#, &["field 'kernel'"]),
         (r#"{"kernel": 3, "stride": 3, "a_in": 2, "w_bits": 1, "a_out": 2}"#, &["field 'stride': 3"]),
         (r#"{"kernel": 3, "pad": 3, "a_in": 2, "w_bits": 1, "a_out": 2}"#, &["field 'pad': 3"]),
-        (r#"{"kernel": 3, "upsample": 2, "transposed": true, "a_in": 2, "w_bits": 1, "a_out": 2}"#, &["'transposed'", "'upsample'"]),
+        (
+            r#"{"kernel": 3, "upsample": 2, "transposed": true, "a_in": 2, "w_bits": 1, "a_out": 2}"#,
+            &["'transposed'", "'upsample'"],
+        ),
         (r#"{"kernel": 3, "transposed": 1, "a_in": 2, "w_bits": 1, "a_out": 2}"#, &["field 'transposed'"]),
         (r#"{"kernel": 3, "a_in": 9, "w_bits": 1, "a_out": 2}"#, &["field 'a_in': 9"]),
         (r#"{"kernel": 3, "a_in": 2, "w_bits": -1, "a_out": 2}"#, &["field 'w_bits'", "-1"]),
         (r#"{"kernel": 3, "a_in": 2, "w_bits": 1, "a_out": 0}"#, &["field 'a_out': 0"]),
         (r#"{"kernel": 3, "a_in": 2, "w_bits": 1, "a_out": 3}"#, &["t.npy", "[3, 8]"]),
         (r#"{"kernel": 5, "a_in": 2, "w_bits": 1, "a_out": 2}"#, &["w.npy", "kernel 3x3", "kernel 5x5"]),
-        (r#"{"kernel": 3, "stride": 2, "transposed": true, "pad": 2, "a_in": 1, "w_bits": 1, "a_out": 2}"#, &["code 2", "a_in = 1"]),
+        (
+            r#"{"kernel": 3, "stride": 2, "transposed": true, "pad": 2, "a_in": 1, "w_bits": 1, "a_out": 2}"#,
+            &["code 2", "a_in = 1"],
+        ),
     ] {
         Case::new(spec).fails("cpu", &[], want);
     }
-    Case::new(r#"{"kernel": 3, "a_in": 2, "w_bits": 1}"#).fails("cpu", &[], &["--thresholds 't.npy' given", "no a_out"]);
+    Case::new(r#"{"kernel": 3, "a_in": 2, "w_bits": 1}"#).fails(
+        "cpu",
+        &[],
+        &["--thresholds 't.npy' given", "no a_out"],
+    );
     Case::new(SPEC).fails("cpu", &["-"], &["a_out = 2", "--thresholds"]);
 }
 
@@ -351,24 +430,38 @@ fn bad_arrays_fail_cleanly() {
     c().put("x.npy", &npy("|u1", &[6, 5, 4], &x4)).fails("cpu", &[], &["x.npy", "code 4 at [1, 4, 1]", "a_in = 2"]);
     c().put("x.npy", &npy("|u1", &[6, 5, 3], &x[..90])).fails("cpu", &[], &["w.npy", "Cin 4", "x.npy", "Cin 3"]);
     c().put("x.npy", &npy("<i4", &[6, 5, 1], &x)).fails("model", &[], &["x.npy", "dtype int32", "uint8"]);
-    c().put("x.npy", &npy("|u1", &[2, 6, 5, 4], &[x.clone(), x.clone()].concat())).fails("cpu", &[], &["x.npy", "(2, 6, 5, 4)"]);
+    c().put("x.npy", &npy("|u1", &[2, 6, 5, 4], &[x.clone(), x.clone()].concat())).fails(
+        "cpu",
+        &[],
+        &["x.npy", "(2, 6, 5, 4)"],
+    );
     c().put("x.npy", &npy("|u1", &[6, 5, 4], &x[..119])).fails("cpu", &[], &["x.npy", "truncated"]);
     let mut fortran = npy("|u1", &[6, 5, 4], &x);
     let at = fortran.windows(5).position(|w| w == b"False").unwrap();
     fortran[at..at + 5].copy_from_slice(b"True ");
     c().put("x.npy", &fortran).fails("cpu", &[], &["x.npy", "fortran_order is True"]);
-    c().put("layer.json", SPEC.replace("\"pad\": 1", "\"pad\": 0").as_bytes()).put("x.npy", &npy("|u1", &[1, 1, 4], &[0; 4])).fails("cpu", &[], &["leaves no output", "x.npy"]);
+    c().put("layer.json", SPEC.replace("\"pad\": 1", "\"pad\": 0").as_bytes())
+        .put("x.npy", &npy("|u1", &[1, 1, 4], &[0; 4]))
+        .fails("cpu", &[], &["leaves no output", "x.npy"]);
     c().put("x.npy", &npy("|u1", &[1, 1100, 4], &vec![1; 4400])).fails("model", &[], &["model (pynq-z2)"]);
     let w2 = |v: u8| npy("|i1", &[3, 3, 3, 4], &[vec![1; 50], vec![v], vec![255; 57]].concat());
     c().put("w.npy", &w2(0)).fails("cpu", &[], &["w.npy", "value 0 at [1, 1, 0, 2]", "-1 or +1"]);
-    c().put("layer.json", SPEC.replace("\"w_bits\": 1", "\"w_bits\": 2").as_bytes()).put("w.npy", &w2(2)).fails("cpu", &[], &["value 2", "-2..=1"]);
+    c().put("layer.json", SPEC.replace("\"w_bits\": 1", "\"w_bits\": 2").as_bytes()).put("w.npy", &w2(2)).fails(
+        "cpu",
+        &[],
+        &["value 2", "-2..=1"],
+    );
     c().put("w.npy", &npy("|i1", &[3, 3, 4], &[1; 36])).fails("cpu", &[], &["w.npy", "[Cout, Kh, Kw, Cin]"]);
     let t = |v: &[i32]| npy("<i4", &[3, 4], &i32_bytes(v));
     c().put("t.npy", &npy("<i4", &[3, 3], &i32_bytes(&[0; 9]))).fails("cpu", &[], &["t.npy", "shape (3, 3)", "[3, 4]"]);
     c().put("t.npy", &t(&[0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0])).fails("cpu", &[], &["t.npy", "row 0", "not ascending"]);
     c().put("t.npy", &t(&[0, 0, 0, 0, 1, 0, 1, 2, 0, 0, 0, 0])).fails("cpu", &[], &["row 1", "not descending"]);
     c().put("t.npy", &t(&[0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0])).fails("model", &[], &["row 2", "mode 7"]);
-    c().put("t.npy", &t(&[0, 0, 0, 0, 0, 0, 0, 0, 2 | 4 << 8, 0, 0, 0])).fails("cpu", &[], &["row 2", "constant code 4"]);
+    c().put("t.npy", &t(&[0, 0, 0, 0, 0, 0, 0, 0, 2 | 4 << 8, 0, 0, 0])).fails(
+        "cpu",
+        &[],
+        &["row 2", "constant code 4"],
+    );
     c().put("t.npy", &npy("|i1", &[3, 4], &[0; 12])).fails("cpu", &[], &["t.npy", "dtype int8", "int32"]);
     c().fails("cpu", &["--input", "nope.npy"], &["nope.npy", "no such file"]);
     c().fails("cpu", &["--spec", "nope.json"], &["nope.json", "no such file"]);

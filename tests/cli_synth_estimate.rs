@@ -15,14 +15,28 @@ use std::process::Command;
 #[test]
 fn synth_estimate_of_small_reports_and_writes_json() {
     let dir = tempfile::tempdir().unwrap();
-    let out = zynqflow_ok(dir.path(), &["synth-estimate", "--config", "small", "--json", "small.json", "--keep", "work"]);
+    let out =
+        zynqflow_ok(dir.path(), &["synth-estimate", "--config", "small", "--json", "small.json", "--keep", "work"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
     for want in ["LUT", "FF", "BRAM36", "DSP", "CARRY", "LUT levels", "53200", "xc7z020clg400-1"] {
         assert!(stdout.contains(want), "no `{want}` in:\n{stdout}");
     }
     let j: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("small.json")).unwrap()).unwrap();
-    for key in ["lut", "ff", "bram36", "dsp", "lut_capacity", "logic_levels", "carry", "part", "config", "lut_percent", "yosys_version", "seconds"] {
+    for key in [
+        "lut",
+        "ff",
+        "bram36",
+        "dsp",
+        "lut_capacity",
+        "logic_levels",
+        "carry",
+        "part",
+        "config",
+        "lut_percent",
+        "yosys_version",
+        "seconds",
+    ] {
         assert!(j.get(key).is_some(), "no `{key}` in {j}");
     }
     assert_eq!(j["config"], "small");

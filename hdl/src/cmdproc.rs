@@ -46,8 +46,8 @@
 //! gatherer runs (state `RUN`).
 use rust_hdl::prelude::*;
 
-use crate::desc_fields::DescFields;
 use crate::desc_check::Widen;
+use crate::desc_fields::DescFields;
 use crate::fifo::{konst as k, Mul32x16, Narrow, Unused};
 
 /// Command processor states (module docs: the steps of a descriptor), the
@@ -698,9 +698,41 @@ impl Logic for CmdProc {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, desc, index, done_cnt, cnt, cnt2, phase, bad, co0, code_r, p_busy, p_stall, p_macs,
-            r_slice, r_pix, r_row, r_in_base, r_mask, r_pairs, r_wpc, r_wch_bytes, r_dpix, r_rf, co_t, g_max, gacc,
-            wch, wbase, reps_r, nch_r, grp_rows_r, group_last_r, valid_r
+            self,
+            clock,
+            state,
+            desc,
+            index,
+            done_cnt,
+            cnt,
+            cnt2,
+            phase,
+            bad,
+            co0,
+            code_r,
+            p_busy,
+            p_stall,
+            p_macs,
+            r_slice,
+            r_pix,
+            r_row,
+            r_in_base,
+            r_mask,
+            r_pairs,
+            r_wpc,
+            r_wch_bytes,
+            r_dpix,
+            r_rf,
+            co_t,
+            g_max,
+            gacc,
+            wch,
+            wbase,
+            reps_r,
+            nch_r,
+            grp_rows_r,
+            group_last_r,
+            valid_r
         );
         self.fields.words.next = self.desc.q.val();
         self.words.next = self.desc.q.val();
@@ -763,8 +795,7 @@ impl Logic for CmdProc {
         if self.state.q.val() == self.s_setup.val() {
             self.r_slice.d.next = self.n_slice.o.val();
             self.r_pix.d.next = self.n_pix.o.val();
-            self.r_in_base.d.next = self.fields.in_addr.val()
-                + ((self.ch_grp.val() * self.w_ain16.o.val()) << 3);
+            self.r_in_base.d.next = self.fields.in_addr.val() + ((self.ch_grp.val() * self.w_ain16.o.val()) << 3);
             self.r_mask.d.next = self.ones64.val();
             if self.cin_rem.val() != self.zero7.val() {
                 self.r_mask.d.next = self.ones64.val() >> (self.c64_7.val() - self.cin_rem.val());
@@ -854,11 +885,9 @@ impl Logic for CmdProc {
         // through this always block (UNOPTFLAT).
         self.w_chco32.i.next = self.fields.ch_off.val() + self.co_t.q.val();
         if self.fields.mode.val() {
-            self.dst_base.next =
-                self.fields.out_addr.val() + (self.w_chco32.o.val() << 2);
+            self.dst_base.next = self.fields.out_addr.val() + (self.w_chco32.o.val() << 2);
         } else {
-            self.dst_base.next = self.fields.out_addr.val()
-                + ((self.chco_grp.val() * self.w_aout16.o.val()) << 3);
+            self.dst_base.next = self.fields.out_addr.val() + ((self.chco_grp.val() * self.w_aout16.o.val()) << 3);
         }
 
         // ---- Threshold records: 2^a_out words of 32 bits per channel.
@@ -918,219 +947,214 @@ impl Logic for CmdProc {
 
         // ---- The state machine.
         if self.state.q.val() == self.s_idle.val() {
-                self.running.next = false;
-                if self.start.val() {
-                    self.clear.next = true;
-                    self.index.d.next = self.zero32.val();
-                    self.done_cnt.d.next = self.zero32.val();
-                    self.p_busy.d.next = self.zero64.val();
-                    self.p_stall.d.next = self.zero64.val();
-                    self.p_macs.d.next = self.zero64.val();
-                    if self.list_code.val() != self.zero5.val() {
-                        self.code_r.d.next = self.w_list32.o.val();
-                        self.state.d.next = self.s_error.val();
+            self.running.next = false;
+            if self.start.val() {
+                self.clear.next = true;
+                self.index.d.next = self.zero32.val();
+                self.done_cnt.d.next = self.zero32.val();
+                self.p_busy.d.next = self.zero64.val();
+                self.p_stall.d.next = self.zero64.val();
+                self.p_macs.d.next = self.zero64.val();
+                if self.list_code.val() != self.zero5.val() {
+                    self.code_r.d.next = self.w_list32.o.val();
+                    self.state.d.next = self.s_error.val();
+                } else {
+                    self.state.d.next = self.s_fetch.val();
+                }
+            }
+        } else if self.state.q.val() == self.s_fetch.val() {
+            self.rreq_valid.next = true;
+            self.rreq_addr.next = self.cmd_base.val() + self.list_bytes.val();
+            self.rreq_words.next = self.eight24.val();
+            if self.rreq_ready.val() {
+                self.cnt.d.next = self.zero24.val();
+                self.state.d.next = self.s_fetch_data.val();
+            }
+        } else if self.state.q.val() == self.s_fetch_data.val() {
+            self.rd_ready.next = true;
+            if self.rd_valid.val() {
+                self.desc.d.next = (self.desc.q.val() >> 64) | (self.w_word512.o.val() << 448);
+                self.cnt.d.next = self.cnt.q.val() + self.one24.val();
+                if self.cnt.q.val() == self.seven24.val() {
+                    self.state.d.next = self.s_check.val();
+                }
+            }
+        } else if self.state.q.val() == self.s_check.val() {
+            self.check_start.next = true;
+            self.state.d.next = self.s_check_wait.val();
+        } else if self.state.q.val() == self.s_check_wait.val() {
+            if self.check_done.val() {
+                if self.check_code.val() != self.zero5.val() {
+                    self.code_r.d.next = self.w_check32.o.val();
+                    self.state.d.next = self.s_error.val();
+                } else {
+                    self.state.d.next = self.s_setup.val();
+                    self.cnt.d.next = self.zero24.val();
+                }
+            }
+        } else if self.state.q.val() == self.s_setup.val() {
+            // Three cycles: r_slice.. (cycle 0), r_row/r_wpc (1), r_wch_bytes (2).
+            self.cnt.d.next = self.cnt.q.val() + self.one24.val();
+            if self.cnt.q.val() == self.two24.val() {
+                self.cnt.d.next = self.zero24.val();
+                self.phase.d.next = false;
+                self.bad.d.next = false;
+                self.co0.d.next = self.zero16.val();
+                self.g_max.d.next = self.zero16.val();
+                self.gacc.d.next = self.zero24.val();
+                self.state.d.next = self.s_gsize.val();
+            }
+        } else if self.state.q.val() == self.s_gsize.val() {
+            // g_max = passes whose weights (wpc words per channel) fit a
+            // bank, capped by the threshold records; at least 1 (DescCheck
+            // refused a channel that does not fit).
+            if (self.g_max.q.val() < self.gthr.val()) & ((self.gacc.q.val() + self.w_wpc24.o.val()) <= self.ww24.val())
+            {
+                self.gacc.d.next = self.gacc.q.val() + self.w_wpc24.o.val();
+                self.g_max.d.next = self.g_max.q.val() + self.one16.val();
+            } else {
+                if self.g_max.q.val() == self.zero16.val() {
+                    self.g_max.d.next = self.one16.val();
+                }
+                if self.fields.mode.val() {
+                    self.state.d.next = self.s_pass.val();
+                } else {
+                    self.state.d.next = self.s_scan.val();
+                }
+            }
+        } else if self.state.q.val() == self.s_scan.val() {
+            // Request the whole table once (cnt2 = 0), then check words.
+            if !self.phase.q.val() {
+                self.rreq_valid.next = true;
+                self.rreq_addr.next = self.fields.thr_addr.val();
+                self.rreq_words.next = self.tbl_words.val();
+                if self.rreq_ready.val() {
+                    self.phase.d.next = true;
+                }
+            } else {
+                self.rd_ready.next = true;
+                if self.rd_valid.val() {
+                    if ((self.cnt.q.val() & self.mode_mask.val()) == self.zero24.val()) & !self.mode_ok.val() {
+                        self.bad.d.next = true;
+                    }
+                    self.cnt.d.next = self.cnt.q.val() + self.one24.val();
+                    if (self.cnt.q.val() + self.one24.val()) == self.tbl_words.val() {
+                        self.phase.d.next = false;
+                        self.cnt.d.next = self.zero24.val();
+                        if self.bad.q.val()
+                            | (((self.cnt.q.val() & self.mode_mask.val()) == self.zero24.val()) & !self.mode_ok.val())
+                        {
+                            self.code_r.d.next = self.bad_thr.val();
+                            self.state.d.next = self.s_error.val();
+                        } else {
+                            self.state.d.next = self.s_pass.val();
+                        }
+                    }
+                }
+            }
+        } else if self.state.q.val() == self.s_pass.val() {
+            self.cnt.d.next = self.zero24.val();
+            self.cnt2.d.next = self.zero24.val();
+            self.wch.d.next = self.zero16.val();
+            self.wbase.d.next = self.zero16.val();
+            self.phase.d.next = false;
+            self.state.d.next = self.s_w_load.val();
+        } else if self.state.q.val() == self.s_w_load.val() {
+            // Requests: one per channel of the run (cnt); data: channel
+            // wch, word cnt2.
+            if self.cnt.q.val().get_bits::<16>(0) != self.nch_r.q.val() {
+                self.rreq_valid.next = true;
+                self.rreq_addr.next = self.fields.w_addr.val() + self.wmul.p.val();
+                self.rreq_words.next = self.w_wpc24.o.val();
+                if self.rreq_ready.val() {
+                    self.cnt.d.next = self.cnt.q.val() + self.one24.val();
+                }
+            }
+            self.rd_ready.next = true;
+            if self.rd_valid.val() {
+                self.wb_we.next = true;
+                self.cnt2.d.next = self.cnt2.q.val() + self.one24.val();
+                if (self.cnt2.q.val().get_bits::<16>(0) + self.one16.val()) == self.r_wpc.q.val() {
+                    self.cnt2.d.next = self.zero24.val();
+                    self.wch.d.next = self.wch.q.val() + self.one16.val();
+                    if (self.wch.q.val() & self.rows_m1.val()) == self.rows_m1.val() {
+                        self.wbase.d.next = self.wbase.q.val() + self.r_wpc.q.val();
+                    }
+                    if (self.wch.q.val() + self.one16.val()) == self.nch_r.q.val() {
+                        self.cnt.d.next = self.zero24.val();
+                        self.cnt2.d.next = self.zero24.val();
+                        if self.fields.mode.val() {
+                            self.run_start.next = true;
+                            self.state.d.next = self.s_run.val();
+                        } else {
+                            self.state.d.next = self.s_t_load.val();
+                        }
+                    }
+                }
+            }
+        } else if self.state.q.val() == self.s_t_load.val() {
+            if self.cnt2.q.val() == self.zero24.val() {
+                self.rreq_valid.next = true;
+                self.rreq_addr.next =
+                    self.fields.thr_addr.val() + (self.w_co032.o.val() << (self.w_aout24.o.val() + self.two24.val()));
+                self.rreq_words.next = self.pass_words.val();
+                if self.rreq_ready.val() {
+                    self.cnt2.d.next = self.one24.val();
+                }
+            } else if self.rd_valid.val() {
+                self.thr_we.next = true;
+                self.phase.d.next = !self.phase.q.val();
+                if self.phase.q.val() {
+                    self.rd_ready.next = true;
+                    self.cnt.d.next = self.cnt.q.val() + self.one24.val();
+                    if (self.cnt.q.val() + self.one24.val()) == self.pass_words.val() {
+                        self.cnt.d.next = self.zero24.val();
+                        self.cnt2.d.next = self.zero24.val();
+                        self.run_start.next = true;
+                        self.state.d.next = self.s_run.val();
+                    }
+                }
+            }
+        } else if self.state.q.val() == self.s_run.val() {
+            self.rreq_valid.next = self.g_rreq_valid.val();
+            self.rreq_addr.next = self.g_rreq_addr.val();
+            self.rreq_words.next = self.g_rreq_words.val();
+            self.g_rreq_ready.next = self.rreq_ready.val();
+            self.g_rd_valid.next = self.rd_valid.val();
+            self.rd_ready.next = self.g_rd_ready.val();
+            if !self.g_busy.val() & !self.f_busy.val() {
+                self.state.d.next = self.s_drain.val();
+            }
+        } else if self.state.q.val() == self.s_drain.val() {
+            if self.w_idle.val() & !self.thr_busy.val() {
+                if self.group_last_r.q.val() {
+                    self.state.d.next = self.s_finish.val();
+                } else {
+                    self.co0.d.next = self.co0.q.val() + self.grp_rows_r.q.val();
+                    self.state.d.next = self.s_pass.val();
+                }
+            }
+        } else if self.state.q.val() == self.s_finish.val() {
+            if !self.wr_busy.val() {
+                if self.rd_error.val() | self.wr_error.val() {
+                    self.code_r.d.next = self.bus_err.val();
+                    self.state.d.next = self.s_error.val();
+                } else {
+                    self.done_cnt.d.next = self.done_cnt.q.val() + self.one32.val();
+                    self.index.d.next = self.index.q.val() + self.one32.val();
+                    if (self.index.q.val() + self.one32.val()) == self.cmd_count.val() {
+                        self.state.d.next = self.s_done.val();
                     } else {
                         self.state.d.next = self.s_fetch.val();
                     }
                 }
-        } else if self.state.q.val() == self.s_fetch.val() {
-                self.rreq_valid.next = true;
-                self.rreq_addr.next = self.cmd_base.val() + self.list_bytes.val();
-                self.rreq_words.next = self.eight24.val();
-                if self.rreq_ready.val() {
-                    self.cnt.d.next = self.zero24.val();
-                    self.state.d.next = self.s_fetch_data.val();
-                }
-        } else if self.state.q.val() == self.s_fetch_data.val() {
-                self.rd_ready.next = true;
-                if self.rd_valid.val() {
-                    self.desc.d.next = (self.desc.q.val() >> 64) | (self.w_word512.o.val() << 448);
-                    self.cnt.d.next = self.cnt.q.val() + self.one24.val();
-                    if self.cnt.q.val() == self.seven24.val() {
-                        self.state.d.next = self.s_check.val();
-                    }
-                }
-        } else if self.state.q.val() == self.s_check.val() {
-                self.check_start.next = true;
-                self.state.d.next = self.s_check_wait.val();
-        } else if self.state.q.val() == self.s_check_wait.val() {
-                if self.check_done.val() {
-                    if self.check_code.val() != self.zero5.val() {
-                        self.code_r.d.next = self.w_check32.o.val();
-                        self.state.d.next = self.s_error.val();
-                    } else {
-                        self.state.d.next = self.s_setup.val();
-                        self.cnt.d.next = self.zero24.val();
-                    }
-                }
-        } else if self.state.q.val() == self.s_setup.val() {
-                // Three cycles: r_slice.. (cycle 0), r_row/r_wpc (1), r_wch_bytes (2).
-                self.cnt.d.next = self.cnt.q.val() + self.one24.val();
-                if self.cnt.q.val() == self.two24.val() {
-                    self.cnt.d.next = self.zero24.val();
-                    self.phase.d.next = false;
-                    self.bad.d.next = false;
-                    self.co0.d.next = self.zero16.val();
-                    self.g_max.d.next = self.zero16.val();
-                    self.gacc.d.next = self.zero24.val();
-                    self.state.d.next = self.s_gsize.val();
-                }
-        } else if self.state.q.val() == self.s_gsize.val() {
-                // g_max = passes whose weights (wpc words per channel) fit a
-                // bank, capped by the threshold records; at least 1 (DescCheck
-                // refused a channel that does not fit).
-                if (self.g_max.q.val() < self.gthr.val())
-                    & ((self.gacc.q.val() + self.w_wpc24.o.val()) <= self.ww24.val())
-                {
-                    self.gacc.d.next = self.gacc.q.val() + self.w_wpc24.o.val();
-                    self.g_max.d.next = self.g_max.q.val() + self.one16.val();
-                } else {
-                    if self.g_max.q.val() == self.zero16.val() {
-                        self.g_max.d.next = self.one16.val();
-                    }
-                    if self.fields.mode.val() {
-                        self.state.d.next = self.s_pass.val();
-                    } else {
-                        self.state.d.next = self.s_scan.val();
-                    }
-                }
-        } else if self.state.q.val() == self.s_scan.val() {
-                // Request the whole table once (cnt2 = 0), then check words.
-                if !self.phase.q.val() {
-                    self.rreq_valid.next = true;
-                    self.rreq_addr.next = self.fields.thr_addr.val();
-                    self.rreq_words.next = self.tbl_words.val();
-                    if self.rreq_ready.val() {
-                        self.phase.d.next = true;
-                    }
-                } else {
-                    self.rd_ready.next = true;
-                    if self.rd_valid.val() {
-                        if ((self.cnt.q.val() & self.mode_mask.val()) == self.zero24.val()) & !self.mode_ok.val() {
-                            self.bad.d.next = true;
-                        }
-                        self.cnt.d.next = self.cnt.q.val() + self.one24.val();
-                        if (self.cnt.q.val() + self.one24.val())
-                            == self.tbl_words.val()
-                        {
-                            self.phase.d.next = false;
-                            self.cnt.d.next = self.zero24.val();
-                            if self.bad.q.val()
-                                | (((self.cnt.q.val() & self.mode_mask.val()) == self.zero24.val()) & !self.mode_ok.val())
-                            {
-                                self.code_r.d.next = self.bad_thr.val();
-                                self.state.d.next = self.s_error.val();
-                            } else {
-                                self.state.d.next = self.s_pass.val();
-                            }
-                        }
-                    }
-                }
-        } else if self.state.q.val() == self.s_pass.val() {
-                self.cnt.d.next = self.zero24.val();
-                self.cnt2.d.next = self.zero24.val();
-                self.wch.d.next = self.zero16.val();
-                self.wbase.d.next = self.zero16.val();
-                self.phase.d.next = false;
-                self.state.d.next = self.s_w_load.val();
-        } else if self.state.q.val() == self.s_w_load.val() {
-                // Requests: one per channel of the run (cnt); data: channel
-                // wch, word cnt2.
-                if self.cnt.q.val().get_bits::<16>(0) != self.nch_r.q.val() {
-                    self.rreq_valid.next = true;
-                    self.rreq_addr.next = self.fields.w_addr.val() + self.wmul.p.val();
-                    self.rreq_words.next = self.w_wpc24.o.val();
-                    if self.rreq_ready.val() {
-                        self.cnt.d.next = self.cnt.q.val() + self.one24.val();
-                    }
-                }
-                self.rd_ready.next = true;
-                if self.rd_valid.val() {
-                    self.wb_we.next = true;
-                    self.cnt2.d.next = self.cnt2.q.val() + self.one24.val();
-                    if (self.cnt2.q.val().get_bits::<16>(0) + self.one16.val()) == self.r_wpc.q.val() {
-                        self.cnt2.d.next = self.zero24.val();
-                        self.wch.d.next = self.wch.q.val() + self.one16.val();
-                        if (self.wch.q.val() & self.rows_m1.val()) == self.rows_m1.val() {
-                            self.wbase.d.next = self.wbase.q.val() + self.r_wpc.q.val();
-                        }
-                        if (self.wch.q.val() + self.one16.val()) == self.nch_r.q.val() {
-                            self.cnt.d.next = self.zero24.val();
-                            self.cnt2.d.next = self.zero24.val();
-                            if self.fields.mode.val() {
-                                self.run_start.next = true;
-                                self.state.d.next = self.s_run.val();
-                            } else {
-                                self.state.d.next = self.s_t_load.val();
-                            }
-                        }
-                    }
-                }
-        } else if self.state.q.val() == self.s_t_load.val() {
-                if self.cnt2.q.val() == self.zero24.val() {
-                    self.rreq_valid.next = true;
-                    self.rreq_addr.next = self.fields.thr_addr.val()
-                        + (self.w_co032.o.val() << (self.w_aout24.o.val() + self.two24.val()));
-                    self.rreq_words.next = self.pass_words.val();
-                    if self.rreq_ready.val() {
-                        self.cnt2.d.next = self.one24.val();
-                    }
-                } else if self.rd_valid.val() {
-                    self.thr_we.next = true;
-                    self.phase.d.next = !self.phase.q.val();
-                    if self.phase.q.val() {
-                        self.rd_ready.next = true;
-                        self.cnt.d.next = self.cnt.q.val() + self.one24.val();
-                        if (self.cnt.q.val() + self.one24.val())
-                            == self.pass_words.val()
-                        {
-                            self.cnt.d.next = self.zero24.val();
-                            self.cnt2.d.next = self.zero24.val();
-                            self.run_start.next = true;
-                            self.state.d.next = self.s_run.val();
-                        }
-                    }
-                }
-        } else if self.state.q.val() == self.s_run.val() {
-                self.rreq_valid.next = self.g_rreq_valid.val();
-                self.rreq_addr.next = self.g_rreq_addr.val();
-                self.rreq_words.next = self.g_rreq_words.val();
-                self.g_rreq_ready.next = self.rreq_ready.val();
-                self.g_rd_valid.next = self.rd_valid.val();
-                self.rd_ready.next = self.g_rd_ready.val();
-                if !self.g_busy.val() & !self.f_busy.val() {
-                    self.state.d.next = self.s_drain.val();
-                }
-        } else if self.state.q.val() == self.s_drain.val() {
-                if self.w_idle.val() & !self.thr_busy.val() {
-                    if self.group_last_r.q.val() {
-                        self.state.d.next = self.s_finish.val();
-                    } else {
-                        self.co0.d.next = self.co0.q.val() + self.grp_rows_r.q.val();
-                        self.state.d.next = self.s_pass.val();
-                    }
-                }
-        } else if self.state.q.val() == self.s_finish.val() {
-                if !self.wr_busy.val() {
-                    if self.rd_error.val() | self.wr_error.val() {
-                        self.code_r.d.next = self.bus_err.val();
-                        self.state.d.next = self.s_error.val();
-                    } else {
-                        self.done_cnt.d.next = self.done_cnt.q.val() + self.one32.val();
-                        self.index.d.next = self.index.q.val() + self.one32.val();
-                        if (self.index.q.val() + self.one32.val()) == self.cmd_count.val() {
-                            self.state.d.next = self.s_done.val();
-                        } else {
-                            self.state.d.next = self.s_fetch.val();
-                        }
-                    }
-                }
+            }
         } else if self.state.q.val() == self.s_error.val() {
-                self.error_pulse.next = true;
-                self.state.d.next = self.s_idle.val();
+            self.error_pulse.next = true;
+            self.state.d.next = self.s_idle.val();
         } else if self.state.q.val() == self.s_done.val() {
-                self.done_pulse.next = true;
-                self.state.d.next = self.s_idle.val();
+            self.done_pulse.next = true;
+            self.state.d.next = self.s_idle.val();
         } else {
             self.state.d.next = self.s_idle.val();
         }

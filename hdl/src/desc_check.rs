@@ -762,7 +762,8 @@ impl Logic for DescCheck {
         self.out_e_r.d.next = self.out_e.val();
         self.in_ok.next =
             (self.x_in_addr.o.val() >= self.x_win_base.o.val()) & (self.in_e_r.q.val() <= self.win_e_r.q.val());
-        self.w_ok.next = (self.x_w_addr.o.val() >= self.x_win_base.o.val()) & (self.w_e_r.q.val() <= self.win_e_r.q.val());
+        self.w_ok.next =
+            (self.x_w_addr.o.val() >= self.x_win_base.o.val()) & (self.w_e_r.q.val() <= self.win_e_r.q.val());
         self.thr_ok.next =
             (self.x_thr_addr.o.val() >= self.x_win_base.o.val()) & (self.thr_e_r.q.val() <= self.win_e_r.q.val());
         self.out_ok.next =

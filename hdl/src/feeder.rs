@@ -326,8 +326,7 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
         self.w_w5.i.next = self.w_bits.val();
         self.w_a16.i.next = self.a_bits.val();
         self.w_w16.i.next = self.w_bits.val();
-        self.top_level.next = self.w_a5.o.val() + self.w_w5.o.val() - self.one5.val()
-            - self.one5.val();
+        self.top_level.next = self.w_a5.o.val() + self.w_w5.o.val() - self.one5.val() - self.one5.val();
         self.p_hi.next = self.a_bits.val() - self.one4.val();
         if self.level.q.val() < self.w_a5.o.val() {
             self.p_hi.next = self.level.q.val().get_bits::<4>(0);

@@ -439,8 +439,7 @@ impl<const AB: usize> Logic for Gatherer<AB> {
         self.rm_lo.next = self.row_bytes.val().get_bits::<16>(0) * self.iy.val();
         self.rm_hi.next = self.row_bytes.val().get_bits::<16>(16) * self.iy.val();
         self.x_off.next = self.ix.val() * self.pix_bytes.val();
-        self.rreq_addr.next =
-            self.in_base.val() + (self.rm_lo.val() + (self.rm_hi.val() << 16)) + self.x_off.val();
+        self.rreq_addr.next = self.in_base.val() + (self.rm_lo.val() + (self.rm_hi.val() << 16)) + self.x_off.val();
         self.w_sw24.i.next = self.slice_words.val();
         self.rreq_words.next = self.w_sw24.o.val();
 
@@ -466,7 +465,8 @@ impl<const AB: usize> Logic for Gatherer<AB> {
         if self.i_half.q.val() {
             self.half_free.next = !self.filling.q.val().get_bit(1) & !self.full_r.q.val().get_bit(1);
         }
-        self.can_go.next = self.issuing.q.val() & !self.items.full.val() & (self.i_started.q.val() | self.half_free.val());
+        self.can_go.next =
+            self.issuing.q.val() & !self.items.full.val() & (self.i_started.q.val() | self.half_free.val());
         self.rreq_valid.next = self.can_go.val() & self.in_bounds.val();
         self.items.din.next = self.item.val();
         self.items.push.next = self.can_go.val() & (!self.in_bounds.val() | self.rreq_ready.val());

@@ -101,9 +101,8 @@ pub fn part_for(part_name: &str) -> Option<Part> {
 /// `(cell type, count)` of the last `stat` block (the top, or the whole
 /// flattened design).
 pub fn parse_stat(stat: &str) -> Result<Vec<(String, u64)>, CheckError> {
-    let start = stat
-        .rfind("Number of cells:")
-        .ok_or_else(|| CheckError("yosys `stat` printed no cell count".into()))?;
+    let start =
+        stat.rfind("Number of cells:").ok_or_else(|| CheckError("yosys `stat` printed no cell count".into()))?;
     Ok(stat[start..]
         .lines()
         .skip(1)
@@ -225,11 +224,11 @@ pub struct Depth {
 /// The worst register-to-register path of a flattened yosys JSON netlist
 /// (`write_json`) of module `top`.
 pub fn netlist_depth(json: &str, top: &str) -> Result<Depth, CheckError> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| CheckError(format!("yosys JSON netlist: {e}")))?;
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| CheckError(format!("yosys JSON netlist: {e}")))?;
     let module = &v["modules"][top];
-    let cells = module["cells"]
-        .as_object()
-        .ok_or_else(|| CheckError(format!("yosys JSON netlist has no module `{top}`")))?;
+    let cells =
+        module["cells"].as_object().ok_or_else(|| CheckError(format!("yosys JSON netlist has no module `{top}`")))?;
     struct Cell {
         lut: u64,
         inputs: Vec<u64>,
@@ -338,7 +337,10 @@ pub fn netlist_depth(json: &str, top: &str) -> Result<Depth, CheckError> {
     let (mut from, mut to) = (None, None);
     if let Some(end) = best_cell {
         to = comb[end].output.and_then(|b| {
-            names.get(&b).cloned().or_else(|| register_of.get(&b).and_then(|q| names.get(q)).map(|n| format!("register {n}")))
+            names
+                .get(&b)
+                .cloned()
+                .or_else(|| register_of.get(&b).and_then(|q| names.get(q)).map(|n| format!("register {n}")))
         });
         let mut c = end;
         for _ in 0..comb.len() {
@@ -430,7 +432,8 @@ impl Estimate {
     pub fn render(&self) -> String {
         let c = &self.counts;
         let d = &self.device;
-        let row = |name: &str, used: String, cap: u64, pct: f64| format!("  {name:<8} {used:>10} / {cap:>9}  {pct:>5.1} %\n");
+        let row =
+            |name: &str, used: String, cap: u64, pct: f64| format!("  {name:<8} {used:>10} / {cap:>9}  {pct:>5.1} %\n");
         let mut s = format!(
             "pre-Vivado estimate ({}, synth_xilinx -family {} -flatten) of `{}` on {} ({:.0} s):\n",
             self.yosys_version,
@@ -490,7 +493,8 @@ pub fn estimate(verilog: &str, top: &str, name: &str, part_name: &str, dir: &Pat
     let version = yosys_version()?;
     std::fs::create_dir_all(dir).map_err(|e| CheckError(format!("creating {}: {e}", dir.display())))?;
     let files: Vec<PathBuf> = write_modules(verilog, dir)?;
-    let names: Vec<String> = files.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        files.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
     std::fs::write(dir.join("estimate.ys"), script(&names, top, device.family))
         .map_err(|e| CheckError(format!("writing the yosys script: {e}")))?;
     let start = Instant::now();
@@ -510,7 +514,8 @@ pub fn estimate(verilog: &str, top: &str, name: &str, part_name: &str, dir: &Pat
             tail.join("\n")
         )));
     }
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| CheckError(format!("yosys left no {f}: {e}")));
+    let read =
+        |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| CheckError(format!("yosys left no {f}: {e}")));
     let counts = Counts::from_cells(&parse_stat(&read("stat.txt")?)?);
     let ltp_length = parse_ltp(&read("ltp.txt")?);
     let depth = netlist_depth(&read("netlist.json")?, top)?;
@@ -594,9 +599,13 @@ mod tests {
 
     #[test]
     fn ltp_length_is_read_from_its_header() {
-        let text = "Warning: Detected loop at x\nLongest topological path in zynqflow_top (length=14):\n    0: \\b [3]\n";
+        let text =
+            "Warning: Detected loop at x\nLongest topological path in zynqflow_top (length=14):\n    0: \\b [3]\n";
         assert_eq!(parse_ltp(text), Some(14));
-        assert_eq!(parse_ltp("Longest topological path in a (length=3):\nLongest topological path in b (length=7):\n"), Some(7));
+        assert_eq!(
+            parse_ltp("Longest topological path in a (length=3):\nLongest topological path in b (length=7):\n"),
+            Some(7)
+        );
         assert_eq!(parse_ltp("nothing"), None);
     }
 
@@ -645,7 +654,20 @@ mod tests {
             seconds: 150.0,
         };
         let j = e.to_json();
-        for key in ["lut", "ff", "bram36", "dsp", "lut_capacity", "logic_levels", "carry", "part", "config", "lut_percent", "yosys_version", "seconds"] {
+        for key in [
+            "lut",
+            "ff",
+            "bram36",
+            "dsp",
+            "lut_capacity",
+            "logic_levels",
+            "carry",
+            "part",
+            "config",
+            "lut_percent",
+            "yosys_version",
+            "seconds",
+        ] {
             assert!(j.get(key).is_some(), "missing {key}");
         }
         assert_eq!(j["lut_capacity"], 53_200);

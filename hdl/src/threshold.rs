@@ -128,12 +128,7 @@ pub fn row_cycles(p: usize, a_out: usize, raw: bool) -> usize {
 
 /// The threshold unit; see the module documentation for the parameters.
 #[derive(LogicBlock)]
-pub struct ThresholdUnit<
-    const ACC_BUS: usize,
-    const CODE_BUS: usize,
-    const ROW_ADDR: usize,
-    const FIFO_ADDR: usize,
-> {
+pub struct ThresholdUnit<const ACC_BUS: usize, const CODE_BUS: usize, const ROW_ADDR: usize, const FIFO_ADDR: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset (control and flags; not the RAM contents).

@@ -156,18 +156,30 @@ fn run_case(seed: u64) -> (u32, u64) {
         // The port, as the slave sees it.
         let ar = Shown {
             valid: u.m_arvalid.val(),
-            payload: (u.m_araddr.val().to_u64(), u.m_arlen.val().to_u64(), u.m_arsize.val().to_u64(), u.m_arburst.val().to_u64()),
+            payload: (
+                u.m_araddr.val().to_u64(),
+                u.m_arlen.val().to_u64(),
+                u.m_arsize.val().to_u64(),
+                u.m_arburst.val().to_u64(),
+            ),
         };
         let aw = Shown {
             valid: u.m_awvalid.val(),
-            payload: (u.m_awaddr.val().to_u64(), u.m_awlen.val().to_u64(), u.m_awsize.val().to_u64(), u.m_awburst.val().to_u64()),
+            payload: (
+                u.m_awaddr.val().to_u64(),
+                u.m_awlen.val().to_u64(),
+                u.m_awsize.val().to_u64(),
+                u.m_awburst.val().to_u64(),
+            ),
         };
         let w = Shown {
             valid: u.m_wvalid.val(),
             payload: (u.m_wdata.val().to_u64(), u.m_wstrb.val().to_u64(), u.m_wlast.val() as u64, 0),
         };
         // Valid held until ready, payload stable.
-        for (name, wait, prev, now) in [("AR", ar_wait, prev_ar, ar), ("AW", aw_wait, prev_aw, aw), ("W", w_wait, prev_w, w)] {
+        for (name, wait, prev, now) in
+            [("AR", ar_wait, prev_ar, ar), ("AW", aw_wait, prev_aw, aw), ("W", w_wait, prev_w, w)]
+        {
             if wait {
                 assert_eq!(prev, now, "{ctx}: {name} changed before its handshake");
             }

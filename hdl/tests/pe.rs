@@ -59,7 +59,14 @@ fn random_word(rng: &mut ChaCha8Rng, lanes: usize) -> Vec<u64> {
 }
 
 fn idle_cycle(lanes: usize) -> Cycle {
-    Cycle { reset: false, a: vec![0; lanes], w: vec![0; lanes], ctl: StepControl::IDLE, drain_in: 0, drain_in_valid: false }
+    Cycle {
+        reset: false,
+        a: vec![0; lanes],
+        w: vec![0; lanes],
+        ctl: StepControl::IDLE,
+        drain_in: 0,
+        drain_in_valid: false,
+    }
 }
 
 /// Random tiles: mostly `StepControl::sequence` tiles of random widths over

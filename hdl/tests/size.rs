@@ -42,8 +42,10 @@ fn array_4x4_fits_its_lut_budget() {
     let dir = tempfile::tempdir().unwrap();
     let files = write_modules(&zynqflow_hdl::array_verilog(&config), dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<String> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    let script =
-        format!("read_verilog {}; synth_xilinx -family xc7 -flatten -top top; tee -q -o stat.txt stat", names.join(" "));
+    let script = format!(
+        "read_verilog {}; synth_xilinx -family xc7 -flatten -top top; tee -q -o stat.txt stat",
+        names.join(" ")
+    );
     let out = Command::new("yosys").args(["-q", "-p", &script]).current_dir(dir.path()).output().expect("run yosys");
     assert!(out.status.success(), "yosys failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let stat = std::fs::read_to_string(dir.path().join("stat.txt")).expect("yosys stat output");

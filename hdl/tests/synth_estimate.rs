@@ -19,7 +19,8 @@ fn array_estimate(rows: u8, cols: u8) -> Estimate {
     let config = ArrayConfig { rows, cols, lanes: 1, ..ArrayConfig::small() };
     let dir = tempfile::tempdir().unwrap();
     let name = format!("array {rows}x{cols}");
-    estimate(&zynqflow_hdl::array_verilog(&config), "top", &name, config.part, dir.path()).unwrap_or_else(|e| panic!("{e}"))
+    estimate(&zynqflow_hdl::array_verilog(&config), "top", &name, config.part, dir.path())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -33,8 +34,12 @@ fn estimate_grows_with_the_array() {
     assert!(la > 500.0 && fa > 200.0, "a 2x2 array is hundreds of LUTs and flip-flops: {a:?}");
     assert!((1.6..=2.4).contains(&(lb / la)), "LUTs {la} -> {lb}: not about twice");
     assert!((1.6..=2.4).contains(&(fb / fa)), "flip-flops {fa} -> {fb}: not about twice");
-    assert!(a.logic_levels >= 2 && a.logic_levels <= b.logic_levels + 2 && b.logic_levels <= a.logic_levels + 2,
-        "depth is a PE's, not the array's: {} vs {}", a.logic_levels, b.logic_levels);
+    assert!(
+        a.logic_levels >= 2 && a.logic_levels <= b.logic_levels + 2 && b.logic_levels <= a.logic_levels + 2,
+        "depth is a PE's, not the array's: {} vs {}",
+        a.logic_levels,
+        b.logic_levels
+    );
     assert!(b.lut_percent() > a.lut_percent());
     assert_eq!(a.to_json()["lut_capacity"], 53_200);
 }

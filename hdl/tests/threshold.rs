@@ -15,9 +15,7 @@ use zynqflow_hdl::threshold::{row_bits, row_cycles, ThresholdUnit};
 use zynqflow_hdl::verilog_check;
 use zynqflow_isa::ThresholdMode;
 
-impl<const A: usize, const C: usize, const RA: usize, const F: usize> Clocked
-    for ThresholdUnit<A, C, RA, F>
-{
+impl<const A: usize, const C: usize, const RA: usize, const F: usize> Clocked for ThresholdUnit<A, C, RA, F> {
     fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
         &mut self.clock
     }

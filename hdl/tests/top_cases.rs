@@ -33,7 +33,8 @@ fn place(rng: &mut ChaCha8Rng, d: &mut Descriptor, mem: &mut Vec<u8>, addr: &mut
         u64::from(d.in_h * d.in_w) * u64::from(d.in_c_total.div_ceil(64)) * u64::from(d.a_in) * 8,
         u64::from(d.cout * d.kh * d.kw) * u64::from(d.cin.div_ceil(64)) * u64::from(d.w_bits) * 8,
         if raw { 0 } else { u64::from(d.cout) * (1u64 << d.a_out) * 4 },
-        u64::from(d.dst_h * d.dst_w) * if raw { u64::from(d.dst_c) * 4 } else { u64::from(d.dst_c.div_ceil(64) * d.a_out) * 8 },
+        u64::from(d.dst_h * d.dst_w)
+            * if raw { u64::from(d.dst_c) * 4 } else { u64::from(d.dst_c.div_ceil(64) * d.a_out) * 8 },
     ];
     let mut at = |bytes: u64, rng: &mut ChaCha8Rng| {
         let a = *addr + 64 * rng.gen_range(0..2);
@@ -156,7 +157,12 @@ fn agree(b: &mut Bench, what: &str, cmd: u32, count: u32, win: (u32, u32)) -> [u
     let got = b.run(cmd, count, win, 3_000_000);
     assert_eq!(&got[..5], &regs[..], "{what}: registers (STATUS, CODE, INDEX, DONE, MACS)");
     if let Some(i) = (0..want.len()).find(|&i| want[i] != b.mem[i]) {
-        panic!("{what}: memory differs first at {:#x} (model {:#04x}, RTL {:#04x})", BASE + i as u64, want[i], b.mem[i]);
+        panic!(
+            "{what}: memory differs first at {:#x} (model {:#04x}, RTL {:#04x})",
+            BASE + i as u64,
+            want[i],
+            b.mem[i]
+        );
     }
     eprintln!("{what}: {} cycles", got[5]);
     got
@@ -226,7 +232,11 @@ fn every_stop_matches_the_model_and_the_next_run_succeeds() {
     let l1 = layers[1];
     let bad_cases: Vec<(&str, [u32; 16], ErrorCode)> = vec![
         ("kernel 0", Descriptor { kh: 0, ..l1 }.encode().unwrap(), ErrorCode::BadKernel),
-        ("output outside the window", Descriptor { out_addr: win.0 + win.1, ..l1 }.encode().unwrap(), ErrorCode::OutOfWindow),
+        (
+            "output outside the window",
+            Descriptor { out_addr: win.0 + win.1, ..l1 }.encode().unwrap(),
+            ErrorCode::OutOfWindow,
+        ),
         (
             "weights too big for a row",
             Descriptor { kh: 7, kw: 7, pad_top: 3, pad_left: 3, cin: 3000, in_c_total: 3008, w_bits: 8, a_in: 1, ..l1 }

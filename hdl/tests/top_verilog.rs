@@ -53,10 +53,7 @@ fn verilator(dir: &Path, files: &[PathBuf], wall: bool) -> String {
 }
 
 fn yosys(dir: &Path, files: &[PathBuf]) {
-    let script = format!(
-        "read_verilog {}\nhierarchy -check -top {TOP_MODULE}\nproc\nopt\n",
-        names(files).join(" ")
-    );
+    let script = format!("read_verilog {}\nhierarchy -check -top {TOP_MODULE}\nproc\nopt\n", names(files).join(" "));
     std::fs::write(dir.join("check.ys"), script).unwrap();
     let (ok, text) = run("yosys", &["-q", "-s", "check.ys"], dir);
     assert!(ok && !text.to_lowercase().contains("error"), "yosys:\n{text}");
@@ -75,7 +72,8 @@ fn check_preset(config: ArrayConfig, stale_check: bool, elaborate: bool) {
         // Without the waivers exactly the waived warnings appear.
         for f in &files {
             let text = std::fs::read_to_string(f).unwrap();
-            let stripped: String = text.lines().filter(|l| !l.contains("verilator lint_")).map(|l| format!("{l}\n")).collect();
+            let stripped: String =
+                text.lines().filter(|l| !l.contains("verilator lint_")).map(|l| format!("{l}\n")).collect();
             std::fs::write(f, stripped).unwrap();
         }
         let raw = verilator(dir.path(), &files, true);
@@ -178,7 +176,13 @@ fn declared_ports(verilog: &str) -> Vec<(String, String, usize)> {
     top.lines()
         .filter_map(|l| {
             let l = l.trim();
-            let dir = if l.starts_with("input ") { "in" } else if l.starts_with("output ") { "out" } else { return None };
+            let dir = if l.starts_with("input ") {
+                "in"
+            } else if l.starts_with("output ") {
+                "out"
+            } else {
+                return None;
+            };
             let name = l.trim_end_matches(';').split_whitespace().last().unwrap().to_string();
             let width = l.find('[').map_or(1, |a| {
                 let hi: usize = l[a + 1..l.find(':').unwrap()].parse().unwrap();

@@ -35,7 +35,8 @@ pub enum Fill {
 impl Fill {
     /// The fill of the `n`th case of a run (three random, then the extremes).
     pub fn for_case(n: usize) -> Fill {
-        [Fill::Random, Fill::Random, Fill::Random, Fill::MaxCodesMinWeights, Fill::MaxCodesMaxWeights, Fill::Zero][n % 6]
+        [Fill::Random, Fill::Random, Fill::Random, Fill::MaxCodesMinWeights, Fill::MaxCodesMaxWeights, Fill::Zero]
+            [n % 6]
     }
 }
 
@@ -61,7 +62,14 @@ fn random_geom(rng: &mut ChaCha8Rng) -> ConvGeom {
     }
     let kh = rng.gen_range(1..=7);
     let kw = if rng.gen_bool(0.3) { rng.gen_range(1..=7) } else { kh };
-    ConvGeom { kh, kw, stride: rng.gen_range(1..=2), pad: rng.gen_range(0..kh.min(kw)), upsample: rng.gen_range(1..=2), transposed: false }
+    ConvGeom {
+        kh,
+        kw,
+        stride: rng.gen_range(1..=2),
+        pad: rng.gen_range(0..kh.min(kw)),
+        upsample: rng.gen_range(1..=2),
+        transposed: false,
+    }
 }
 
 fn random_thresholds(rng: &mut ChaCha8Rng, cout: usize, bits: ActBits, span: i32) -> Thresholds {
@@ -113,7 +121,11 @@ impl RandomLayer {
         let cout = rng.gen_range(1..=72);
         let a_in = ActBits::new(rng.gen_range(1..=8)).expect("1..=8 bits");
         let wb = WeightBits::new(rng.gen_range(1..=8)).expect("1..=8 bits");
-        let out = if rng.gen_bool(0.3) { LayerOutput::Raw } else { LayerOutput::Codes(ActBits::new(rng.gen_range(1..=8)).expect("1..=8 bits")) };
+        let out = if rng.gen_bool(0.3) {
+            LayerOutput::Raw
+        } else {
+            LayerOutput::Codes(ActBits::new(rng.gen_range(1..=8)).expect("1..=8 bits"))
+        };
         let codes: Vec<u8> = (0..in_h * in_w * cin)
             .map(|_| match fill {
                 Fill::Random => rng.gen_range(0..=a_in.max_code()) as u8,
@@ -149,7 +161,11 @@ impl RandomLayer {
     pub fn compile(&self, caps: &Capabilities) -> Result<Option<Image>, CompileError> {
         match compile_layer(&self.spec, &self.weights, self.thresholds.as_ref(), caps) {
             Ok(i) => Ok(Some(i)),
-            Err(CompileError::Unsupported { reason, .. }) if self.spec.geom.transposed && reason.contains("no kernel tap") => Ok(None),
+            Err(CompileError::Unsupported { reason, .. })
+                if self.spec.geom.transposed && reason.contains("no kernel tap") =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(e),
         }
     }

@@ -138,7 +138,8 @@ fn board_wrong_id_or_version_names_expected_and_found() {
 fn board_buffer_too_small_names_the_sizes() {
     let b = Bench::start(|o| o.dma_size = 16 << 10);
     let mut acc = Accelerator::open(BoardPlatform::open(&b.config()).unwrap()).unwrap();
-    let (_, image) = (0..64).map(layer).find(|(_, i)| i.weights.len() + i.arena_bytes > 16 << 10).expect("a large layer");
+    let (_, image) =
+        (0..64).map(layer).find(|(_, i)| i.weights.len() + i.arena_bytes > 16 << 10).expect("a large layer");
     let e = acc.load(&image).unwrap_err().to_string();
     assert!(e.contains("DMA buffer 'udmabuf0' too small") && e.contains("of its 16384 bytes free"), "{e}");
 }
@@ -157,7 +158,9 @@ fn board_lost_interrupt_times_out_resets_and_the_next_run_succeeds() {
     assert!(waited >= Duration::from_millis(300) && waited < Duration::from_millis(1500), "{waited:?}");
     // Let the emulator see the reset on its own (a start right after it
     // would merge with it, see `emulate`).
-    b.log_when(|log| log.iter().rposition(|l| l.starts_with("soft_reset")) > log.iter().position(|l| l.starts_with("hang")));
+    b.log_when(|log| {
+        log.iter().rposition(|l| l.starts_with("soft_reset")) > log.iter().position(|l| l.starts_with("hang"))
+    });
     let got = acc.run_image(&loaded, &l.input, Duration::from_secs(20)).unwrap();
     assert_eq!(got, l.reference());
     let log = b.log_until("end status=0x2", 1);
@@ -188,9 +191,15 @@ fn board_device_vanishing_mid_run_is_a_clear_error_before_the_deadline() {
         let second = acc.run_image(&loaded, &l.input, deadline).map(|_| ());
         let _ = tx.send((first, took, second, t1.elapsed()));
     });
-    let (first, took, second, took2) = rx.recv_timeout(deadline + Duration::from_secs(10)).expect("the driver hung after the device vanished");
+    let (first, took, second, took2) =
+        rx.recv_timeout(deadline + Duration::from_secs(10)).expect("the driver hung after the device vanished");
     let e = first.expect_err("a run on a vanished device succeeded").to_string();
-    assert!(e.contains(&device.display().to_string()) && e.contains("device is gone") && e.contains("interrupt channel hung up"), "{e}");
+    assert!(
+        e.contains(&device.display().to_string())
+            && e.contains("device is gone")
+            && e.contains("interrupt channel hung up"),
+        "{e}"
+    );
     // Seen when it happens, not at the deadline.
     assert!(took < Duration::from_secs(2), "{took:?}: {e}");
     // (It stops at the first sync: the u-dma-buf is gone too.)
@@ -231,7 +240,8 @@ fn board_syncs_are_issued_in_order() {
     for _ in 0..2 {
         acc.run_image(&loaded, &l.input, Duration::from_secs(20)).unwrap();
     }
-    let mut log: Vec<String> = b.log_until("sync_for_cpu", 2).into_iter().filter(|l| !l.starts_with("soft_reset")).collect();
+    let mut log: Vec<String> =
+        b.log_until("sync_for_cpu", 2).into_iter().filter(|l| !l.starts_with("soft_reset")).collect();
     log.dedup_by(|a, b| a.starts_with("irq") && b.starts_with("irq"));
     // (A level interrupt still up when the driver unmasks fires again, as
     // with UIO's generic handler; the driver drains such repeats, and the
@@ -337,7 +347,10 @@ fn board_open_lets_a_run_left_by_a_killed_process_finish_before_its_reset() {
     let waited = t0.elapsed();
     assert!(waited >= Duration::from_millis(200) && waited < Duration::from_secs(4), "open waited {waited:?}");
     let log = b.log_when(|log| log.iter().filter(|l| l.starts_with("soft_reset")).count() >= 2);
-    let end = log.iter().position(|l| l.starts_with("end status=")).unwrap_or_else(|| panic!("the run never ended: {log:#?}"));
+    let end = log
+        .iter()
+        .position(|l| l.starts_with("end status="))
+        .unwrap_or_else(|| panic!("the run never ended: {log:#?}"));
     let reset = log.iter().rposition(|l| l.starts_with("soft_reset")).unwrap();
     assert!(end < reset && !log.iter().any(|l| l.contains("abandons")), "{log:#?}");
     let loaded = acc.load(&image).unwrap();
@@ -355,10 +368,13 @@ fn board_open_resets_a_run_that_never_finishes_after_its_settle_limit() {
         b.log_until("hang", 1);
     }
     let t0 = Instant::now();
-    let mut acc = Accelerator::open_with_settle(BoardPlatform::open(&b.config()).unwrap(), Duration::from_millis(300)).unwrap();
+    let mut acc =
+        Accelerator::open_with_settle(BoardPlatform::open(&b.config()).unwrap(), Duration::from_millis(300)).unwrap();
     let waited = t0.elapsed();
     assert!(waited >= Duration::from_millis(300) && waited < Duration::from_secs(2), "open waited {waited:?}");
-    b.log_when(|log| log.iter().rposition(|l| l.starts_with("soft_reset")) > log.iter().position(|l| l.starts_with("hang")));
+    b.log_when(|log| {
+        log.iter().rposition(|l| l.starts_with("soft_reset")) > log.iter().position(|l| l.starts_with("hang"))
+    });
     let loaded = acc.load(&image).unwrap();
     assert_eq!(acc.run_image(&loaded, &l.input, Duration::from_secs(20)).unwrap(), l.reference());
 }

@@ -33,7 +33,9 @@ use zynqflow_driver::platform::mock::{Call, MockPlatform};
 use zynqflow_driver::platform::{DmaBuffer, Platform};
 use zynqflow_driver::runtime::{Accelerator, Loaded, RuntimeError};
 use zynqflow_driver::selftest::RandomLayer;
-use zynqflow_isa::{regs, validate, ArrayConfig, Capabilities, Descriptor, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_THRESHOLD};
+use zynqflow_isa::{
+    regs, validate, ArrayConfig, Capabilities, Descriptor, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_THRESHOLD,
+};
 
 const PAGE: u64 = 4096;
 const ALIGN: u32 = 64;
@@ -71,7 +73,13 @@ fn placement() -> impl Strategy<Value = Placement> {
     let first = prop_oneof![3 => 1u64..0xf_0000, 1 => 0xf_fe00u64..0x10_0000];
     let gap = prop_oneof![2 => Just(0u64), 1 => 0u64..3 * PAGE, 1 => 0u64..64 << 20];
     (first, [gap.clone(), gap.clone(), gap.clone(), gap.clone(), gap], 0u32..64, 0u32..5000, 0u32..64).prop_map(
-        |(first_page, gaps, arena_shift, arena_tail, weights_shift)| Placement { first_page, gaps, arena_shift, arena_tail, weights_shift },
+        |(first_page, gaps, arena_shift, arena_tail, weights_shift)| Placement {
+            first_page,
+            gaps,
+            arena_shift,
+            arena_tail,
+            weights_shift,
+        },
     )
 }
 
@@ -148,7 +156,8 @@ fn decode_list(bytes: &[u8]) -> Vec<Descriptor> {
     bytes
         .chunks_exact(DESCRIPTOR_BYTES)
         .map(|b| {
-            let w: [u32; DESCRIPTOR_WORDS] = std::array::from_fn(|i| u32::from_le_bytes(b[4 * i..4 * i + 4].try_into().unwrap()));
+            let w: [u32; DESCRIPTOR_WORDS] =
+                std::array::from_fn(|i| u32::from_le_bytes(b[4 * i..4 * i + 4].try_into().unwrap()));
             Descriptor::decode(&w).0
         })
         .collect()
@@ -157,7 +166,8 @@ fn decode_list(bytes: &[u8]) -> Vec<Descriptor> {
 /// The descriptor's ranges: input, weights, thresholds, output, with the
 /// buffer of `l` that must hold each.
 fn ranges<'a>(d: &Descriptor, l: &'a Loaded) -> Result<[(Range<u64>, &'a DmaBuffer); 4], TestCaseError> {
-    let c = validate(d, &caps(), &(0..1 << 32)).map_err(|e| TestCaseError::fail(format!("invalid descriptor {d:?}: {e}")))?;
+    let c = validate(d, &caps(), &(0..1 << 32))
+        .map_err(|e| TestCaseError::fail(format!("invalid descriptor {d:?}: {e}")))?;
     let [i, w, t] = c.reads;
     Ok([(i, &l.arena), (w, &l.weights), (t, &l.weights), (c.write, &l.arena)])
 }
@@ -189,7 +199,12 @@ fn check_start(s: &Start, l: &Loaded, others: &[&DmaBuffer], count: usize) -> Re
     let end = mine.iter().map(|b| b.bus_addr + b.len as u64).max().unwrap();
     prop_assert_eq!(s.window.clone(), start..end, "the window is the span of the image's buffers");
     for o in others {
-        prop_assert!(!overlaps(&s.window, &o.bus_range()), "window {:x?} covers another buffer {:x?}", s.window, o.bus_range());
+        prop_assert!(
+            !overlaps(&s.window, &o.bus_range()),
+            "window {:x?} covers another buffer {:x?}",
+            s.window,
+            o.bus_range()
+        );
     }
     Ok(())
 }

@@ -168,7 +168,10 @@ impl Capabilities {
     /// The four `CAP_*` register values, in offset order.
     pub fn to_words(&self) -> [u32; 4] {
         [
-            u32::from(self.rows) | u32::from(self.cols) << 8 | u32::from(self.lanes) << 16 | u32::from(self.acc_bits) << 24,
+            u32::from(self.rows)
+                | u32::from(self.cols) << 8
+                | u32::from(self.lanes) << 16
+                | u32::from(self.acc_bits) << 24,
             u32::from(self.act_bits_mask)
                 | u32::from(self.weight_bits_mask) << 8
                 | u32::from(self.max_kernel & 0xf) << 16
@@ -244,7 +247,11 @@ mod tests {
         for c in ArrayConfig::presets() {
             let caps = c.capabilities();
             assert!(caps.weight_words_per_row() >= 1224 && caps.act_words_per_column() >= 612, "{}", c.name);
-            assert!(caps.weight_words_per_row().is_power_of_two() && caps.act_words_per_column().is_power_of_two(), "{}", c.name);
+            assert!(
+                caps.weight_words_per_row().is_power_of_two() && caps.act_words_per_column().is_power_of_two(),
+                "{}",
+                c.name
+            );
             assert!(c.rows % 8 == 0 && 64 % c.rows == 0, "{}", c.name);
         }
     }

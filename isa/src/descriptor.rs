@@ -249,11 +249,13 @@ mod tests {
     #[test]
     fn fuzz_descriptor_bytes_decode_and_encode_back() {
         use proptest::prelude::*;
-        let bytes = prop::collection::vec(any::<u8>(), DESCRIPTOR_BYTES).prop_map(|v| <[u8; DESCRIPTOR_BYTES]>::try_from(v).unwrap());
+        let bytes = prop::collection::vec(any::<u8>(), DESCRIPTOR_BYTES)
+            .prop_map(|v| <[u8; DESCRIPTOR_BYTES]>::try_from(v).unwrap());
         crate::fuzz::fuzz("descriptor_bytes", bytes, |b| {
             let w = Descriptor::words_from_bytes(&b);
             let (d, rest) = Descriptor::decode(&w);
-            let back = d.encode().map_err(|e| TestCaseError::fail(format!("a decoded descriptor does not encode: {e}")))?;
+            let back =
+                d.encode().map_err(|e| TestCaseError::fail(format!("a decoded descriptor does not encode: {e}")))?;
             for i in 0..DESCRIPTOR_WORDS {
                 prop_assert_eq!(back[i] & rest[i], 0, "word {}: a bit is both field and reserved", i);
                 prop_assert_eq!(back[i] | rest[i], w[i], "word {}: a bit was lost", i);
@@ -295,11 +297,36 @@ mod tests {
     /// macro makes both).
     fn set(d: &mut Descriptor, name: &str, v: u32) {
         let fields: [&mut u32; 30] = [
-            &mut d.opcode, &mut d.mode, &mut d.a_in, &mut d.w_bits, &mut d.a_out, &mut d.in_addr, &mut d.w_addr,
-            &mut d.thr_addr, &mut d.out_addr, &mut d.in_h, &mut d.in_w, &mut d.cin, &mut d.cout, &mut d.out_h,
-            &mut d.out_w, &mut d.kh, &mut d.kw, &mut d.stride, &mut d.upsample, &mut d.pad_top, &mut d.pad_left,
-            &mut d.dst_h, &mut d.dst_w, &mut d.dst_c, &mut d.ch_off, &mut d.out_stride, &mut d.out_off_y,
-            &mut d.out_off_x, &mut d.in_c_total, &mut d.in_ch_off,
+            &mut d.opcode,
+            &mut d.mode,
+            &mut d.a_in,
+            &mut d.w_bits,
+            &mut d.a_out,
+            &mut d.in_addr,
+            &mut d.w_addr,
+            &mut d.thr_addr,
+            &mut d.out_addr,
+            &mut d.in_h,
+            &mut d.in_w,
+            &mut d.cin,
+            &mut d.cout,
+            &mut d.out_h,
+            &mut d.out_w,
+            &mut d.kh,
+            &mut d.kw,
+            &mut d.stride,
+            &mut d.upsample,
+            &mut d.pad_top,
+            &mut d.pad_left,
+            &mut d.dst_h,
+            &mut d.dst_w,
+            &mut d.dst_c,
+            &mut d.ch_off,
+            &mut d.out_stride,
+            &mut d.out_off_y,
+            &mut d.out_off_x,
+            &mut d.in_c_total,
+            &mut d.in_ch_off,
         ];
         assert_eq!(FIELDS.len(), fields.len(), "every field is listed");
         let i = FIELDS.iter().position(|f| f.name == name).unwrap();

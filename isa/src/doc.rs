@@ -24,7 +24,10 @@ pub fn registers_markdown() -> String {
         let _ = writeln!(s, "| `{:#05x}` | `{}` | {} | {} |", r.offset, r.name, r.access.as_str(), r.doc);
     }
     let _ = writeln!(s, "\n## Descriptor ({DESCRIPTOR_BYTES} bytes, 16 little-endian words)\n");
-    let _ = writeln!(s, "Bits not listed are reserved and must be 0. Addresses are bus addresses, {ADDRESS_ALIGN}-byte aligned.\n");
+    let _ = writeln!(
+        s,
+        "Bits not listed are reserved and must be 0. Addresses are bus addresses, {ADDRESS_ALIGN}-byte aligned.\n"
+    );
     let _ = writeln!(s, "| word | bits | field | meaning |\n|---|---|---|---|");
     for f in FIELDS {
         let bits = if f.width == 1 { format!("{}", f.lsb) } else { format!("{}:{}", f.lsb + f.width - 1, f.lsb) };

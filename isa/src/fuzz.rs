@@ -35,8 +35,13 @@ fn name_seed(name: &str) -> u64 {
 
 /// Runs `cases` cases of `test` on values of `strategy` from `seed`; panics
 /// with the target, the seed and the minimal failing input on a failure.
-fn batch<S: Strategy>(name: &str, strategy: &S, test: &impl Fn(S::Value) -> Result<(), TestCaseError>, seed: u64, cases: u32)
-where
+fn batch<S: Strategy>(
+    name: &str,
+    strategy: &S,
+    test: &impl Fn(S::Value) -> Result<(), TestCaseError>,
+    seed: u64,
+    cases: u32,
+) where
     S::Value: Debug,
 {
     let mut key = [0u8; 32];
@@ -104,7 +109,8 @@ pub fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)], cut: Option<usize>)
 /// values that matter to parsers (0, 0xff, digits, quotes, brackets).
 pub fn edits(n: usize) -> impl Strategy<Value = (Vec<(usize, u8, u8)>, Option<usize>)> {
     use proptest::prelude::*;
-    let byte = prop_oneof![any::<u8>(), Just(0u8), Just(0xff), prop::sample::select(b"0123456789,:'\"(){}[] -.\n".to_vec())];
+    let byte =
+        prop_oneof![any::<u8>(), Just(0u8), Just(0xff), prop::sample::select(b"0123456789,:'\"(){}[] -.\n".to_vec())];
     (prop::collection::vec((any::<usize>(), 0u8..3, byte), 0..=n), prop::option::weighted(0.2, any::<usize>()))
 }
 
@@ -124,7 +130,13 @@ mod tests {
     #[test]
     fn a_failing_target_names_itself_and_its_seed() {
         let r = std::panic::catch_unwind(|| {
-            batch("always_fails", &proptest::num::u8::ANY, &|v| if v < 200 { Ok(()) } else { Err(TestCaseError::fail("too big")) }, 7, 2000)
+            batch(
+                "always_fails",
+                &proptest::num::u8::ANY,
+                &|v| if v < 200 { Ok(()) } else { Err(TestCaseError::fail("too big")) },
+                7,
+                2000,
+            )
         });
         let msg = *r.unwrap_err().downcast::<String>().unwrap();
         assert!(msg.starts_with("fuzz target always_fails failed (ZYNQFLOW_FUZZ_SEED=7 replays it): too big"), "{msg}");

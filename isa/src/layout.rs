@@ -359,7 +359,12 @@ mod tests {
 
     #[test]
     fn threshold_modes_round_trip_and_apply() {
-        for m in [ThresholdMode::Ascending, ThresholdMode::Descending, ThresholdMode::Constant(0), ThresholdMode::Constant(255)] {
+        for m in [
+            ThresholdMode::Ascending,
+            ThresholdMode::Descending,
+            ThresholdMode::Constant(0),
+            ThresholdMode::Constant(255),
+        ] {
             assert_eq!(ThresholdMode::decode(m.encode()), Ok(m));
         }
         assert!(ThresholdMode::decode(3).is_err());

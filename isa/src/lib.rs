@@ -27,7 +27,9 @@ pub mod regs;
 pub mod validate;
 
 pub use config::{ArrayConfig, Capabilities};
-pub use descriptor::{Descriptor, ADDRESS_ALIGN, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_RAW, MODE_THRESHOLD, OP_CONV};
+pub use descriptor::{
+    Descriptor, ADDRESS_ALIGN, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_RAW, MODE_THRESHOLD, OP_CONV,
+};
 pub use layout::{ActLayout, LayoutError, RawLayout, ThresholdLayout, ThresholdMode, WeightLayout, CHANNELS_PER_WORD};
 pub use precision::{ActBits, PrecisionError, WeightBits};
 pub use validate::{validate, validate_list, validate_words, CheckedDescriptor, ErrorCode};

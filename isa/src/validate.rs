@@ -4,7 +4,9 @@
 //! with an [`ErrorCode`] and nothing is written for it.
 
 use crate::config::Capabilities;
-use crate::descriptor::{Descriptor, ADDRESS_ALIGN, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_RAW, MODE_THRESHOLD, OP_CONV};
+use crate::descriptor::{
+    Descriptor, ADDRESS_ALIGN, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_RAW, MODE_THRESHOLD, OP_CONV,
+};
 use crate::layout::{ActLayout, RawLayout, ThresholdLayout, WeightLayout, CHANNELS_PER_WORD};
 use crate::precision::{ActBits, WeightBits};
 use std::fmt;
@@ -174,7 +176,10 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
     if raw && (d.a_out != 0 || d.thr_addr != 0) {
         return Err(ReservedBits);
     }
-    if !caps.supports_act_bits(d.a_in) || !caps.supports_weight_bits(d.w_bits) || (!raw && !caps.supports_act_bits(d.a_out)) {
+    if !caps.supports_act_bits(d.a_in)
+        || !caps.supports_weight_bits(d.w_bits)
+        || (!raw && !caps.supports_act_bits(d.a_out))
+    {
         return Err(BadBits);
     }
     let k_ok = |k: u32| (1..=u32::from(caps.max_kernel)).contains(&k);
@@ -227,7 +232,8 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
     {
         return Err(BufferTooSmall);
     }
-    let addrs = if raw { vec![d.in_addr, d.w_addr, d.out_addr] } else { vec![d.in_addr, d.w_addr, d.thr_addr, d.out_addr] };
+    let addrs =
+        if raw { vec![d.in_addr, d.w_addr, d.out_addr] } else { vec![d.in_addr, d.w_addr, d.thr_addr, d.out_addr] };
     if addrs.iter().any(|a| a % ADDRESS_ALIGN != 0) {
         return Err(Misaligned);
     }
@@ -347,9 +353,38 @@ mod tests {
             (Descriptor { out_stride: 3, ..g }, BadPlacement),
             (Descriptor { ch_off: 32, ..g }, BadPlacement),
             (Descriptor { ch_off: 128, ..g }, BadPlacement),
-            (Descriptor { a_in: 8, w_bits: 8, kh: 7, kw: 7, pad_top: 3, pad_left: 3, cin: 4000, in_c_total: 4000, dst_c: 4000, ch_off: 0, cout: 64, ..g }, Overflow),
+            (
+                Descriptor {
+                    a_in: 8,
+                    w_bits: 8,
+                    kh: 7,
+                    kw: 7,
+                    pad_top: 3,
+                    pad_left: 3,
+                    cin: 4000,
+                    in_c_total: 4000,
+                    dst_c: 4000,
+                    ch_off: 0,
+                    cout: 64,
+                    ..g
+                },
+                Overflow,
+            ),
             // 7×7 × 64 groups × 1 bit = 3,136 weight words > 2,048 per row.
-            (Descriptor { w_bits: 1, a_in: 1, kh: 7, kw: 7, pad_top: 3, pad_left: 3, cin: 4096, in_c_total: 4096, ..g }, BufferTooSmall),
+            (
+                Descriptor {
+                    w_bits: 1,
+                    a_in: 1,
+                    kh: 7,
+                    kw: 7,
+                    pad_top: 3,
+                    pad_left: 3,
+                    cin: 4096,
+                    in_c_total: 4096,
+                    ..g
+                },
+                BufferTooSmall,
+            ),
             // 5×5 × 16 groups × 8 bits = 3,200 receptive-field words > 2,048 per column half (and 400 weight words fit).
             (Descriptor { a_in: 8, w_bits: 1, kh: 5, kw: 5, cin: 1024, in_c_total: 1024, ..g }, BufferTooSmall),
             (Descriptor { in_addr: 0x1000_0008, ..g }, Misaligned),
@@ -385,11 +420,36 @@ mod tests {
         // Limits as large as the CAP registers can say, and a window of the
         // whole u64 range: 65535 x 65535 outputs x 4096 channels of a 7x7
         // kernel over 65472 channels is 5.6e19 MACs, more than a u64 holds.
-        let caps = Capabilities::from_words([1 | 1 << 8 | 1 << 16 | 32 << 24, 0xff | 0xff << 8 | 7 << 16 | 2 << 20 | 2 << 24 | 3 << 28, 0xffff_ffff, 0xffff_ffff]);
+        let caps = Capabilities::from_words([
+            1 | 1 << 8 | 1 << 16 | 32 << 24,
+            0xff | 0xff << 8 | 7 << 16 | 2 << 20 | 2 << 24 | 3 << 28,
+            0xffff_ffff,
+            0xffff_ffff,
+        ]);
         let d = Descriptor {
-            a_in: 1, w_bits: 1, a_out: 1, kh: 7, kw: 7, pad_top: 0, pad_left: 0, in_h: 1, in_w: 1, cin: 65472, in_c_total: 65472,
-            cout: 4096, out_h: 65535, out_w: 65535, dst_h: 65535, dst_w: 65535, dst_c: 4096, ch_off: 0,
-            in_addr: 0, w_addr: 0x1_0000, thr_addr: 0x8000_0000, out_addr: 0xc000_0000, ..good()
+            a_in: 1,
+            w_bits: 1,
+            a_out: 1,
+            kh: 7,
+            kw: 7,
+            pad_top: 0,
+            pad_left: 0,
+            in_h: 1,
+            in_w: 1,
+            cin: 65472,
+            in_c_total: 65472,
+            cout: 4096,
+            out_h: 65535,
+            out_w: 65535,
+            dst_h: 65535,
+            dst_w: 65535,
+            dst_c: 4096,
+            ch_off: 0,
+            in_addr: 0,
+            w_addr: 0x1_0000,
+            thr_addr: 0x8000_0000,
+            out_addr: 0xc000_0000,
+            ..good()
         };
         let c = validate(&d, &caps, &(0..u64::MAX)).unwrap();
         assert_eq!(c.macs(), u64::MAX, "saturates");
@@ -404,20 +464,22 @@ mod tests {
         use proptest::prelude::*;
         let value = prop_oneof![0u32..4, 0u32..300, any::<u32>(), Just(u32::MAX), (0u32..8).prop_map(|k| 64 << k)];
         let changes = prop::collection::vec((0..FIELDS.len(), value), 0..6);
-        let near_good = (changes, prop::option::weighted(0.1, (0..DESCRIPTOR_WORDS, 0u32..32))).prop_map(|(changes, flip)| {
-            let mut w = good().encode().unwrap();
-            for (i, v) in changes {
-                let f = &FIELDS[i];
-                w[f.word] = (w[f.word] & !f.mask()) | ((v & f.max()) << f.lsb);
-            }
-            if let Some((word, bit)) = flip {
-                w[word] ^= 1 << bit;
-            }
-            w
-        });
+        let near_good =
+            (changes, prop::option::weighted(0.1, (0..DESCRIPTOR_WORDS, 0u32..32))).prop_map(|(changes, flip)| {
+                let mut w = good().encode().unwrap();
+                for (i, v) in changes {
+                    let f = &FIELDS[i];
+                    w[f.word] = (w[f.word] & !f.mask()) | ((v & f.max()) << f.lsb);
+                }
+                if let Some((word, bit)) = flip {
+                    w[word] ^= 1 << bit;
+                }
+                w
+            });
         // Every field drawn on its own: small, large or a multiple of 64,
         // addresses 64-byte aligned (reaches huge but valid layers).
-        let field = prop_oneof![1u32..=3, 1u32..=65535, (1u32..1024).prop_map(|k| 64 * k), any::<u32>().prop_map(|a| a & !63)];
+        let field =
+            prop_oneof![1u32..=3, 1u32..=65535, (1u32..1024).prop_map(|k| 64 * k), any::<u32>().prop_map(|a| a & !63)];
         let fieldwise = (prop::collection::vec(field, FIELDS.len()), 0u32..2).prop_map(|(vals, mode)| {
             let mut w = [0u32; DESCRIPTOR_WORDS];
             for (f, v) in FIELDS.iter().zip(vals) {
@@ -486,7 +548,8 @@ mod tests {
                     if let Some(t) = &c.thresholds {
                         prop_assert_eq!(c.reads[2].end - c.reads[2].start, t.bytes() as u64);
                     }
-                    let dst_bytes = c.dst_act.as_ref().map(|l| l.bytes()).or(c.dst_raw.as_ref().map(|l| l.bytes())).unwrap();
+                    let dst_bytes =
+                        c.dst_act.as_ref().map(|l| l.bytes()).or(c.dst_raw.as_ref().map(|l| l.bytes())).unwrap();
                     prop_assert_eq!(c.write.end - c.write.start, dst_bytes as u64);
                     prop_assert!(caps.supports_act_bits(d.a_in) && caps.supports_weight_bits(d.w_bits));
                     prop_assert!(c.macs() > 0);

@@ -4,6 +4,7 @@ fn main() {
     let opt = std::env::args().nth(2);
     let c = zynqflow_isa::ArrayConfig::by_name(&name).expect("preset");
     let t = std::time::Instant::now();
-    let b = zynqflow_sim::build(&c, &zynqflow_sim::BuildOptions { cxx_opt: opt, ..Default::default() }).unwrap_or_else(|e| panic!("{e}"));
+    let b = zynqflow_sim::build(&c, &zynqflow_sim::BuildOptions { cxx_opt: opt, ..Default::default() })
+        .unwrap_or_else(|e| panic!("{e}"));
     println!("{} built_seconds={:?} total={:.1}s", b.lib.display(), b.build_seconds, t.elapsed().as_secs_f64());
 }

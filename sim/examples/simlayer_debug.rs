@@ -21,7 +21,10 @@ fn main() {
     let mut acc = Accelerator::open(p).unwrap();
     let image = compile_layer(&spec, &wq, None, acc.capabilities()).unwrap();
     let l = acc.load(&image).unwrap();
-    println!("weights {:#x}+{} arena {:#x}+{} commands {:#x}+{}", l.weights.bus_addr, l.weights.len, l.arena.bus_addr, l.arena.len, l.commands.bus_addr, l.commands.len);
+    println!(
+        "weights {:#x}+{} arena {:#x}+{} commands {:#x}+{}",
+        l.weights.bus_addr, l.weights.len, l.arena.bus_addr, l.arena.len, l.commands.bus_addr, l.commands.len
+    );
     for d in &l.descriptors {
         println!("{d:?}");
     }

@@ -183,11 +183,18 @@ impl Harness {
         let built = build(config, opts)?;
         let api = loaded(&built.lib)?;
         if api.data_bits != u32::from(config.bus_bytes) * 8 {
-            return Err(SimError::Load(format!("{}: built for a {}-bit bus, `{}` has {}", built.lib.display(), api.data_bits, config.name, config.bus_bytes * 8)));
+            return Err(SimError::Load(format!(
+                "{}: built for a {}-bit bus, `{}` has {}",
+                built.lib.display(),
+                api.data_bits,
+                config.name,
+                config.bus_bytes * 8
+            )));
         }
         let trace = match trace {
             Some(p) => Some(
-                CString::new(p.to_string_lossy().as_bytes()).map_err(|_| SimError::Load(format!("trace path {} holds a NUL", p.display())))?,
+                CString::new(p.to_string_lossy().as_bytes())
+                    .map_err(|_| SimError::Load(format!("trace path {} holds a NUL", p.display())))?,
             ),
             None => None,
         };
@@ -217,7 +224,13 @@ impl Harness {
         let m = |v: u64| v.max(1);
         // SAFETY: `h` is live.
         unsafe {
-            (self.api.timing)(self.h, m(t.read_latency), m(t.write_resp_latency), m(t.read_beat_interval), m(t.write_beat_interval))
+            (self.api.timing)(
+                self.h,
+                m(t.read_latency),
+                m(t.write_resp_latency),
+                m(t.read_beat_interval),
+                m(t.write_beat_interval),
+            )
         }
     }
 
@@ -335,7 +348,9 @@ impl Harness {
 fn lite(r: u32, what: &str, offset: u32) -> Result<(), SimError> {
     match r {
         0 => Ok(()),
-        0x100 => Err(SimError::Bus(format!("register {what} at {offset:#x}: no AXI4-Lite response within {LITE_LIMIT} cycles"))),
+        0x100 => Err(SimError::Bus(format!(
+            "register {what} at {offset:#x}: no AXI4-Lite response within {LITE_LIMIT} cycles"
+        ))),
         resp => Err(SimError::Bus(format!("register {what} at {offset:#x}: AXI4-Lite response {resp:#x}"))),
     }
 }

@@ -70,7 +70,14 @@ impl SimPlatform {
     /// waveform file (written for the whole life of the platform).
     pub fn with_options(config: &ArrayConfig, opts: &BuildOptions, trace: Option<&Path>) -> Result<Self, SimError> {
         let harness = Harness::new(config, opts, trace)?;
-        Ok(SimPlatform { harness, bufs: Vec::new(), next_bus: FIRST_BUS_ADDR, config: config.clone(), run_start: None, last_run_cycles: None })
+        Ok(SimPlatform {
+            harness,
+            bufs: Vec::new(),
+            next_bus: FIRST_BUS_ADDR,
+            config: config.clone(),
+            run_start: None,
+            last_run_cycles: None,
+        })
     }
 
     /// The configuration simulated.

@@ -27,7 +27,8 @@ pub const SHIM_SOURCE: &str = include_str!("../csrc/shim.cpp");
 pub const LIB_NAME: &str = "libzfsim.so";
 
 /// Verilator's own flags (besides the harness and output names).
-pub const VERILATOR_FLAGS: &[&str] = &["-O3", "--x-assign", "fast", "--x-initial", "fast", "--trace-fst", "-Wno-fatal", "-Wno-lint", "-Wno-style"];
+pub const VERILATOR_FLAGS: &[&str] =
+    &["-O3", "--x-assign", "fast", "--x-initial", "fast", "--trace-fst", "-Wno-fatal", "-Wno-lint", "-Wno-style"];
 
 /// How to build.
 #[derive(Debug, Clone, Default)]
@@ -157,7 +158,12 @@ pub fn build(config: &ArrayConfig, opts: &BuildOptions) -> Result<Built, SimErro
         .current_dir(&tmp)
         .output()
         .map_err(|e| SimError::Build(format!("running verilator: {e}")))?;
-    let log_text = format!("verilator {}\n{}{}", args.join(" "), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let log_text = format!(
+        "verilator {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let log_path = tmp.join("build.log");
     std::fs::write(&log_path, &log_text).map_err(|e| io("writing", &log_path, e))?;
     let built = tmp.join("obj").join(LIB_NAME);

@@ -11,9 +11,9 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use zynqflow_driver::compiler::Image;
+use zynqflow_driver::platform::Platform;
 use zynqflow_driver::runtime::{Accelerator, RuntimeError};
 use zynqflow_driver::selftest::RandomLayer;
-use zynqflow_driver::platform::Platform;
 use zynqflow_isa::{regs, ArrayConfig};
 use zynqflow_sim::SimPlatform;
 
@@ -50,7 +50,8 @@ fn memory_that_stops_answering_times_out_resets_and_the_next_job_is_exact() {
         let r = acc.run_image(&loaded2, &l2.input, timeout);
         let _ = tx.send((acc, r, t0.elapsed()));
     });
-    let (mut acc, r, took) = rx.recv_timeout(timeout + Duration::from_secs(60)).expect("the run did not return within 60 s of its deadline");
+    let (mut acc, r, took) =
+        rx.recv_timeout(timeout + Duration::from_secs(60)).expect("the run did not return within 60 s of its deadline");
     let e = r.expect_err("a run against a silent memory succeeded");
     assert!(matches!(e, RuntimeError::Timeout { backend: "sim", done, total, .. } if (done as usize) < total), "{e}");
     assert!(e.to_string().contains("soft-reset"), "{e}");

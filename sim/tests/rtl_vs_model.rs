@@ -27,7 +27,11 @@ fn run(count: u64) {
     // The generator keeps about 1 in 10 invalid descriptors: most must run.
     assert!(ran * 4 >= count * 3, "only {ran} of {count} layers ran: the generator draws too many invalid ones");
     let s = t.elapsed().as_secs_f64();
-    eprintln!("{count} layers from seed {first} ({ran} ran, {} refused): {cycles} cycles in {s:.1} s ({:.0} k cycles/s)", count - ran, cycles as f64 / s / 1e3);
+    eprintln!(
+        "{count} layers from seed {first} ({ran} ran, {} refused): {cycles} cycles in {s:.1} s ({:.0} k cycles/s)",
+        count - ran,
+        cycles as f64 / s / 1e3
+    );
 }
 
 #[test]

@@ -7,8 +7,8 @@ mod common;
 use common::{image, model, Rtl};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use zynqflow_isa::descriptor::{Descriptor, MODE_THRESHOLD, OP_CONV};
 use zynqflow_driver::platform::Platform;
+use zynqflow_isa::descriptor::{Descriptor, MODE_THRESHOLD, OP_CONV};
 use zynqflow_isa::ArrayConfig;
 
 /// A 3×3/1 conv, padding 1, over an 8×8 image of 64 2-bit channels, binary
@@ -57,7 +57,12 @@ fn run(rtl: &mut Rtl, cout: u32) -> (u64, u64) {
     let read = rtl.p.mem_stats().read_beats - before;
     assert_eq!(rtl_regs, regs, "cout {cout}: registers (STATUS, CODE, INDEX, DONE, MACS) RTL vs model");
     if let Some(i) = (0..want.len()).find(|&i| want[i] != got[i]) {
-        panic!("cout {cout}: memory differs first at {:#x} (model {:#04x}, RTL {:#04x})", base + i as u64, want[i], got[i]);
+        panic!(
+            "cout {cout}: memory differs first at {:#x} (model {:#04x}, RTL {:#04x})",
+            base + i as u64,
+            want[i],
+            got[i]
+        );
     }
     (read, cycles)
 }

@@ -47,7 +47,10 @@ fn soft_reset_mid_layer_drains_and_the_next_job_is_exact() {
         assert!(reads.is_some(), "seed {seed}: still busy {DRAIN_READS} reads after the soft reset at cycle {at}");
         assert_eq!(p.harness().outstanding(), 0, "seed {seed}: not busy with bursts outstanding");
         let s = p.mem_stats();
-        assert_eq!(s.protocol_errors, 0, "seed {seed}: soft reset at cycle {at} of {cycles} ({outstanding} in flight): {s:?}");
+        assert_eq!(
+            s.protocol_errors, 0,
+            "seed {seed}: soft reset at cycle {at} of {cycles} ({outstanding} in flight): {s:?}"
+        );
         eprintln!("seed {seed}: soft reset at cycle {at} of {cycles}, {outstanding} transactions in flight, idle after {} reads", reads.unwrap());
         resets += 1;
         // The next job, exact (check_layer also asserts no protocol error).

@@ -70,7 +70,12 @@ pub struct BoardArgs {
 impl BoardArgs {
     /// The platform's configuration.
     pub fn config(&self) -> BoardConfig {
-        BoardConfig { root: self.root.clone(), uio_name: self.uio_name.clone(), udmabuf: self.udmabuf.clone(), devmem: self.devmem }
+        BoardConfig {
+            root: self.root.clone(),
+            uio_name: self.uio_name.clone(),
+            udmabuf: self.udmabuf.clone(),
+            devmem: self.devmem,
+        }
     }
 
     /// Opens the board.
@@ -161,10 +166,15 @@ pub fn emulate(a: EmulateArgs) -> Result<()> {
         o.version = u32_arg("version", v)?;
     }
     if a.dma_size == 0 || (!a.devmem && a.dma_addr + a.dma_size > 1 << 32) {
-        bail!("--dma-addr {:#x} --dma-size {}: the DMA memory must be non-empty and below 4 GiB", a.dma_addr, a.dma_size);
+        bail!(
+            "--dma-addr {:#x} --dma-size {}: the DMA memory must be non-empty and below 4 GiB",
+            a.dma_addr,
+            a.dma_size
+        );
     }
     let stop = stop_on_signals()?;
-    let emu = Emulator::create(&a.root, o).with_context(|| format!("emulate-board: cannot build the tree under '{}'", a.root.display()))?;
+    let emu = Emulator::create(&a.root, o)
+        .with_context(|| format!("emulate-board: cannot build the tree under '{}'", a.root.display()))?;
     println!("emulating a zynqflow board ({}) under {}: {}", a.config.name, a.root.display(), emu.describe());
     println!("log: {}; stop with Ctrl-C (the tree is removed)", emu.log_path().display());
     std::io::stdout().flush()?;
@@ -197,7 +207,8 @@ pub struct InfoArgs {
 }
 
 fn describe_caps(c: &Capabilities) -> String {
-    let widths = |mask: u8| (1..=8).filter(|b| mask & 1 << (b - 1) != 0).map(|b| b.to_string()).collect::<Vec<_>>().join(",");
+    let widths =
+        |mask: u8| (1..=8).filter(|b| mask & 1 << (b - 1) != 0).map(|b| b.to_string()).collect::<Vec<_>>().join(",");
     format!(
         "{}x{} PEs x {} lanes, {}-bit accumulators; activations {{{}}} bits, weights {{{}}} bits; kernel <= {}, stride <= {}, upsample <= {}; width <= {}, channels <= {}; buffers {} KiB weights, {} KiB activations; bus {} bytes",
         c.rows,
@@ -247,7 +258,10 @@ pub fn info(a: InfoArgs) -> Result<()> {
             let i = p.info();
             println!("device:       {} (register window {} bytes)", i.device.display(), i.window);
             print_registers(&mut p)?;
-            println!("DMA memory:   {} at bus {:#x}, {} bytes ({} in use)", i.dma_name, i.dma_phys, i.dma_size, i.dma_used);
+            println!(
+                "DMA memory:   {} at bus {:#x}, {} bytes ({} in use)",
+                i.dma_name, i.dma_phys, i.dma_size, i.dma_used
+            );
             println!("coherency:    {}", i.coherency);
         }
         DeviceBackend::Model => {

@@ -5,9 +5,9 @@ use anyhow::{bail, Result};
 use std::path::PathBuf;
 use zynqflow_driver::compiler::compile;
 use zynqflow_driver::cpu::{FloatNet, QuantNet};
+use zynqflow_driver::io::{self, Flow};
 use zynqflow_driver::model::platform::ModelPlatform;
 use zynqflow_driver::runtime::Accelerator;
-use zynqflow_driver::io::{self, Flow};
 
 /// Where the network runs.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,7 +192,8 @@ pub fn run(a: InferArgs) -> Result<()> {
             })
             .sum::<f64>()
             / (flow.h * flow.w) as f64;
-        let weights = if a.synthetic_weights.is_some() { " (synthetic, untrained weights: expect no agreement)" } else { "" };
+        let weights =
+            if a.synthetic_weights.is_some() { " (synthetic, untrained weights: expect no agreement)" } else { "" };
         println!("average end-point error against the synthetic pair's true flow: {epe:.2} px{weights}");
     }
     io::write_flo(&a.out, &flow)?;

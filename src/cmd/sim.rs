@@ -138,7 +138,9 @@ fn parse_spec(path: &Path) -> Result<Spec> {
     let int = |v: &Value, field: &str, lo: u64, hi: u64, default: Option<u64>| -> Result<usize> {
         let n = match (v, default) {
             (Value::Null, Some(d)) => d,
-            _ => v.as_u64().ok_or_else(|| fail(format!("field '{field}': expected an integer in {lo}..={hi}, found {v}")))?,
+            _ => v
+                .as_u64()
+                .ok_or_else(|| fail(format!("field '{field}': expected an integer in {lo}..={hi}, found {v}")))?,
         };
         if !(lo..=hi).contains(&n) {
             return Err(fail(format!("field '{field}': {n} is outside {lo}..={hi}")));
@@ -174,7 +176,12 @@ fn parse_spec(path: &Path) -> Result<Spec> {
         Value::Null => None,
         v => Some(ActBits::new(bits(v, "a_out")?)?),
     };
-    Ok(Spec { geom, a_in: ActBits::new(bits(&j.a_in, "a_in")?)?, w_bits: WeightBits::new(bits(&j.w_bits, "w_bits")?)?, a_out })
+    Ok(Spec {
+        geom,
+        a_in: ActBits::new(bits(&j.a_in, "a_in")?)?,
+        w_bits: WeightBits::new(bits(&j.w_bits, "w_bits")?)?,
+        a_out,
+    })
 }
 
 /// `[i, j, ...]`: the multi-index of flat position `flat` in `shape`.
@@ -189,7 +196,12 @@ fn index_text(shape: &[usize], mut flat: usize) -> String {
 
 /// The error for an array `a` of the wrong dtype (`want` is numpy's name).
 fn dtype_error(role: &str, path: &Path, a: &Npy, want: &str) -> anyhow::Error {
-    anyhow!("{role} '{}': dtype {} (shape {}), expected {want} (use a.astype(np.{want}))", path.display(), a.data.dtype_name(), a.shape_text())
+    anyhow!(
+        "{role} '{}': dtype {} (shape {}), expected {want} (use a.astype(np.{want}))",
+        path.display(),
+        a.data.dtype_name(),
+        a.shape_text()
+    )
 }
 
 /// The input codes, checked against `a_in`; also whether it had a batch axis.
@@ -229,11 +241,20 @@ fn load_weights(path: &Path, s: &Spec, spec_path: &Path, input: (&Path, &QTensor
     }
     if (kh, kw) != (s.geom.kh, s.geom.kw) {
         let (sh, sw) = (s.geom.kh, s.geom.kw);
-        bail!("weights '{p}': kernel {kh}x{kw} (shape {}) differs from spec '{}' kernel {sh}x{sw}", wa.shape_text(), spec_path.display());
+        bail!(
+            "weights '{p}': kernel {kh}x{kw} (shape {}) differs from spec '{}' kernel {sh}x{sw}",
+            wa.shape_text(),
+            spec_path.display()
+        );
     }
     let (xp, x) = input;
     if cin != x.c() {
-        bail!("weights '{p}': Cin {cin} (shape {}) differs from input '{}' Cin {}", wa.shape_text(), xp.display(), x.c());
+        bail!(
+            "weights '{p}': Cin {cin} (shape {}) differs from input '{}' Cin {}",
+            wa.shape_text(),
+            xp.display(),
+            x.c()
+        );
     }
     let wb = s.w_bits;
     if let Some(i) = ints.iter().position(|&v| !wb.contains(i32::from(v))) {
@@ -275,12 +296,21 @@ fn load_thresholds(path: &Path, cout: usize, a_out: ActBits) -> Result<Threshold
             ThresholdMode::Ascending => th.windows(2).position(|w| w[0] > w[1]).map(|j| (j, "ascending")),
             ThresholdMode::Descending => th.windows(2).position(|w| w[0] < w[1]).map(|j| (j, "descending")),
             ThresholdMode::Constant(c) if u32::from(c) > a_out.max_code() => {
-                bail!("thresholds '{p}': row {co}: constant code {c} is too large for a_out = {a_out} (codes 0..={})", a_out.max_code())
+                bail!(
+                    "thresholds '{p}': row {co}: constant code {c} is too large for a_out = {a_out} (codes 0..={})",
+                    a_out.max_code()
+                )
             }
             ThresholdMode::Constant(_) => None,
         };
         if let Some((j, order)) = bad {
-            bail!("thresholds '{p}': row {co}: thresholds not {order} (column {} = {}, column {} = {})", j + 1, th[j], j + 2, th[j + 1]);
+            bail!(
+                "thresholds '{p}': row {co}: thresholds not {order} (column {} = {}, column {} = {})",
+                j + 1,
+                th[j],
+                j + 2,
+                th[j + 1]
+            );
         }
         chans.push((mode, th.to_vec()));
     }
@@ -319,8 +349,14 @@ fn layer(a: LayerArgs) -> Result<()> {
     let t = match (s.a_out, &a.thresholds) {
         (Some(bits), Some(p)) => Some(load_thresholds(p, cout, bits)?),
         (None, None) => None,
-        (Some(bits), None) => bail!("spec '{}' has a_out = {bits}: give --thresholds t.npy (int32 [Cout, 2^a_out])", a.spec.display()),
-        (None, Some(p)) => bail!("--thresholds '{}' given, but spec '{}' has no a_out (raw accumulators)", p.display(), a.spec.display()),
+        (Some(bits), None) => {
+            bail!("spec '{}' has a_out = {bits}: give --thresholds t.npy (int32 [Cout, 2^a_out])", a.spec.display())
+        }
+        (None, Some(p)) => bail!(
+            "--thresholds '{}' given, but spec '{}' has no a_out (raw accumulators)",
+            p.display(),
+            a.spec.display()
+        ),
     };
     let out_kind = s.a_out.map_or(LayerOutput::Raw, LayerOutput::Codes);
     let spec = LayerSpec { in_h: x.h(), in_w: x.w(), cin: x.c(), cout, geom: s.geom, a_in: s.a_in, out: out_kind };
@@ -351,14 +387,16 @@ fn layer(a: LayerArgs) -> Result<()> {
         SimBackend::Model => {
             let label = format!("model ({})", a.config.name);
             let platform = ModelPlatform::new(a.config.capabilities());
-            let (out, c) = on_accelerator(platform, &spec, &w, t.as_ref(), &x, timeout).with_context(|| label.clone())?;
+            let (out, c) =
+                on_accelerator(platform, &spec, &w, t.as_ref(), &x, timeout).with_context(|| label.clone())?;
             println!("{label}: {} descriptors, {} MACs", c.commands, c.macs);
             out
         }
         SimBackend::Board => {
             let platform = a.board.open().context("board")?;
             let label = format!("board ({})", platform.info().device.display());
-            let (out, c) = on_accelerator(platform, &spec, &w, t.as_ref(), &x, timeout).with_context(|| label.clone())?;
+            let (out, c) =
+                on_accelerator(platform, &spec, &w, t.as_ref(), &x, timeout).with_context(|| label.clone())?;
             println!("{label}: {} descriptors, {} MACs", c.commands, c.macs);
             out
         }
@@ -453,5 +491,8 @@ pub fn report(config: &ArrayConfig, p: &zynqflow_sim::SimPlatform, c: &Counters,
         m.slverr_reads + m.slverr_writes,
         m.protocol_errors
     );
-    println!("  Verilator: {sim_cycles} cycles in {wall:.2} s wall ({:.0} k cycles/s)", sim_cycles as f64 / wall.max(1e-9) / 1e3);
+    println!(
+        "  Verilator: {sim_cycles} cycles in {wall:.2} s wall ({:.0} k cycles/s)",
+        sim_cycles as f64 / wall.max(1e-9) / 1e3
+    );
 }

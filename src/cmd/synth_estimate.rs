@@ -48,7 +48,13 @@ fn estimate(a: &SynthEstimateArgs) -> Result<()> {
         Some(k) => k.clone(),
         None => std::env::temp_dir().join(format!("zynqflow-synth-estimate-{}", std::process::id())),
     };
-    log::info!("generating {} ({}x{} PEs) and running yosys synth_xilinx for {} (minutes)", c.name, c.rows, c.cols, c.part);
+    log::info!(
+        "generating {} ({}x{} PEs) and running yosys synth_xilinx for {} (minutes)",
+        c.name,
+        c.rows,
+        c.cols,
+        c.part
+    );
     let verilog = zynqflow_hdl::accelerator_verilog(c).map_err(anyhow::Error::msg)?;
     let result = synth_estimate::estimate(&verilog, zynqflow_hdl::TOP_MODULE, c.name, c.part, &dir);
     if a.keep.is_none() {

@@ -46,10 +46,18 @@ pub fn run(a: VerilogArgs) -> Result<()> {
 #[cfg(feature = "hdl")]
 fn generate(a: &VerilogArgs) -> Result<()> {
     let c = &a.config;
-    log::info!("generating {}: {}x{} PEs, {}-bit AXI, part {}", c.name, c.rows, c.cols, u32::from(c.bus_bytes) * 8, c.part);
+    log::info!(
+        "generating {}: {}x{} PEs, {}-bit AXI, part {}",
+        c.name,
+        c.rows,
+        c.cols,
+        u32::from(c.bus_bytes) * 8,
+        c.part
+    );
     let verilog = zynqflow_hdl::accelerator_verilog(c).map_err(anyhow::Error::msg)?;
     let files = zynqflow_hdl::verilog_check::write_modules(&verilog, &a.out).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let list: String = files.iter().filter_map(|p| p.file_name()).map(|n| format!("{}\n", n.to_string_lossy())).collect();
+    let list: String =
+        files.iter().filter_map(|p| p.file_name()).map(|n| format!("{}\n", n.to_string_lossy())).collect();
     zynqflow_driver::io::write_atomic(&a.out.join("filelist.f"), list.as_bytes())?;
     println!("wrote {} modules to {} (list: filelist.f)", files.len(), a.out.display());
     println!("top: {}", zynqflow_hdl::TOP_MODULE);

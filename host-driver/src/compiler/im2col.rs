@@ -66,11 +66,13 @@ impl Im2col {
         for oy in 0..self.out_h {
             for ox in 0..self.out_w {
                 for ky in 0..self.kh {
-                    let Some(y) = (oy * self.stride + ky).checked_sub(self.pad_top).filter(|&y| y < self.src.height) else {
+                    let Some(y) = (oy * self.stride + ky).checked_sub(self.pad_top).filter(|&y| y < self.src.height)
+                    else {
                         continue;
                     };
                     for kx in 0..self.kw {
-                        let Some(x) = (ox * self.stride + kx).checked_sub(self.pad_left).filter(|&x| x < self.src.width)
+                        let Some(x) =
+                            (ox * self.stride + kx).checked_sub(self.pad_left).filter(|&x| x < self.src.width)
                         else {
                             continue;
                         };

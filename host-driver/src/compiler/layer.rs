@@ -40,12 +40,19 @@ impl LayerSpec {
     /// Output (h, w), or an error if the geometry leaves none.
     pub fn out_shape(&self) -> Result<(usize, usize), String> {
         self.geom.check()?;
-        self.geom.out_shape(self.in_h, self.in_w).ok_or_else(|| format!("geometry {:?} leaves no output from {}x{}", self.geom, self.in_h, self.in_w))
+        self.geom
+            .out_shape(self.in_h, self.in_w)
+            .ok_or_else(|| format!("geometry {:?} leaves no output from {}x{}", self.geom, self.in_h, self.in_w))
     }
 }
 
 /// Compiles one layer with its integer weights (and thresholds in codes mode).
-pub fn compile_layer(spec: &LayerSpec, w: &QWeights, thresholds: Option<&Thresholds>, caps: &Capabilities) -> Result<Image, CompileError> {
+pub fn compile_layer(
+    spec: &LayerSpec,
+    w: &QWeights,
+    thresholds: Option<&Thresholds>,
+    caps: &Capabilities,
+) -> Result<Image, CompileError> {
     let err = |reason: String| CompileError::Unsupported { layer: "layer".into(), reason };
     let (oh, ow) = spec.out_shape().map_err(err)?;
     let wl = w.layout;
@@ -57,15 +64,23 @@ pub fn compile_layer(spec: &LayerSpec, w: &QWeights, thresholds: Option<&Thresho
     }
     let input = ActLayout::new(spec.in_h, spec.in_w, spec.cin, spec.a_in).map_err(|e| err(e.to_string()))?;
     let (mode, a_out, out) = match (spec.out, thresholds) {
-        (LayerOutput::Codes(bits), Some(t)) if t.cout() == spec.cout && t.out_bits() == bits => {
-            (MODE_THRESHOLD, bits.bits() as u32, OutLayout::Codes(ActLayout::new(oh, ow, spec.cout, bits).expect("non-zero")))
+        (LayerOutput::Codes(bits), Some(t)) if t.cout() == spec.cout && t.out_bits() == bits => (
+            MODE_THRESHOLD,
+            bits.bits() as u32,
+            OutLayout::Codes(ActLayout::new(oh, ow, spec.cout, bits).expect("non-zero")),
+        ),
+        (LayerOutput::Codes(_), _) => {
+            return Err(err("codes output needs a threshold table of matching channels and width".into()))
         }
-        (LayerOutput::Codes(_), _) => return Err(err("codes output needs a threshold table of matching channels and width".into())),
-        (LayerOutput::Raw, _) => (MODE_RAW, 0, OutLayout::Raw(RawLayout { height: oh, width: ow, channels: spec.cout })),
+        (LayerOutput::Raw, _) => {
+            (MODE_RAW, 0, OutLayout::Raw(RawLayout { height: oh, width: ow, channels: spec.cout }))
+        }
     };
     let mut weights = Vec::new();
     let thr_off = match (mode, thresholds) {
-        (MODE_THRESHOLD, Some(t)) => push_aligned(&mut weights, &t.data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()),
+        (MODE_THRESHOLD, Some(t)) => {
+            push_aligned(&mut weights, &t.data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>())
+        }
         _ => 0,
     };
     let out_off = input.bytes().div_ceil(64) * 64;
@@ -88,7 +103,14 @@ pub fn compile_layer(spec: &LayerSpec, w: &QWeights, thresholds: Option<&Thresho
         .zip(emit(&phases, &frame, wl.bits, &mut weights))
         .map(|(p, desc)| Command { layer: format!("layer[{},{}]", p.out_off_y, p.out_off_x), node: 0, desc })
         .collect();
-    let image = Image { commands, weights, arena_bytes: out_off + out.bytes(), input: (0, input), input_im2col: None, output: (out_off, out) };
+    let image = Image {
+        commands,
+        weights,
+        arena_bytes: out_off + out.bytes(),
+        input: (0, input),
+        input_im2col: None,
+        output: (out_off, out),
+    };
     image.check(caps)?;
     Ok(image)
 }

@@ -19,10 +19,10 @@
 //! [`Program::link`] turns them into bus addresses.
 
 pub mod im2col;
+pub mod layer;
 pub mod lower;
 pub mod memplan;
 pub mod plan_table;
-pub mod layer;
 pub mod split;
 
 use crate::cpu::quant_net::{QuantNet, QuantOut};
@@ -32,7 +32,8 @@ use crate::tensor::QTensor;
 use memplan::Lifetime;
 use std::ops::Range;
 use zynqflow_isa::{
-    validate, ActBits, ActLayout, Capabilities, Descriptor, ErrorCode, RawLayout, ADDRESS_ALIGN, MODE_RAW, MODE_THRESHOLD,
+    validate, ActBits, ActLayout, Capabilities, Descriptor, ErrorCode, RawLayout, ADDRESS_ALIGN, MODE_RAW,
+    MODE_THRESHOLD,
 };
 
 /// Why a network cannot be compiled for an accelerator.
@@ -174,7 +175,9 @@ impl Image {
     pub fn check(&self, caps: &Capabilities) -> Result<(), CompileError> {
         let (arena, wts) = (0x1000_0000u64, 0x8000_0000u64);
         let window = arena..wts + self.weights.len() as u64;
-        let linked = self.link(arena, wts).map_err(|(layer, _)| CompileError::Refused { layer, code: ErrorCode::OutOfWindow })?;
+        let linked = self
+            .link(arena, wts)
+            .map_err(|(layer, _)| CompileError::Refused { layer, code: ErrorCode::OutOfWindow })?;
         for (c, d) in self.commands.iter().zip(linked) {
             validate(&d, caps, &window).map_err(|code| CompileError::Refused { layer: c.layer.clone(), code })?;
         }
@@ -315,7 +318,10 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
         }
     }
     let out_shape = g.nodes[output].shape;
-    tensors.push(Tensor { layout: Err(RawLayout { height: out_shape.h, width: out_shape.w, channels: out_shape.c }), life: None });
+    tensors.push(Tensor {
+        layout: Err(RawLayout { height: out_shape.h, width: out_shape.w, channels: out_shape.c }),
+        life: None,
+    });
     let out_tensor = tensors.len() - 1;
     loc[output] = Some((out_tensor, 0));
 
@@ -392,7 +398,8 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
                 input_im2col = Some(packing);
                 cin = packing.channels();
                 let ints = std::mem::take(&mut phases[0].ints);
-                phases[0] = lower::PhaseConv { kh: 1, kw: 1, stride: 1, pad_top: 0, pad_left: 0, ints, ..phases[0].clone() };
+                phases[0] =
+                    lower::PhaseConv { kh: 1, kw: 1, stride: 1, pad_top: 0, pad_left: 0, ints, ..phases[0].clone() };
             }
         }
         let thr_off = thresholds.as_ref().map(|t| push_aligned(&mut weights, &i32_bytes(&t.data)));
@@ -420,7 +427,11 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
             ch_off,
         };
         for (p, desc) in phases.iter().zip(lower::emit(&phases, &frame, wl.bits, &mut weights)) {
-            let name = if phases.len() > 1 { format!("{}[{},{}]", node.name, p.out_off_y, p.out_off_x) } else { node.name.clone() };
+            let name = if phases.len() > 1 {
+                format!("{}[{},{}]", node.name, p.out_off_y, p.out_off_x)
+            } else {
+                node.name.clone()
+            };
             commands.push(Command { layer: name, node: id, desc });
             desc_tensors.push((t_in, t_out));
         }
@@ -501,7 +512,15 @@ mod tests {
             // Every MAC of the graph runs on the array; fused flow predictions
             // compute their 2 channels twice (once per sign).
             let fused: u64 = (0..g.nodes.len())
-                .filter(|&i| g.nodes.iter().any(|n| n.op == Op::SignSplit { src: i, bits: ActBits::B8, step: crate::graph::lmflownets::FLOW_CODE_STEP }))
+                .filter(|&i| {
+                    g.nodes.iter().any(|n| {
+                        n.op == Op::SignSplit {
+                            src: i,
+                            bits: ActBits::B8,
+                            step: crate::graph::lmflownets::FLOW_CODE_STEP,
+                        }
+                    })
+                })
                 .map(|i| g.macs(i))
                 .sum();
             assert!(fused > 0);
@@ -519,8 +538,13 @@ mod tests {
             assert_eq!((packing.kh, packing.kw, packing.stride, packing.src.channels), (k, k, 2, 6), "{net}");
             assert_eq!((first.kh, first.kw, first.stride, first.cin), (1, 1, 1, (k * k * 6) as u32), "{net}");
             assert_eq!(p.image.input.1, packing.layout());
-            let host: Vec<&str> =
-                g.nodes.iter().zip(&p.placement).filter(|(_, pl)| **pl == Placement::Host).map(|(n, _)| n.name.as_str()).collect();
+            let host: Vec<&str> = g
+                .nodes
+                .iter()
+                .zip(&p.placement)
+                .filter(|(_, pl)| **pl == Placement::Host)
+                .map(|(n, _)| n.name.as_str())
+                .collect();
             assert_eq!(host, ["flow_upsample", "flow"], "{net}");
             let table = plan_table::render(&p);
             if net == "lmflownets" {

@@ -25,13 +25,7 @@ pub fn render(p: &Program) -> String {
             Placement::HostInput => (
                 "host".to_string(),
                 match &p.image.input_im2col {
-                    Some(c) => format!(
-                        "packs {}x{}/{} receptive fields ({} ch)",
-                        c.kh,
-                        c.kw,
-                        c.stride,
-                        c.channels()
-                    ),
+                    Some(c) => format!("packs {}x{}/{} receptive fields ({} ch)", c.kh, c.kw, c.stride, c.channels()),
                     None => "packs the 8-bit frame pair".to_string(),
                 },
             ),
@@ -45,7 +39,8 @@ pub fn render(p: &Program) -> String {
                     how = format!("{} phases of {how}, out stride {}", r.len(), d.out_stride);
                 }
                 how.push_str(if d.mode == zynqflow_isa::MODE_RAW { ", raw" } else { ", thresholds" });
-                let runs = if r.len() > 1 { format!("acc #{}-{}", r.start, r.end - 1) } else { format!("acc #{}", r.start) };
+                let runs =
+                    if r.len() > 1 { format!("acc #{}-{}", r.start, r.end - 1) } else { format!("acc #{}", r.start) };
                 (runs, how)
             }
             Placement::FusedInto(other) => ("(fused)".into(), format!("into {}", g.nodes[*other].name)),

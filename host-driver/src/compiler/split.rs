@@ -19,7 +19,15 @@ fn flow_value(acc: i64, scale: f64, bias: f32) -> f32 {
 
 /// Mode and thresholds of the positive (`negative = false`) or negative part
 /// of a split flow channel, for accumulators in `lo..=hi`.
-pub fn split_channel(scale: f64, bias: f32, bits: ActBits, step: f32, negative: bool, lo: i64, hi: i64) -> (ThresholdMode, Vec<i32>) {
+pub fn split_channel(
+    scale: f64,
+    bias: f32,
+    bits: ActBits,
+    step: f32,
+    negative: bool,
+    lo: i64,
+    hi: i64,
+) -> (ThresholdMode, Vec<i32>) {
     let code = |acc: i64| {
         let v = f64::from(flow_value(acc, scale, bias));
         quantize(if negative { -v } else { v }, f64::from(step), bits)

@@ -157,7 +157,8 @@ mod tests {
                 upsample: if transposed { 1 } else { rng.gen_range(1..=2) },
                 transposed,
             };
-            let (h, w, cin, cout) = (rng.gen_range(1..10), rng.gen_range(1..10), rng.gen_range(1..20), rng.gen_range(1..9));
+            let (h, w, cin, cout) =
+                (rng.gen_range(1..10), rng.gen_range(1..10), rng.gen_range(1..20), rng.gen_range(1..9));
             if geom.out_shape(h, w).is_none() {
                 continue;
             }

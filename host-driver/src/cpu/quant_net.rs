@@ -79,7 +79,9 @@ pub fn prepare_layer(g: &Graph, id: NodeId, lw: &LayerWeights) -> QuantLayer {
             bits,
             f64::from(act_step(bits)),
         )),
-        ConvOutput::Flow => QuantOut::Flow { scale: acc_scale, bias: lw.bias.clone().unwrap_or_else(|| vec![0.0; c.cout]) },
+        ConvOutput::Flow => {
+            QuantOut::Flow { scale: acc_scale, bias: lw.bias.clone().unwrap_or_else(|| vec![0.0; c.cout]) }
+        }
     };
     QuantLayer { weights, out }
 }
@@ -117,7 +119,13 @@ pub fn input_codes(frames: &FTensor) -> QTensor {
 }
 
 /// Evaluates node `id` given the values of its inputs (`layer` for convolutions).
-pub fn eval_node(g: &Graph, id: NodeId, layer: Option<&QuantLayer>, values: &[Option<Value>], frames: &FTensor) -> Value {
+pub fn eval_node(
+    g: &Graph,
+    id: NodeId,
+    layer: Option<&QuantLayer>,
+    values: &[Option<Value>],
+    frames: &FTensor,
+) -> Value {
     let get = |i: NodeId| values[i].as_ref().expect("input evaluated and still live");
     match &g.nodes[id].op {
         Op::Input => Value::Codes(input_codes(frames)),

@@ -179,7 +179,21 @@ impl Emulator {
                 let log_path = tree.claim("emulator.log")?;
                 let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
                 let device = Device::new(opts.caps, mem);
-                let mut e = Emulator { tree, regs, device, irq, syncs, log, shadow_status: 0, hung: false, ends_at: None, hangs_left: opts.hang_runs, starts: 0, vanished: false, opts };
+                let mut e = Emulator {
+                    tree,
+                    regs,
+                    device,
+                    irq,
+                    syncs,
+                    log,
+                    shadow_status: 0,
+                    hung: false,
+                    ends_at: None,
+                    hangs_left: opts.hang_runs,
+                    starts: 0,
+                    vanished: false,
+                    opts,
+                };
                 e.publish();
                 e.tree.text("emulator.ready", &std::process::id().to_string())?;
                 Ok(e)
@@ -192,7 +206,10 @@ impl Emulator {
     }
 
     #[allow(clippy::type_complexity)]
-    fn build(tree: &mut Tree, o: &EmulatorOptions) -> io::Result<(MmapRaw, MappedMemory, Option<IrqChannel>, Option<SyncWatch>)> {
+    fn build(
+        tree: &mut Tree,
+        o: &EmulatorOptions,
+    ) -> io::Result<(MmapRaw, MappedMemory, Option<IrqChannel>, Option<SyncWatch>)> {
         if o.dma_phys + o.dma_size > 1 << 32 && !o.devmem {
             log::warn!("emulated u-dma-buf ends above 4 GiB: the driver will refuse it");
         }
@@ -220,7 +237,8 @@ impl Emulator {
         f.set_len(window)?;
         let regs = MmapOptions::new().len(window as usize).map_raw(&f)?;
 
-        let pty = nix::pty::openpty(None::<&nix::pty::Winsize>, None::<&nix::sys::termios::Termios>).map_err(io::Error::from)?;
+        let pty = nix::pty::openpty(None::<&nix::pty::Winsize>, None::<&nix::sys::termios::Termios>)
+            .map_err(io::Error::from)?;
         let mut t = nix::sys::termios::tcgetattr(&pty.slave).map_err(io::Error::from)?;
         nix::sys::termios::cfmakeraw(&mut t);
         nix::sys::termios::tcsetattr(&pty.slave, nix::sys::termios::SetArg::TCSANOW, &t).map_err(io::Error::from)?;
@@ -341,7 +359,8 @@ impl Emulator {
                 self.note("soft_reset");
             }
         } else if ctrl & regs::CTRL_START != 0 {
-            let (base, count) = (self.reg(regs::CMD_BASE).load(Ordering::Relaxed), self.reg(regs::CMD_COUNT).load(Ordering::Relaxed));
+            let (base, count) =
+                (self.reg(regs::CMD_BASE).load(Ordering::Relaxed), self.reg(regs::CMD_COUNT).load(Ordering::Relaxed));
             self.note(&format!("start cmd_base={base:#x} cmd_count={count}"));
             self.starts += 1;
             if self.opts.vanish_after_runs.is_some_and(|n| self.starts > n) {

@@ -66,10 +66,8 @@ pub fn build(h: usize, w: usize) -> Result<Graph, GraphError> {
 /// `upsample_flowN`: the flow of level N, sign-split to codes, nearest ×2 and
 /// a 3×3 convolution to 32 channels of 2-bit activations.
 fn upsample_flow(b: &mut GraphBuilder, level: usize, flow: NodeId) -> Result<NodeId, GraphError> {
-    let split = b.add(
-        &format!("flow{level}_split"),
-        Op::SignSplit { src: flow, bits: ActBits::B8, step: FLOW_CODE_STEP },
-    )?;
+    let split =
+        b.add(&format!("flow{level}_split"), Op::SignSplit { src: flow, bits: ActBits::B8, step: FLOW_CODE_STEP })?;
     let geom = ConvGeom { upsample: 2, ..ConvGeom::square(3, 1, 1) };
     b.conv(&format!("upsample_flow{level}"), split, geom, 32, WeightBits::B8, ConvOutput::Activation { bits: A })
 }

@@ -253,7 +253,7 @@ impl Graph {
                     let w = (c.geom.kh * c.geom.kw) as u64 * cin * c.cout as u64;
                     let extra = match c.output {
                         ConvOutput::Activation { .. } => 4 * c.cout as u64, // batch-norm
-                        ConvOutput::Flow => c.cout as u64,                    // bias
+                        ConvOutput::Flow => c.cout as u64,                  // bias
                     };
                     w + extra
                 }

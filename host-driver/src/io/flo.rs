@@ -274,7 +274,8 @@ mod tests {
     fn fuzz_flo_mutated() {
         use proptest::prelude::*;
         let field = (1usize..6, 1usize..6).prop_flat_map(|(h, w)| {
-            prop::collection::vec(any::<u32>().prop_map(f32::from_bits), 2 * h * w).prop_map(move |d| Flow::from_vec(h, w, d))
+            prop::collection::vec(any::<u32>().prop_map(f32::from_bits), 2 * h * w)
+                .prop_map(move |d| Flow::from_vec(h, w, d))
         });
         crate::fuzz::fuzz("flo_mutated", (field, crate::fuzz::edits(6)), |(f, (edits, cut))| {
             let good = encode_flo(&f);

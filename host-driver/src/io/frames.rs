@@ -92,7 +92,12 @@ pub fn load_pair(a: &Path, b: &Path, size: Option<(usize, usize)>) -> Result<FTe
             }
             let max = crate::graph::MAX_SIDE;
             if wa.max(ha) > max {
-                return Err(IoError::TooLarge { path: a.to_path_buf(), size: (wa, ha), max, suggested: (wa.min(max), ha.min(max)) });
+                return Err(IoError::TooLarge {
+                    path: a.to_path_buf(),
+                    size: (wa, ha),
+                    max,
+                    suggested: (wa.min(max), ha.min(max)),
+                });
             }
             (fa, fb)
         }
@@ -280,7 +285,10 @@ mod tests {
         let p = d.path().join("cut.ppm");
         std::fs::write(&p, b"P6\n64 64\n255\n\x01\x02\x03").unwrap();
         let e = load_frame(&p).unwrap_err().to_string();
-        assert!(e.ends_with("cut.ppm': cannot decode (truncated: the file ends before its pixels do (16 bytes))"), "{e}");
+        assert!(
+            e.ends_with("cut.ppm': cannot decode (truncated: the file ends before its pixels do (16 bytes))"),
+            "{e}"
+        );
 
         let missing: PathBuf = d.path().join("missing.png");
         let e = load_pair(&missing, &p, None).unwrap_err();

@@ -127,7 +127,8 @@ fn shape_text(shape: &[usize]) -> String {
 pub fn encode_npy(a: &Npy) -> Vec<u8> {
     let count = a.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     assert_eq!(count, Some(a.data.len()), "encode_npy: shape {} and {} elements", a.shape_text(), a.data.len());
-    let mut dict = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", a.data.dtype().descr(), a.shape_text());
+    let mut dict =
+        format!("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", a.data.dtype().descr(), a.shape_text());
     if let Some(first) = a.shape.first() {
         dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(first.to_string().len())));
     }
@@ -343,15 +344,25 @@ fn parse_header(h: &str) -> Result<(Dtype, Vec<usize>), String> {
         return Err("text after the dictionary".into());
     }
     let missing = |k: &str| format!("no '{k}' key");
-    let (descr, fortran, shape) =
-        (descr.ok_or_else(|| missing("descr"))?, fortran.ok_or_else(|| missing("fortran_order"))?, shape.ok_or_else(|| missing("shape"))?);
+    let (descr, fortran, shape) = (
+        descr.ok_or_else(|| missing("descr"))?,
+        fortran.ok_or_else(|| missing("fortran_order"))?,
+        shape.ok_or_else(|| missing("shape"))?,
+    );
     match fortran.as_str() {
         "False" => {}
-        "True" => return Err("fortran_order is True (column-major), only C order is supported: save np.ascontiguousarray(a)".into()),
+        "True" => {
+            return Err(
+                "fortran_order is True (column-major), only C order is supported: save np.ascontiguousarray(a)".into()
+            )
+        }
         other => return Err(format!("fortran_order '{other}' is not True or False")),
     }
     let dtype = [U8, I8, I32].into_iter().find(|d| d.descr() == descr).ok_or_else(|| {
-        format!("dtype '{descr}'{} is not supported: use uint8 ('|u1'), int8 ('|i1') or int32 ('<i4')", dtype_hint(&descr))
+        format!(
+            "dtype '{descr}'{} is not supported: use uint8 ('|u1'), int8 ('|i1') or int32 ('<i4')",
+            dtype_hint(&descr)
+        )
     })?;
     Ok((dtype, shape))
 }
@@ -390,12 +401,22 @@ mod tests {
             (vec![2, 3], u8s(vec![0, 1, 2, 3, 4, 5]), "|u1", "(2, 3)", vec![0, 1, 2, 3, 4, 5]),
             (vec![2], NpyData::I8(vec![-1, 2]), "|i1", "(2,)", vec![255, 2]),
             (vec![], NpyData::I32(vec![7]), "<i4", "()", vec![7, 0, 0, 0]),
-            (vec![1, 2, 2, 1], NpyData::I32(vec![0, 1, 2, -1]), "<i4", "(1, 2, 2, 1)", [0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 255, 255, 255, 255].to_vec()),
+            (
+                vec![1, 2, 2, 1],
+                NpyData::I32(vec![0, 1, 2, -1]),
+                "<i4",
+                "(1, 2, 2, 1)",
+                [0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 255, 255, 255, 255].to_vec(),
+            ),
             (vec![0], u8s(vec![]), "|u1", "(0,)", vec![]),
         ];
         for (shape, data, descr, tuple, bytes) in cases {
             let a = Npy { shape, data };
-            let want = [numpy_header(&format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {tuple}, }}"), 128), bytes].concat();
+            let want = [
+                numpy_header(&format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {tuple}, }}"), 128),
+                bytes,
+            ]
+            .concat();
             assert_eq!(encode_npy(&a).escape_ascii().to_string(), want.escape_ascii().to_string());
             assert_eq!(decode_npy(&want, p()).unwrap(), a);
         }
@@ -410,7 +431,10 @@ mod tests {
         let a = Npy { shape: vec![3, 1, 2], data: NpyData::I32(vec![i32::MIN, -1, 0, 1, 2, i32::MAX]) };
         write_npy(&f, &a).unwrap();
         assert_eq!(read_npy(&f).unwrap(), a);
-        assert_eq!(read_npy(&d.path().join("no.npy")).unwrap_err().to_string(), format!("array file '{}': no such file", d.path().join("no.npy").display()));
+        assert_eq!(
+            read_npy(&d.path().join("no.npy")).unwrap_err().to_string(),
+            format!("array file '{}': no such file", d.path().join("no.npy").display())
+        );
     }
 
     #[test]
@@ -424,7 +448,11 @@ mod tests {
             b.extend_from_slice(&(dict.len() as u32 + 2).to_le_bytes());
             b.extend_from_slice(dict.as_bytes());
             b.extend_from_slice(b" \n\x00\x01\x02");
-            assert_eq!(decode_npy(&b, p()).unwrap(), Npy { shape: vec![3], data: NpyData::I8(vec![0, 1, 2]) }, "{dict}");
+            assert_eq!(
+                decode_npy(&b, p()).unwrap(),
+                Npy { shape: vec![3], data: NpyData::I8(vec![0, 1, 2]) },
+                "{dict}"
+            );
         }
         // Old numpy aligned headers to 16 bytes; trailing commas in shapes.
         for (shape, dims) in [("(2, 1,)", vec![2, 1]), ("()", vec![]), ("(1,1,1,2)", vec![1, 1, 1, 2])] {
@@ -458,7 +486,10 @@ mod tests {
             (file(&dict("|u1", "(1,)").replace("'shape'", "'shape', 'shape'"), &[0]), "expected ':'"),
             (file("{'descr': '|u1', 'fortran_order': False}", &[]), "no 'shape' key"),
             (file(&dict("|u1", "(1,)").replace("}", "'x': 1}"), &[0]), "unknown key 'x'"),
-            (file("{'descr': '|u1', 'fortran_order': False, 'shape': (1,), 'shape': (1,)}", &[0]), "'shape' appears twice"),
+            (
+                file("{'descr': '|u1', 'fortran_order': False, 'shape': (1,), 'shape': (1,)}", &[0]),
+                "'shape' appears twice",
+            ),
             (file(&format!("{} x", dict("|u1", "(1,)")), &[0]), "text after the dictionary"),
             (file("{'descr': '|u1\\', 'fortran_order': False, 'shape': (1,)}", &[0]), "escaped string"),
             (numpy_header(&dict("|u1", "()"), 128)[..127].to_vec(), "truncated: header of 118 bytes, 117 left"),
@@ -508,26 +539,55 @@ mod tests {
         let sel = |v: &[&'static str]| prop::sample::select(v.to_vec());
         let key = sel(&["'descr'", "'fortran_order'", "'shape'", "\"shape\"", "'x'", "descr", "'descr"]);
         let dim = prop_oneof![0usize..5, any::<usize>()].prop_map(|d| d.to_string());
-        let shape = (prop::collection::vec(prop_oneof![dim, sel(&["-1", "", " ", "1.0", "99999999999999999999999"]).prop_map(String::from)], 0..5), sel(&["", ",", ", ", ",,"]))
+        let shape = (
+            prop::collection::vec(
+                prop_oneof![dim, sel(&["-1", "", " ", "1.0", "99999999999999999999999"]).prop_map(String::from)],
+                0..5,
+            ),
+            sel(&["", ",", ", ", ",,"]),
+        )
             .prop_map(|(d, end)| format!("({}{end})", d.join(", ")));
-        let value = prop_oneof![sel(&["'|u1'", "'|i1'", "'<i4'", "'<f4'", "'>i4'", "'|u1", "'\\'", "False", "True", "0", "None"]).prop_map(String::from), shape];
+        let value = prop_oneof![
+            sel(&["'|u1'", "'|i1'", "'<i4'", "'<f4'", "'>i4'", "'|u1", "'\\'", "False", "True", "0", "None"])
+                .prop_map(String::from),
+            shape
+        ];
         let item = (key, sel(&[": ", ":", " : ", " "]), value).prop_map(|(k, c, v)| format!("{k}{c}{v}"));
         let random = prop::collection::vec(item, 0..5).prop_map(|items| (items, 0));
         let dtype = prop_oneof![4 => sel(&["|u1", "|i1", "<i4"]), 1 => sel(&["<f4", "<u1", "i4"])];
         let dims = prop::collection::vec(0usize..4, 0..5);
-        let valid = (dtype, prop_oneof![8 => Just("False"), 1 => Just("True")], dims, sel(&["'", "\""]), prop::sample::select(vec![[0usize, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]))
+        let valid = (
+            dtype,
+            prop_oneof![8 => Just("False"), 1 => Just("True")],
+            dims,
+            sel(&["'", "\""]),
+            prop::sample::select(vec![[0usize, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]),
+        )
             .prop_map(|(d, f, dims, q, order)| {
                 let size = if d == "<i4" { 4 } else { 1 };
                 let tuple = match dims.len() {
                     1 => format!("({},)", dims[0]),
                     _ => format!("({})", dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
                 };
-                let kv = [format!("{q}descr{q}: {q}{d}{q}"), format!("{q}fortran_order{q}: {f}"), format!("{q}shape{q}: {tuple}")];
+                let kv = [
+                    format!("{q}descr{q}: {q}{d}{q}"),
+                    format!("{q}fortran_order{q}: {f}"),
+                    format!("{q}shape{q}: {tuple}"),
+                ];
                 (order.iter().map(|&i| kv[i].clone()).collect(), dims.iter().product::<usize>() * size)
             });
         let items = prop_oneof![1 => random, 2 => valid];
-        (sel(&["{", "{", "{", "", "[", "{{"]), items, sel(&[", ", ","]), sel(&["}", ", }", "}", "", "}}", "} x"]), 0usize..80, sel(&["\n", "\n", "", " \n", "\n\n"]))
-            .prop_map(|(open, (items, need), sep, close, pad, end)| (format!("{open}{}{close}{}{end}", items.join(sep), " ".repeat(pad)).into_bytes(), need))
+        (
+            sel(&["{", "{", "{", "", "[", "{{"]),
+            items,
+            sel(&[", ", ","]),
+            sel(&["}", ", }", "}", "", "}}", "} x"]),
+            0usize..80,
+            sel(&["\n", "\n", "", " \n", "\n\n"]),
+        )
+            .prop_map(|(open, (items, need), sep, close, pad, end)| {
+                (format!("{open}{}{close}{}{end}", items.join(sep), " ".repeat(pad)).into_bytes(), need)
+            })
     }
 
     /// Fuzz target: arbitrary bytes, and `.npy`-like files (a magic, a
@@ -539,20 +599,21 @@ mod tests {
         let version = prop_oneof![4 => prop::sample::select(vec![[1u8, 0], [2, 0], [3, 0]]), 1 => any::<[u8; 2]>()];
         let len_fix = prop_oneof![4 => Just(None), 1 => any::<u32>().prop_map(Some)];
         let data = prop_oneof![Just(None), prop::collection::vec(any::<u8>(), 0..48).prop_map(Some)];
-        let npy_like = (version, header_like(), len_fix, data, any::<u8>()).prop_map(|(v, (h, need), len, data, fill)| {
-            let data = data.unwrap_or_else(|| vec![fill; need]);
-            let mut b = NPY_MAGIC.to_vec();
-            b.extend_from_slice(&v);
-            let n = len.unwrap_or(h.len() as u32);
-            if v[0] == 1 {
-                b.extend_from_slice(&(n as u16).to_le_bytes());
-            } else {
-                b.extend_from_slice(&n.to_le_bytes());
-            }
-            b.extend_from_slice(&h);
-            b.extend_from_slice(&data);
-            b
-        });
+        let npy_like =
+            (version, header_like(), len_fix, data, any::<u8>()).prop_map(|(v, (h, need), len, data, fill)| {
+                let data = data.unwrap_or_else(|| vec![fill; need]);
+                let mut b = NPY_MAGIC.to_vec();
+                b.extend_from_slice(&v);
+                let n = len.unwrap_or(h.len() as u32);
+                if v[0] == 1 {
+                    b.extend_from_slice(&(n as u16).to_le_bytes());
+                } else {
+                    b.extend_from_slice(&n.to_le_bytes());
+                }
+                b.extend_from_slice(&h);
+                b.extend_from_slice(&data);
+                b
+            });
         let bytes = prop_oneof![1 => prop::collection::vec(any::<u8>(), 0..64), 4 => npy_like];
         crate::fuzz::fuzz("npy_decode", bytes, |b| check_decoded(&b));
     }

@@ -207,8 +207,11 @@ impl<M: BusMemory> Device<M> {
         validate_list(self.cmd_base, self.cmd_count, &window).map_err(|e| (e, 0))?;
         for i in 0..self.cmd_count {
             let addr = u64::from(self.cmd_base) + u64::from(i) * DESCRIPTOR_BYTES as u64;
-            let bytes: &[u8; DESCRIPTOR_BYTES] =
-                self.mem.read(addr, DESCRIPTOR_BYTES).and_then(|b| b.try_into().ok()).ok_or((ErrorCode::BusError, i))?;
+            let bytes: &[u8; DESCRIPTOR_BYTES] = self
+                .mem
+                .read(addr, DESCRIPTOR_BYTES)
+                .and_then(|b| b.try_into().ok())
+                .ok_or((ErrorCode::BusError, i))?;
             let words = Descriptor::words_from_bytes(bytes);
             let checked = validate_words(&words, &self.caps, &window).map_err(|e| (e, i))?;
             let macs = execute(&mut self.mem, &checked).map_err(|e| (e, i))?;

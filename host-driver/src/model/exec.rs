@@ -161,7 +161,8 @@ impl Conv {
         let out = match (d.thresholds, d.dst_act, d.dst_raw) {
             (Some(t), Some(dst), _) => {
                 let rec = t.words_per_channel();
-                let tw: Vec<i32> = thr_b.chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
+                let tw: Vec<i32> =
+                    thr_b.chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
                 let mut modes = Vec::with_capacity(cout);
                 let mut thr = Vec::with_capacity(cout * (rec - 1));
                 for co in 0..cout {
@@ -280,7 +281,8 @@ impl Conv {
             for ky in 0..self.kh {
                 let iy = (oy * self.stride + ky).checked_sub(self.pad_top).filter(|&u| u < up_h).map(|u| u / self.up);
                 for kx in 0..self.kw {
-                    let ix = (ox * self.stride + kx).checked_sub(self.pad_left).filter(|&v| v < up_w).map(|v| v / self.up);
+                    let ix =
+                        (ox * self.stride + kx).checked_sub(self.pad_left).filter(|&v| v < up_w).map(|v| v / self.up);
                     let tap = &mut dst[(ky * self.kw + kx) * wpp..][..wpp];
                     match (iy, ix) {
                         (Some(iy), Some(ix)) => tap.copy_from_slice(&self.input[(iy * self.in_w + ix) * wpp..][..wpp]),

@@ -207,7 +207,8 @@ mod tests {
                             for p in 0..a {
                                 for q in 0..w {
                                     let n = i64::from(
-                                        (rf[px * tg * a + t * a + p] & wt[((b * tg + t) * w + q) * LANES + l]).count_ones(),
+                                        (rf[px * tg * a + t * a + p] & wt[((b * tg + t) * w + q) * LANES + l])
+                                            .count_ones(),
                                     );
                                     let pw = if binary {
                                         2

@@ -90,8 +90,11 @@ impl Platform for ModelPlatform {
             return Err(PlatformError::NoMemory { asked: len, available });
         }
         let bus_addr = self.next_bus;
-        let id =
-            self.device.memory_mut().add_zeroed(bus_addr, len).map_err(|e| PlatformError::Os(format!("model memory: {e}")))?;
+        let id = self
+            .device
+            .memory_mut()
+            .add_zeroed(bus_addr, len)
+            .map_err(|e| PlatformError::Os(format!("model memory: {e}")))?;
         self.next_bus = end + PAGE;
         Ok(DmaBuffer { id, bus_addr, len })
     }

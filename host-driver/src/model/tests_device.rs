@@ -84,8 +84,18 @@ fn every_descriptor_error_stops_at_its_index_and_writes_nothing() {
         ("upsample 0", Descriptor { upsample: 0, ..g }.encode().unwrap(), ErrorCode::BadUpsample, end),
         ("pad_left", Descriptor { pad_left: g.kw, ..g }.encode().unwrap(), ErrorCode::BadPadding, end),
         ("cin 0", Descriptor { cin: 0, ..g }.encode().unwrap(), ErrorCode::BadShape, end),
-        ("in_ch_off 32", Descriptor { in_ch_off: 32, in_c_total: g.cin + 32, ..g }.encode().unwrap(), ErrorCode::BadShape, end),
-        ("ch_off 32", Descriptor { ch_off: 32, dst_c: g.dst_c + 32, ..g }.encode().unwrap(), ErrorCode::BadPlacement, end),
+        (
+            "in_ch_off 32",
+            Descriptor { in_ch_off: 32, in_c_total: g.cin + 32, ..g }.encode().unwrap(),
+            ErrorCode::BadShape,
+            end,
+        ),
+        (
+            "ch_off 32",
+            Descriptor { ch_off: 32, dst_c: g.dst_c + 32, ..g }.encode().unwrap(),
+            ErrorCode::BadPlacement,
+            end,
+        ),
         (
             "overflow",
             Descriptor {
@@ -107,17 +117,38 @@ fn every_descriptor_error_stops_at_its_index_and_writes_nothing() {
         ),
         (
             "buffer too small",
-            Descriptor { a_in: 8, w_bits: 1, kh: 7, kw: 7, pad_top: 0, pad_left: 0, cin: 2752, in_c_total: 2752, in_ch_off: 0, ..g }
-                .encode()
-                .unwrap(),
+            Descriptor {
+                a_in: 8,
+                w_bits: 1,
+                kh: 7,
+                kw: 7,
+                pad_top: 0,
+                pad_left: 0,
+                cin: 2752,
+                in_c_total: 2752,
+                in_ch_off: 0,
+                ..g
+            }
+            .encode()
+            .unwrap(),
             ErrorCode::BufferTooSmall,
             end,
         ),
         ("misaligned", Descriptor { w_addr: g.w_addr + 8, ..g }.encode().unwrap(), ErrorCode::Misaligned, end),
         ("outside window", Descriptor { out_addr: unbacked, ..g }.encode().unwrap(), ErrorCode::OutOfWindow, end),
         ("overlap", Descriptor { out_addr: g.in_addr, ..g }.encode().unwrap(), ErrorCode::Overlap, end),
-        ("unbacked output", Descriptor { out_addr: unbacked, ..g }.encode().unwrap(), ErrorCode::BusError, end + 0x10_0000),
-        ("unbacked input", Descriptor { in_addr: unbacked, ..g }.encode().unwrap(), ErrorCode::BusError, end + 0x10_0000),
+        (
+            "unbacked output",
+            Descriptor { out_addr: unbacked, ..g }.encode().unwrap(),
+            ErrorCode::BusError,
+            end + 0x10_0000,
+        ),
+        (
+            "unbacked input",
+            Descriptor { in_addr: unbacked, ..g }.encode().unwrap(),
+            ErrorCode::BusError,
+            end + 0x10_0000,
+        ),
     ];
     let mut seen = std::collections::HashSet::new();
     for (what, bad, code, win_end) in cases {

@@ -11,7 +11,10 @@ use super::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use zynqflow_isa::descriptor::{Descriptor, MODE_RAW, MODE_THRESHOLD, OP_CONV};
-use zynqflow_isa::{validate, ActBits, ArrayConfig, Capabilities, CheckedDescriptor, ErrorCode, ThresholdMode, WeightBits, CHANNELS_PER_WORD};
+use zynqflow_isa::{
+    validate, ActBits, ArrayConfig, Capabilities, CheckedDescriptor, ErrorCode, ThresholdMode, WeightBits,
+    CHANNELS_PER_WORD,
+};
 
 /// How operand values are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +48,13 @@ fn set_word_bits(mem: &mut SparseMemory, addr: u64, f: impl FnOnce(u64) -> u64) 
 
 /// Writes random operands for `d` (input codes, weights, thresholds) into
 /// `mem`. Bits of input channels past `cin` are garbage when `garbage`.
-pub(super) fn write_operands(mem: &mut SparseMemory, d: &Descriptor, rng: &mut ChaCha8Rng, values: Values, garbage: bool) {
+pub(super) fn write_operands(
+    mem: &mut SparseMemory,
+    d: &Descriptor,
+    rng: &mut ChaCha8Rng,
+    values: Values,
+    garbage: bool,
+) {
     let a = ActBits::new(d.a_in).unwrap();
     let wb = WeightBits::new(d.w_bits).unwrap();
     let (g_in, cin, a_n) = ((d.cin as usize).div_ceil(64), d.cin as usize, a.bits());
@@ -101,8 +110,9 @@ pub(super) fn write_operands(mem: &mut SparseMemory, d: &Descriptor, rng: &mut C
     }
     if d.mode == MODE_THRESHOLD {
         let n = (1usize << d.a_out) - 1;
-        let span =
-            (f64::from(d.kh * d.kw * d.cin).sqrt() * f64::from(a.max_code()) * f64::from(wb.max_value().max(1))) as i32 + 2;
+        let span = (f64::from(d.kh * d.kw * d.cin).sqrt() * f64::from(a.max_code()) * f64::from(wb.max_value().max(1)))
+            as i32
+            + 2;
         for co in 0..d.cout as usize {
             let mut t: Vec<i32> = (0..n)
                 .map(|_| match rng.gen_range(0..20) {
@@ -156,7 +166,8 @@ pub(super) fn reference(before: &SparseMemory, d: &Descriptor) -> SparseMemory {
     let groups_out = (d.cout as usize).div_ceil(64);
     for oy in 0..d.out_h as usize {
         for ox in 0..d.out_w as usize {
-            let (dy, dx) = (oy * d.out_stride as usize + d.out_off_y as usize, ox * d.out_stride as usize + d.out_off_x as usize);
+            let (dy, dx) =
+                (oy * d.out_stride as usize + d.out_off_y as usize, ox * d.out_stride as usize + d.out_off_x as usize);
             let dpx = dy * d.dst_w as usize + dx;
             let a_out = d.a_out as usize;
             let dst_wpp = (d.dst_c as usize).div_ceil(64) * a_out;
@@ -230,7 +241,11 @@ pub(super) fn setup(
         (d.cout * d.kh * d.kw) as usize * g_in * d.w_bits as usize * 8,
         d.cout as usize * (1usize << d.a_out) * 4,
         (d.dst_h * d.dst_w) as usize
-            * if d.mode == MODE_RAW { d.dst_c as usize * 4 } else { d.dst_c.div_ceil(64) as usize * d.a_out as usize * 8 },
+            * if d.mode == MODE_RAW {
+                d.dst_c as usize * 4
+            } else {
+                d.dst_c.div_ceil(64) as usize * d.a_out as usize * 8
+            },
     ];
     d.in_addr = place(sizes[0], rng);
     d.w_addr = place(sizes[1], rng);

@@ -78,7 +78,15 @@ impl MockPlatform {
         for (i, w) in caps.to_words().iter().enumerate() {
             r.insert(regs::CAP_ARRAY + 4 * i as u32, *w);
         }
-        MockPlatform { regs: r, calls: vec![], memory: MockMemory::default(), next_bus: 0x1000_0000, gaps: VecDeque::new(), responder: None, irq_pending: false }
+        MockPlatform {
+            regs: r,
+            calls: vec![],
+            memory: MockMemory::default(),
+            next_bus: 0x1000_0000,
+            gaps: VecDeque::new(),
+            responder: None,
+            irq_pending: false,
+        }
     }
 
     fn buffer(&mut self, buf: &DmaBuffer) -> Result<&mut Vec<u8>, PlatformError> {

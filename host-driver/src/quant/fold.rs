@@ -112,9 +112,7 @@ mod tests {
             let acc_scale: Vec<f64> = (0..cout).map(|_| rng.gen_range(1e-4..0.1)).collect();
             let bias: Vec<f32> = (0..cout).map(|_| rng.gen_range(-1.0..1.0)).collect();
             let bn = BatchNorm {
-                gamma: (0..cout)
-                    .map(|i| if i == 0 { 0.0 } else { rng.gen_range(-2.0..2.0) })
-                    .collect(),
+                gamma: (0..cout).map(|i| if i == 0 { 0.0 } else { rng.gen_range(-2.0..2.0) }).collect(),
                 beta: (0..cout).map(|_| rng.gen_range(-1.0..2.0)).collect(),
                 mean: (0..cout).map(|_| rng.gen_range(-5.0..5.0)).collect(),
                 var: (0..cout).map(|_| rng.gen_range(0.0..20.0)).collect(),

@@ -77,7 +77,11 @@ mod tests {
             let ints: Vec<i8> = (0..n)
                 .map(|i| {
                     if b.is_binary() {
-                        if i % 3 == 0 { 1 } else { -1 }
+                        if i % 3 == 0 {
+                            1
+                        } else {
+                            -1
+                        }
                     } else {
                         (b.min_value() + (i as i32 * 7) % (b.max_value() - b.min_value() + 1)) as i8
                     }

@@ -22,8 +22,12 @@ impl Thresholds {
             assert_eq!(t.len(), out_bits.num_thresholds(), "channel {co}: threshold count");
             match mode {
                 ThresholdMode::Ascending => assert!(t.windows(2).all(|p| p[0] <= p[1]), "channel {co}: not ascending"),
-                ThresholdMode::Descending => assert!(t.windows(2).all(|p| p[0] >= p[1]), "channel {co}: not descending"),
-                ThresholdMode::Constant(c) => assert!(u32::from(*c) <= out_bits.max_code(), "channel {co}: constant too big"),
+                ThresholdMode::Descending => {
+                    assert!(t.windows(2).all(|p| p[0] >= p[1]), "channel {co}: not descending")
+                }
+                ThresholdMode::Constant(c) => {
+                    assert!(u32::from(*c) <= out_bits.max_code(), "channel {co}: constant too big")
+                }
             }
             data.push(mode.encode());
             data.extend_from_slice(t);

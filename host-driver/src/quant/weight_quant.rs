@@ -22,7 +22,14 @@ pub struct QuantizedWeights {
 }
 
 /// Quantizes float weights laid out `[co][ky][kx][ci]`.
-pub fn quantize_weights(w: &[f32], cout: usize, kh: usize, kw: usize, cin: usize, bits: WeightBits) -> QuantizedWeights {
+pub fn quantize_weights(
+    w: &[f32],
+    cout: usize,
+    kh: usize,
+    kw: usize,
+    cin: usize,
+    bits: WeightBits,
+) -> QuantizedWeights {
     let per = kh * kw * cin;
     assert_eq!(w.len(), cout * per, "quantize_weights: length");
     let mut ints = Vec::with_capacity(w.len());

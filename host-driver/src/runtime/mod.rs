@@ -278,9 +278,14 @@ impl<P: Platform> Accelerator<P> {
         if window.end > 1 << 32 {
             return Err(RuntimeError::AddressTooHigh { backend: b, end: window.end });
         }
-        let descriptors = program
-            .link(arena.bus_addr, weights.bus_addr)
-            .map_err(|(layer, addr)| RuntimeError::AddressOutsideBuffer { layer, what: "an address", range: addr..addr + 1, buffer: window.clone() })?;
+        let descriptors = program.link(arena.bus_addr, weights.bus_addr).map_err(|(layer, addr)| {
+            RuntimeError::AddressOutsideBuffer {
+                layer,
+                what: "an address",
+                range: addr..addr + 1,
+                buffer: window.clone(),
+            }
+        })?;
         let mut list = Vec::with_capacity(descriptors.len() * DESCRIPTOR_BYTES);
         for (c, d) in program.commands.iter().zip(&descriptors) {
             self.check_owned(&c.layer, d, &window, &arena, &weights)?;
@@ -303,7 +308,8 @@ impl<P: Platform> Accelerator<P> {
         arena: &DmaBuffer,
         weights: &DmaBuffer,
     ) -> Result<(), RuntimeError> {
-        let checked = validate(d, &self.caps, window).map_err(|code| RuntimeError::Unsupported { layer: layer.to_string(), code })?;
+        let checked = validate(d, &self.caps, window)
+            .map_err(|code| RuntimeError::Unsupported { layer: layer.to_string(), code })?;
         let owned = [("input", arena), ("weights", weights), ("thresholds", weights)];
         for (r, (what, buf)) in checked.reads.iter().zip(owned) {
             check_inside(layer, what, r, buf)?;
@@ -319,9 +325,18 @@ impl<P: Platform> Accelerator<P> {
     /// stands for — errors name that layer —, descriptor). The list must not
     /// be longer than the loaded one; the loaded list is written back
     /// afterwards, so `l` stays runnable.
-    pub fn execute_list(&mut self, l: &Loaded, list: &[(usize, Descriptor)], timeout: Duration) -> Result<(), RuntimeError> {
+    pub fn execute_list(
+        &mut self,
+        l: &Loaded,
+        list: &[(usize, Descriptor)],
+        timeout: Duration,
+    ) -> Result<(), RuntimeError> {
         let b = self.platform.name();
-        assert!(!list.is_empty() && list.len() <= l.descriptors.len(), "execute_list: 1..={} descriptors", l.descriptors.len());
+        assert!(
+            !list.is_empty() && list.len() <= l.descriptors.len(),
+            "execute_list: 1..={} descriptors",
+            l.descriptors.len()
+        );
         let window = window_of(&[&l.weights, &l.arena, &l.commands]);
         let mut bytes = Vec::with_capacity(list.len() * DESCRIPTOR_BYTES);
         for (i, d) in list {
@@ -332,7 +347,8 @@ impl<P: Platform> Accelerator<P> {
         pe(b, self.platform.write(&l.commands, 0, &bytes))?;
         pe(b, self.platform.sync_for_device(&l.commands, 0, bytes.len()))?;
         let run = self.start_and_wait(l, list.len(), &|k| list.get(k).map(|(i, _)| *i), timeout);
-        let original: Vec<u8> = l.descriptors.iter().flat_map(|d| d.to_bytes().expect("loaded descriptors fit")).collect();
+        let original: Vec<u8> =
+            l.descriptors.iter().flat_map(|d| d.to_bytes().expect("loaded descriptors fit")).collect();
         pe(b, self.platform.write(&l.commands, 0, &original))?;
         pe(b, self.platform.sync_for_device(&l.commands, 0, original.len()))?;
         run
@@ -371,7 +387,13 @@ impl<P: Platform> Accelerator<P> {
     /// Runs a network program (loaded from `program.image`) on one frame
     /// pair (pixel codes 0..=255 at the program's input size) and returns the
     /// flow, finished on the host.
-    pub fn run(&mut self, l: &Loaded, program: &Program, frames: &FTensor, timeout: Duration) -> Result<FTensor, RuntimeError> {
+    pub fn run(
+        &mut self,
+        l: &Loaded,
+        program: &Program,
+        frames: &FTensor,
+        timeout: Duration,
+    ) -> Result<FTensor, RuntimeError> {
         let layout = l.image.source_layout();
         let found = (frames.h, frames.w, frames.c);
         if found != (layout.height, layout.width, layout.channels) {
@@ -441,8 +463,9 @@ impl<P: Platform> Accelerator<P> {
         if status & regs::STATUS_ERROR != 0 {
             let code = pe(b, p.read_reg(regs::ERROR_CODE))?;
             let index = pe(b, p.read_reg(regs::ERROR_INDEX))?;
-            let layer =
-                command_of(index as usize).and_then(|i| l.image.commands.get(i)).map_or("?".to_string(), |c| c.layer.clone());
+            let layer = command_of(index as usize)
+                .and_then(|i| l.image.commands.get(i))
+                .map_or("?".to_string(), |c| c.layer.clone());
             let code = ErrorCode::from_code(code).map_or(format!("unknown error code {code}"), |c| c.to_string());
             return Err(RuntimeError::Device { index, layer, code });
         }

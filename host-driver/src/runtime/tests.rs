@@ -79,7 +79,10 @@ fn a_frame_is_written_synced_started_waited_synced_and_read_in_that_order() {
     let wait = pos(&|c| matches!(c, Call::WaitIrq(Wait::Interrupt)));
     let sync_out = pos(&|c| matches!(c, Call::SyncForCpu(id, _, _) if *id == arena));
     let read_out = pos(&|c| matches!(c, Call::Read(id, _, _) if *id == arena));
-    assert!(write_in < sync_in && sync_in < start_w && start_w < wait && wait < sync_out && sync_out < read_out, "{calls:?}");
+    assert!(
+        write_in < sync_in && sync_in < start_w && start_w < wait && wait < sync_out && sync_out < read_out,
+        "{calls:?}"
+    );
     // The list registers are programmed before the start, with owned addresses.
     let cmd_base = calls.iter().find_map(|c| match c {
         Call::WriteReg(o, v) if *o == regs::CMD_BASE => Some(*v),
@@ -100,7 +103,10 @@ fn a_timeout_soft_resets_and_the_next_run_succeeds() {
     let took = t0.elapsed();
     assert!(matches!(e, RuntimeError::Timeout { .. }), "{e}");
     assert!(took >= Duration::from_millis(50) && took < Duration::from_secs(2), "{took:?}");
-    assert_eq!(acc.platform().calls.iter().rev().find(|c| matches!(c, Call::WriteReg(..))), Some(&Call::WriteReg(regs::CTRL, regs::CTRL_SOFT_RESET)));
+    assert_eq!(
+        acc.platform().calls.iter().rev().find(|c| matches!(c, Call::WriteReg(..))),
+        Some(&Call::WriteReg(regs::CTRL, regs::CTRL_SOFT_RESET))
+    );
     // The device recovers: the same accelerator runs the next frame.
     let m = acc.platform();
     let fresh = mock("done");
@@ -122,10 +128,24 @@ fn load_refuses_every_address_outside_the_buffer_that_owns_it() {
     let base = program();
     let last = base.image.commands.len() - 1;
     let tampered: Vec<(&str, Box<dyn Fn(&mut Program)>)> = vec![
-        ("output past the arena", Box::new(|p: &mut Program| p.image.commands[1].desc.out_addr = p.image.arena_bytes as u32)),
-        ("input past the arena", Box::new(|p: &mut Program| p.image.commands[2].desc.in_addr = p.image.arena_bytes as u32 - 64)),
-        ("weights past their region", Box::new(|p: &mut Program| p.image.commands[0].desc.w_addr = p.image.weights.len() as u32)),
-        ("thresholds past their region", Box::new(move |p: &mut Program| p.image.commands[last - 1].desc.thr_addr = p.image.weights.len() as u32 - 64)),
+        (
+            "output past the arena",
+            Box::new(|p: &mut Program| p.image.commands[1].desc.out_addr = p.image.arena_bytes as u32),
+        ),
+        (
+            "input past the arena",
+            Box::new(|p: &mut Program| p.image.commands[2].desc.in_addr = p.image.arena_bytes as u32 - 64),
+        ),
+        (
+            "weights past their region",
+            Box::new(|p: &mut Program| p.image.commands[0].desc.w_addr = p.image.weights.len() as u32),
+        ),
+        (
+            "thresholds past their region",
+            Box::new(move |p: &mut Program| {
+                p.image.commands[last - 1].desc.thr_addr = p.image.weights.len() as u32 - 64
+            }),
+        ),
         ("address near 4 GiB", Box::new(|p: &mut Program| p.image.commands[0].desc.in_addr = 0xefff_0000)),
     ];
     for (what, f) in tampered {
@@ -133,7 +153,10 @@ fn load_refuses_every_address_outside_the_buffer_that_owns_it() {
         f(&mut p);
         let mut acc = Accelerator::open(mock("done")).unwrap();
         let e = acc.load(&p.image).expect_err(what);
-        assert!(matches!(e, RuntimeError::AddressOutsideBuffer { .. } | RuntimeError::Unsupported { .. }), "{what}: {e}");
+        assert!(
+            matches!(e, RuntimeError::AddressOutsideBuffer { .. } | RuntimeError::Unsupported { .. }),
+            "{what}: {e}"
+        );
         // Nothing reached the device: no command list written, no start.
         let calls = &acc.platform().calls;
         assert!(!calls.iter().any(|c| matches!(c, Call::Write(id, _, _) if *id == 2)), "{what}: command list written");
@@ -203,7 +226,10 @@ fn every_out_of_range_field_is_refused_at_load_with_its_code() {
             }
             other => panic!("{code:?}: expected a refusal, got {other:?}"),
         }
-        assert!(!acc.platform().calls.iter().any(|c| matches!(c, Call::Write(id, _, _) if *id == 2)), "{code:?}: list written");
+        assert!(
+            !acc.platform().calls.iter().any(|c| matches!(c, Call::Write(id, _, _) if *id == 2)),
+            "{code:?}: list written"
+        );
     }
 }
 

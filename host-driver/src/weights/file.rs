@@ -41,7 +41,10 @@ pub fn from_bytes(bytes: &[u8], g: &Graph, origin: &str) -> Result<WeightSet, We
     for (key, want) in [("format", FORMAT), ("version", VERSION)] {
         if let Some(found) = meta_map.get(key) {
             if found != want {
-                return Err(WeightsError::Metadata { path, detail: format!("metadata {key} is '{found}', expected '{want}'") });
+                return Err(WeightsError::Metadata {
+                    path,
+                    detail: format!("metadata {key} is '{found}', expected '{want}'"),
+                });
             }
         }
     }
@@ -71,7 +74,8 @@ pub fn from_bytes(bytes: &[u8], g: &Graph, origin: &str) -> Result<WeightSet, We
             for n in ["weight", "bias", "running_mean", "running_var"] {
                 known.push(format!("{name}.bn.{n}"));
             }
-            let mut bn = BatchNorm { gamma: v("weight")?, beta: v("bias")?, mean: v("running_mean")?, var: v("running_var")? };
+            let mut bn =
+                BatchNorm { gamma: v("weight")?, beta: v("bias")?, mean: v("running_mean")?, var: v("running_var")? };
             // A conv bias before batch-norm (PyTorch's default `bias=True`)
             // only shifts the mean: fold it in rather than drop it.
             if st.names().iter().any(|n| **n == format!("{name}.bias")) {
@@ -110,7 +114,9 @@ pub fn to_bytes(w: &WeightSet, g: &Graph) -> Result<Vec<u8>, WeightsError> {
             tensors.push((format!("{name}.bias"), vec![spec.cout], le(b)));
         }
         if let Some(bn) = &l.bn {
-            for (n, v) in [("weight", &bn.gamma), ("bias", &bn.beta), ("running_mean", &bn.mean), ("running_var", &bn.var)] {
+            for (n, v) in
+                [("weight", &bn.gamma), ("bias", &bn.beta), ("running_mean", &bn.mean), ("running_var", &bn.var)]
+            {
                 tensors.push((format!("{name}.bn.{n}"), vec![spec.cout], le(v)));
             }
         }
@@ -119,15 +125,20 @@ pub fn to_bytes(w: &WeightSet, g: &Graph) -> Result<Vec<u8>, WeightsError> {
         .iter()
         .map(|(n, s, d)| Ok((n.clone(), TensorView::new(Dtype::F32, s.clone(), d).map_err(fmt_err)?)))
         .collect::<Result<Vec<_>, WeightsError>>()?;
-    let meta: HashMap<String, String> =
-        [("format", FORMAT), ("version", VERSION), ("net", g.name.as_str())].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    let meta: HashMap<String, String> = [("format", FORMAT), ("version", VERSION), ("net", g.name.as_str())]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
     let mut bytes = safetensors::serialize(views, &Some(meta)).map_err(fmt_err)?;
     // The metadata went through a HashMap, whose order varies from run to
     // run; rewrite it in a fixed order (same length, always first in the
     // header) so that the same weights give the same bytes.
     let fixed = format!(r#"{{"__metadata__":{{"format":"{FORMAT}","net":"{}","version":"{VERSION}"}}"#, g.name);
     let at = 8..8 + fixed.len();
-    assert!(bytes[at.clone()].starts_with(b"{\"__metadata__\":{") && bytes[at.end - 1] == b'}', "safetensors header layout");
+    assert!(
+        bytes[at.clone()].starts_with(b"{\"__metadata__\":{") && bytes[at.end - 1] == b'}',
+        "safetensors header layout"
+    );
     bytes[at].copy_from_slice(fixed.as_bytes());
     Ok(bytes)
 }
@@ -172,10 +183,8 @@ fn fmt_err(e: safetensors::SafeTensorError) -> WeightsError {
 /// Writes `w` to `path` atomically.
 pub fn save(path: &Path, w: &WeightSet, g: &Graph) -> Result<(), WeightsError> {
     let bytes = to_bytes(w, g)?;
-    crate::io::write_atomic(path, &bytes).map_err(|e| WeightsError::Io {
-        path: path.display().to_string(),
-        err: std::io::Error::other(e.to_string()),
-    })
+    crate::io::write_atomic(path, &bytes)
+        .map_err(|e| WeightsError::Io { path: path.display().to_string(), err: std::io::Error::other(e.to_string()) })
 }
 
 fn read_f32(st: &SafeTensors, name: &str, shape: &[usize], path: &str) -> Result<Vec<f32>, WeightsError> {
@@ -318,7 +327,9 @@ mod tests {
 
     /// The five conv1 tensors of lmflownets, valid, with values from `seed`.
     fn conv1(seed: u32) -> Vec<Entry> {
-        let f32s = |n: usize, k: u32| (0..n as u32).map(|i| ((i ^ seed ^ k) % 1000) as f32 / 500.0 - 0.9).flat_map(f32::to_le_bytes).collect();
+        let f32s = |n: usize, k: u32| {
+            (0..n as u32).map(|i| ((i ^ seed ^ k) % 1000) as f32 / 500.0 - 0.9).flat_map(f32::to_le_bytes).collect()
+        };
         let mut v = vec![("conv1.weight".to_string(), "F32".to_string(), vec![64, 24, 3, 3], f32s(64 * 24 * 9, 0))];
         for (k, n) in ["bias", "running_mean", "running_var", "weight"].iter().enumerate() {
             v.push((format!("conv1.bn.{n}"), "F32".into(), vec![64], f32s(64, k as u32 + 1)));
@@ -346,18 +357,42 @@ mod tests {
         use proptest::prelude::*;
         let sel = |v: &[&'static str]| prop::sample::select(v.to_vec()).prop_map(String::from);
         let name = prop_oneof![
-            sel(&["conv1.weight", "conv1.bn.weight", "conv1.bn.bias", "conv1.bn.running_mean", "conv1.bn.running_var", "conv1.bias", "conv2.weight", "predict_flow6.bias", "conv1.num_batches_tracked", "__metadata__"]),
+            sel(&[
+                "conv1.weight",
+                "conv1.bn.weight",
+                "conv1.bn.bias",
+                "conv1.bn.running_mean",
+                "conv1.bn.running_var",
+                "conv1.bias",
+                "conv2.weight",
+                "predict_flow6.bias",
+                "conv1.num_batches_tracked",
+                "__metadata__"
+            ]),
             "[a-z0-9_.\\\"]{0,12}",
         ];
-        let dtype = sel(&["F32", "F32", "F16", "BF16", "F64", "I32", "I64", "U8", "I8", "BOOL", "F8_E4M3", "Q4", "f32"]);
-        let shape = prop_oneof![Just(vec![64, 24, 3, 3]), Just(vec![64]), prop::collection::vec(prop_oneof![0usize..5, any::<usize>()], 0..4)];
+        let dtype =
+            sel(&["F32", "F32", "F16", "BF16", "F64", "I32", "I64", "U8", "I8", "BOOL", "F8_E4M3", "Q4", "f32"]);
+        let shape = prop_oneof![
+            Just(vec![64, 24, 3, 3]),
+            Just(vec![64]),
+            prop::collection::vec(prop_oneof![0usize..5, any::<usize>()], 0..4)
+        ];
         let value = prop_oneof![4 => any::<f32>().prop_filter("finite", |v| v.is_finite()), 1 => Just(f32::NAN), 1 => Just(f32::NEG_INFINITY)];
-        let entry = (name, dtype, shape, value, prop::option::weighted(0.2, 0usize..16)).prop_map(|(name, dtype, shape, v, len)| {
-            let size = match dtype.as_str() { "F64" | "I64" => 8, "F32" | "I32" => 4, "F16" | "BF16" => 2, _ => 1 };
-            let n = shape.iter().try_fold(size, |a: usize, &d| a.checked_mul(d)).filter(|&n| n <= 1 << 20).unwrap_or(4);
-            let bytes = v.to_le_bytes().into_iter().cycle().take(len.unwrap_or(n)).collect();
-            (name, dtype, shape, bytes)
-        });
+        let entry = (name, dtype, shape, value, prop::option::weighted(0.2, 0usize..16)).prop_map(
+            |(name, dtype, shape, v, len)| {
+                let size = match dtype.as_str() {
+                    "F64" | "I64" => 8,
+                    "F32" | "I32" => 4,
+                    "F16" | "BF16" => 2,
+                    _ => 1,
+                };
+                let n =
+                    shape.iter().try_fold(size, |a: usize, &d| a.checked_mul(d)).filter(|&n| n <= 1 << 20).unwrap_or(4);
+                let bytes = v.to_le_bytes().into_iter().cycle().take(len.unwrap_or(n)).collect();
+                (name, dtype, shape, bytes)
+            },
+        );
         let meta = prop::option::of(prop_oneof![
             Just(format!(r#"{{"format":"{FORMAT}","net":"lmflownets","version":"{VERSION}"}}"#)),
             Just(r#"{"net":"flownets"}"#.to_string()),
@@ -366,14 +401,14 @@ mod tests {
             Just("[]".to_string()),
         ]);
         let with_conv1 = prop::option::weighted(0.3, any::<u32>());
-        let file = (with_conv1, prop::collection::vec(entry, 0..5), meta, prop::option::weighted(0.1, (0usize..6, 1usize..9))).prop_map(
-            |(c1, mut entries, meta, shift)| {
-                if let Some(seed) = c1 {
-                    entries.splice(0..0, conv1(seed));
-                }
-                assemble(&entries, meta.as_deref(), shift)
-            },
-        );
+        let file =
+            (with_conv1, prop::collection::vec(entry, 0..5), meta, prop::option::weighted(0.1, (0usize..6, 1usize..9)))
+                .prop_map(|(c1, mut entries, meta, shift)| {
+                    if let Some(seed) = c1 {
+                        entries.splice(0..0, conv1(seed));
+                    }
+                    assemble(&entries, meta.as_deref(), shift)
+                });
         let bytes = prop_oneof![1 => prop::collection::vec(any::<u8>(), 0..64), 4 => file];
         crate::fuzz::fuzz("weights_from_bytes", bytes, |b| check_refused(&b).map(|_| ()));
     }
@@ -384,14 +419,21 @@ mod tests {
     #[test]
     fn fuzz_weights_mutated() {
         use proptest::prelude::*;
-        crate::fuzz::fuzz("weights_mutated", (any::<u32>(), crate::fuzz::edits(6), any::<bool>()), |(seed, (edits, cut), in_header)| {
-            let good = assemble(&conv1(seed), Some(r#"{"net":"lmflownets"}"#), None);
-            let m = check_refused(&good)?;
-            prop_assert!(m.ends_with("missing tensor 'conv2.weight'"), "{}", m);
-            let header_end = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
-            let edits: Vec<_> = edits.into_iter().map(|(at, op, b)| (if in_header { at % header_end } else { at }, op, b)).collect();
-            check_refused(&crate::fuzz::mutate(good, &edits, cut)).map(|_| ())
-        });
+        crate::fuzz::fuzz(
+            "weights_mutated",
+            (any::<u32>(), crate::fuzz::edits(6), any::<bool>()),
+            |(seed, (edits, cut), in_header)| {
+                let good = assemble(&conv1(seed), Some(r#"{"net":"lmflownets"}"#), None);
+                let m = check_refused(&good)?;
+                prop_assert!(m.ends_with("missing tensor 'conv2.weight'"), "{}", m);
+                let header_end = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+                let edits: Vec<_> = edits
+                    .into_iter()
+                    .map(|(at, op, b)| (if in_header { at % header_end } else { at }, op, b))
+                    .collect();
+                check_refused(&crate::fuzz::mutate(good, &edits, cut)).map(|_| ())
+            },
+        );
     }
 
     #[test]

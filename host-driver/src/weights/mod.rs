@@ -190,12 +190,22 @@ impl WeightSet {
             }
             match (&l.bn, spec.bn) {
                 (Some(bn), true) => {
-                    for (n, v) in [("weight", &bn.gamma), ("bias", &bn.beta), ("running_mean", &bn.mean), ("running_var", &bn.var)] {
+                    for (n, v) in [
+                        ("weight", &bn.gamma),
+                        ("bias", &bn.beta),
+                        ("running_mean", &bn.mean),
+                        ("running_var", &bn.var),
+                    ] {
                         len(&format!("bn.{n}"), v.len(), spec.cout)?;
                         check_finite(&path, &format!("{name}.bn.{n}"), v)?;
                     }
                     if let Some(i) = bn.var.iter().position(|&v| v < 0.0) {
-                        return Err(WeightsError::BadValue { path, name: format!("{name}.bn.running_var"), what: "a negative variance", index: i });
+                        return Err(WeightsError::BadValue {
+                            path,
+                            name: format!("{name}.bn.running_var"),
+                            what: "a negative variance",
+                            index: i,
+                        });
                     }
                 }
                 (None, false) => {}

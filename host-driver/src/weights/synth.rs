@@ -62,7 +62,13 @@ pub fn synthesize_on(g: &Graph, seed: u64, frames: &FTensor) -> WeightSet {
                 ConvOutput::Activation { .. } => {
                     let mut bn = BatchNorm { gamma: vec![], beta: vec![], mean: vec![], var: vec![] };
                     for (co, &(m, v)) in stats.iter().enumerate() {
-                        let sign = if co % 64 == 63 { 0.0 } else if rng.gen_range(0..8) == 0 { -1.0 } else { 1.0 };
+                        let sign = if co % 64 == 63 {
+                            0.0
+                        } else if rng.gen_range(0..8) == 0 {
+                            -1.0
+                        } else {
+                            1.0
+                        };
                         bn.gamma.push(sign * rng.gen_range(0.5..0.7) * ACT_MAX / 2.0);
                         bn.beta.push(ACT_MAX / 2.0 + rng.gen_range(-0.1..0.1));
                         bn.mean.push(m as f32);

@@ -42,15 +42,23 @@ fn draw(rng: &mut ChaCha8Rng, base: u64) -> (Vec<u8>, Descriptor) {
     let raw = rng.gen_bool(0.25);
     let a_in = if rng.gen_bool(0.5) { rng.gen_range(1..=2) } else { rng.gen_range(1..=8) };
     let w_bits = if rng.gen_bool(0.5) { 1 } else { rng.gen_range(2..=8) };
-    let a_out = if raw { 0 } else if rng.gen_bool(0.5) { 2 } else { rng.gen_range(1..=8) };
+    let a_out = if raw {
+        0
+    } else if rng.gen_bool(0.5) {
+        2
+    } else {
+        rng.gen_range(1..=8)
+    };
     // One layer in eight has many output channels on a small image: several
     // runs of passes, limited by the weight banks or the threshold records
     // (the command processor's group size), with a partial last run.
     let many = rng.gen_bool(0.125);
     let big_k = !many && rng.gen_bool(0.15);
-    let (kh, kw) = if big_k { (rng.gen_range(1..=7), rng.gen_range(1..=7)) } else { (rng.gen_range(1..=3), rng.gen_range(1..=3)) };
+    let (kh, kw) =
+        if big_k { (rng.gen_range(1..=7), rng.gen_range(1..=7)) } else { (rng.gen_range(1..=3), rng.gen_range(1..=3)) };
     let (stride, upsample) = (rng.gen_range(1..=2), rng.gen_range(1..=2));
-    let (in_h, in_w): (u32, u32) = if many { (rng.gen_range(1..=3), rng.gen_range(1..=4)) } else { (rng.gen_range(1..=6), rng.gen_range(1..=8)) };
+    let (in_h, in_w): (u32, u32) =
+        if many { (rng.gen_range(1..=3), rng.gen_range(1..=4)) } else { (rng.gen_range(1..=6), rng.gen_range(1..=8)) };
     let cin: u32 = if rng.gen_bool(0.2) { rng.gen_range(65..=140) } else { rng.gen_range(1..=64) };
     let in_c_total = cin.div_ceil(64) * 64 + if rng.gen_bool(0.3) { 64 } else { 0 };
     let cout: u32 = if many { rng.gen_range(100..=260) } else { rng.gen_range(1..=20) };
@@ -59,8 +67,15 @@ fn draw(rng: &mut ChaCha8Rng, base: u64) -> (Vec<u8>, Descriptor) {
     let out_w = (in_w * upsample + 2 * pad_left).saturating_sub(kw) / stride + 1;
     let out_stride = rng.gen_range(1..=2);
     let (off_y, off_x) = (rng.gen_range(0..out_stride), rng.gen_range(0..out_stride));
-    let dst_c = if raw { cout + rng.gen_range(0..3) } else { cout.div_ceil(64) * 64 + if rng.gen_bool(0.2) { 64 } else { 0 } };
-    let ch_off = if raw { rng.gen_range(0..=dst_c - cout) } else if dst_c >= cout.div_ceil(64) * 64 + 64 && rng.gen_bool(0.5) { 64 } else { 0 };
+    let dst_c =
+        if raw { cout + rng.gen_range(0..3) } else { cout.div_ceil(64) * 64 + if rng.gen_bool(0.2) { 64 } else { 0 } };
+    let ch_off = if raw {
+        rng.gen_range(0..=dst_c - cout)
+    } else if dst_c >= cout.div_ceil(64) * 64 + 64 && rng.gen_bool(0.5) {
+        64
+    } else {
+        0
+    };
     let mut d = Descriptor {
         opcode: OP_CONV,
         mode: if raw { MODE_RAW } else { MODE_THRESHOLD },
@@ -120,7 +135,8 @@ pub fn image(rng: &mut ChaCha8Rng, base: u64, d: &mut Descriptor) -> Vec<u8> {
         u64::from(in_h * in_w) * u64::from(in_c_total.div_ceil(64)) * u64::from(a_in) * 8,
         u64::from(cout * kh * kw) * g_in * u64::from(w_bits) * 8,
         if raw { 0 } else { u64::from(cout) * (1u64 << a_out) * 4 },
-        u64::from(d.dst_h * d.dst_w) * if raw { u64::from(dst_c) * 4 } else { u64::from(dst_c.div_ceil(64) * a_out) * 8 },
+        u64::from(d.dst_h * d.dst_w)
+            * if raw { u64::from(dst_c) * 4 } else { u64::from(dst_c.div_ceil(64) * a_out) * 8 },
     ];
     let mut addr = base + 64; // the command list
     let mut place = |bytes: u64, rng: &mut ChaCha8Rng| {
@@ -202,7 +218,8 @@ impl Rtl {
     pub fn new(config: &ArrayConfig) -> Rtl {
         // ZYNQFLOW_SIM_VERILOG=FILE: run the tests on that Verilog instead
         // (a planted bug must make them fail).
-        let verilog = std::env::var_os("ZYNQFLOW_SIM_VERILOG").map(|p| std::fs::read_to_string(p).expect("ZYNQFLOW_SIM_VERILOG file"));
+        let verilog = std::env::var_os("ZYNQFLOW_SIM_VERILOG")
+            .map(|p| std::fs::read_to_string(p).expect("ZYNQFLOW_SIM_VERILOG file"));
         let opts = zynqflow_sim::BuildOptions { verilog, ..Default::default() };
         let mut p = SimPlatform::with_options(config, &opts, None).unwrap_or_else(|e| panic!("{e}"));
         // ZYNQFLOW_SIM_CHECK=1: two evaluations per cycle, counting any
@@ -253,7 +270,12 @@ pub fn check_layer(rtl: &mut Rtl, seed: u64) -> (u64, bool) {
     let (got, rtl_regs, cycles) = rtl.run(&mem);
     assert_eq!(rtl_regs, regs, "seed {seed}: registers (STATUS, CODE, INDEX, DONE, MACS) RTL vs model for {d:?}");
     if let Some(i) = (0..want.len()).find(|&i| want[i] != got[i]) {
-        panic!("seed {seed}: memory differs first at {:#x} (model {:#04x}, RTL {:#04x}) for {d:?}", base + i as u64, want[i], got[i]);
+        panic!(
+            "seed {seed}: memory differs first at {:#x} (model {:#04x}, RTL {:#04x}) for {d:?}",
+            base + i as u64,
+            want[i],
+            got[i]
+        );
     }
     let s = rtl.p.mem_stats();
     assert_eq!(s.protocol_errors, 0, "seed {seed}: AXI rule broken ({s:?})");

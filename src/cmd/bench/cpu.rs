@@ -49,7 +49,13 @@ pub fn run(net: NetName, size: (usize, usize), runs: usize) -> Result<CpuResult>
         tf = tf.min(t.elapsed().as_secs_f64());
     }
     let threads = rayon::current_num_threads();
-    println!("cpu bench: {} at {}x{}, {gmac:.2} GMAC, {threads} threads, best of {} runs", g.name, size.0, size.1, runs.max(1));
+    println!(
+        "cpu bench: {} at {}x{}, {gmac:.2} GMAC, {threads} threads, best of {} runs",
+        g.name,
+        size.0,
+        size.1,
+        runs.max(1)
+    );
     println!("  quantized: {:8.3} s  ({:6.1} GMAC/s)", tq, gmac / tq);
     println!("  float:     {:8.3} s  ({:6.1} GMAC/s)", tf, gmac / tf);
     println!("  quantized_vs_float_speedup: {:.2}", tf / tq);

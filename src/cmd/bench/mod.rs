@@ -12,9 +12,9 @@
 //! `<!-- bench:end -->`), so the committed table is the committed JSON.
 
 pub mod cpu;
+mod report;
 #[cfg(feature = "sim")]
 pub mod rtl;
-mod report;
 
 use super::{parse_config, parse_size, with_progress, NetName};
 use anyhow::{Context, Result};
@@ -68,7 +68,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
 
 #[cfg(not(feature = "sim"))]
 fn rtl_and_write(_a: BenchArgs, _cpu: cpu::CpuResult) -> Result<()> {
-    anyhow::bail!("the RTL benchmark needs the Verilator simulation: build with the default features (or use --cpu-only)")
+    anyhow::bail!(
+        "the RTL benchmark needs the Verilator simulation: build with the default features (or use --cpu-only)"
+    )
 }
 
 #[cfg(feature = "sim")]

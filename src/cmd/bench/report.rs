@@ -133,7 +133,13 @@ impl Results {
             s.push_str(&format!(
                 "Extrapolation check ({} {} {}): whole descriptors {} cycles, slab extrapolation {} ({:+.2} %, worst \
                  descriptor {:.2} %).\n\n",
-                c.config, c.net, c.size, c.whole_cycles, c.extrapolated_cycles, c.error_percent, c.worst_layer_error_percent
+                c.config,
+                c.net,
+                c.size,
+                c.whole_cycles,
+                c.extrapolated_cycles,
+                c.error_percent,
+                c.worst_layer_error_percent
             ));
         }
         s.push_str("| network | config | PEs | cycles/frame | compute-bound formula | memory stall | utilization | fps @ 100 MHz | fps @ 150 MHz |\n");
@@ -155,11 +161,18 @@ impl Results {
         }
         s.push_str(&format!(
             "\nCPU ({} {}, {} threads, best of {}): quantized {:.3} s, float {:.3} s: **{:.1}×**.\n",
-            self.cpu.net, self.cpu.size, self.cpu.threads, self.cpu.runs, self.cpu.quantized_s, self.cpu.float_s, self.cpu.quantized_vs_float_speedup
+            self.cpu.net,
+            self.cpu.size,
+            self.cpu.threads,
+            self.cpu.runs,
+            self.cpu.quantized_s,
+            self.cpu.float_s,
+            self.cpu.quantized_vs_float_speedup
         ));
         let speeds = self.to_json()["sim"]["verilator_cycles_per_s"].clone();
         if let Value::Object(m) = speeds {
-            let parts: Vec<String> = m.iter().map(|(k, v)| format!("`{k}` {:.0} k", v.as_f64().unwrap_or(0.0) / 1e3)).collect();
+            let parts: Vec<String> =
+                m.iter().map(|(k, v)| format!("`{k}` {:.0} k", v.as_f64().unwrap_or(0.0) / 1e3)).collect();
             s.push_str(&format!("Verilator speed during these runs (cycles/s): {}.\n", parts.join(", ")));
         }
         for n in &self.nets {

@@ -193,7 +193,11 @@ impl Session {
             let r1 = self.run(i, Descriptor { out_h: 1, ..d })?;
             let r2 = self.run(i, Descriptor { out_h: 2, ..d })?;
             if r2.macs != macs(&Descriptor { out_h: 2, ..d }) {
-                bail!("descriptor {i}: PERF_MACS {} for two rows, expected {}", r2.macs, macs(&Descriptor { out_h: 2, ..d }));
+                bail!(
+                    "descriptor {i}: PERF_MACS {} for two rows, expected {}",
+                    r2.macs,
+                    macs(&Descriptor { out_h: 2, ..d })
+                );
             }
             let rows = u64::from(d.out_h) - 1;
             let line = |a: u64, b: u64| a + rows * b.saturating_sub(a);

@@ -60,7 +60,12 @@ pub struct BoardConfig {
 
 impl Default for BoardConfig {
     fn default() -> Self {
-        BoardConfig { root: "/".into(), uio_name: DEFAULT_UIO_NAME.into(), udmabuf: DEFAULT_UDMABUF.into(), devmem: None }
+        BoardConfig {
+            root: "/".into(),
+            uio_name: DEFAULT_UIO_NAME.into(),
+            udmabuf: DEFAULT_UDMABUF.into(),
+            devmem: None,
+        }
     }
 }
 
@@ -221,7 +226,10 @@ impl BoardPlatform {
             return Err(BoardError::WrongVersion { path: device, expected_major: regs::VERSION_MAJOR, found: version });
         }
         if dma.phys + dma.size as u64 > 1 << 32 {
-            let what = format!("DMA region ends at {:#x}, above the accelerator's 32-bit bus addresses", dma.phys + dma.size as u64);
+            let what = format!(
+                "DMA region ends at {:#x}, above the accelerator's 32-bit bus addresses",
+                dma.phys + dma.size as u64
+            );
             return Err(BoardError::Attr { path: PathBuf::from(&dma.name), what });
         }
         Ok(BoardPlatform { regs, irq, dma, device })
@@ -233,7 +241,8 @@ impl BoardPlatform {
         let size_path = under(&cfg.root, &format!("/sys/class/uio/uio{n}/maps/map0/size"));
         let size = read_number(&size_path)? as usize;
         if size < regs::WINDOW_BYTES as usize {
-            let what = format!("register map is {size:#x} bytes, the accelerator's window is {:#x}", regs::WINDOW_BYTES);
+            let what =
+                format!("register map is {size:#x} bytes, the accelerator's window is {:#x}", regs::WINDOW_BYTES);
             return Err(BoardError::Attr { path: size_path, what });
         }
         let file = uio::open_locked(&dev)?;
@@ -261,9 +270,17 @@ impl BoardPlatform {
             .open(&dev)
             .map_err(io_err(&dev))?;
         let regs = Mmio::map(&file, d.regs_addr, regs::WINDOW_BYTES as usize).map_err(io_err(&dev))?;
-        let size = usize::try_from(d.mem_size).map_err(|_| BoardError::Attr { path: dev.clone(), what: "carve-out too large".into() })?;
-        let dma = DmaPool::new(format!("{} carve-out at {:#x}", dev.display(), d.mem_addr), &file, d.mem_addr, d.mem_addr, size, Coherency::Uncached)
-            .map_err(io_err(&dev))?;
+        let size = usize::try_from(d.mem_size)
+            .map_err(|_| BoardError::Attr { path: dev.clone(), what: "carve-out too large".into() })?;
+        let dma = DmaPool::new(
+            format!("{} carve-out at {:#x}", dev.display(), d.mem_addr),
+            &file,
+            d.mem_addr,
+            d.mem_addr,
+            size,
+            Coherency::Uncached,
+        )
+        .map_err(io_err(&dev))?;
         Ok((regs, Irq::Polled(lock), dma, dev))
     }
 
@@ -357,7 +374,9 @@ impl Platform for BoardPlatform {
                     match irq.wait(deadline)? {
                         IrqEvent::TimedOut => return Ok(Wait::TimedOut),
                         IrqEvent::Fired(_) if self.finished() => return Ok(Wait::Interrupt),
-                        IrqEvent::Fired(n) => log::debug!("board: spurious interrupt (count {n}): STATUS shows no end of run"),
+                        IrqEvent::Fired(n) => {
+                            log::debug!("board: spurious interrupt (count {n}): STATUS shows no end of run")
+                        }
                     }
                 }
                 Irq::Polled(_) => {

@@ -13,7 +13,9 @@ pub fn under(root: &Path, abs: &str) -> PathBuf {
 
 /// The trimmed text of a sysfs attribute.
 pub fn read_attr(path: &Path) -> Result<String, BoardError> {
-    std::fs::read_to_string(path).map(|s| s.trim().to_string()).map_err(|source| BoardError::Io { path: path.into(), source })
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|source| BoardError::Io { path: path.into(), source })
 }
 
 /// A number as sysfs prints it: `0x` hex, or decimal.

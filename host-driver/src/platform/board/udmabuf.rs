@@ -68,7 +68,11 @@ impl DmaPool {
             let names: Vec<String> = std::fs::read_dir(&dir)
                 .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
                 .unwrap_or_default();
-            let found = if names.is_empty() { " (none there: is the u-dma-buf module loaded?)".to_string() } else { format!(" (found: {})", names.join(", ")) };
+            let found = if names.is_empty() {
+                " (none there: is the u-dma-buf module loaded?)".to_string()
+            } else {
+                format!(" (found: {})", names.join(", "))
+            };
             return Err(BoardError::NotFound { what: format!("u-dma-buf '{name}'"), dir, found });
         }
         let phys = read_number(&sys.join("phys_addr"))?;
@@ -82,11 +86,19 @@ impl DmaPool {
             .open(&dev)
             .map_err(|source| BoardError::Io { path: dev.clone(), source })?;
         let coherency = if coherent { Coherency::Coherent } else { Coherency::Sysfs(sys) };
-        Self::new(name.to_string(), &file, 0, phys, size, coherency).map_err(|source| BoardError::Io { path: dev, source })
+        Self::new(name.to_string(), &file, 0, phys, size, coherency)
+            .map_err(|source| BoardError::Io { path: dev, source })
     }
 
     /// Maps `size` bytes of `file` at `offset` as a region at bus address `phys`.
-    pub fn new(name: String, file: &File, offset: u64, phys: u64, size: usize, coherency: Coherency) -> std::io::Result<Self> {
+    pub fn new(
+        name: String,
+        file: &File,
+        offset: u64,
+        phys: u64,
+        size: usize,
+        coherency: Coherency,
+    ) -> std::io::Result<Self> {
         let map = MmapOptions::new().offset(offset).len(size).map_raw(file)?;
         Ok(DmaPool { name, map, phys, size, coherency, buffers: Vec::new(), next: 0 })
     }
@@ -110,7 +122,8 @@ impl DmaPool {
         let buf = DmaBuffer { id: self.buffers.len() - 1, bus_addr: self.phys + offset as u64, len };
         // Clean the zeros out of the cache now: a dirty line evicted later
         // would overwrite what the device writes there.
-        self.sync(&buf, 0, len, Direction::ToDevice).map_err(|e| BoardError::Attr { path: PathBuf::from(&self.name), what: e.to_string() })?;
+        self.sync(&buf, 0, len, Direction::ToDevice)
+            .map_err(|e| BoardError::Attr { path: PathBuf::from(&self.name), what: e.to_string() })?;
         Ok(buf)
     }
 
@@ -216,7 +229,8 @@ impl DmaPool {
             Direction::ToDevice => "sync_for_device",
             Direction::FromDevice => "sync_for_cpu",
         };
-        let write = |attr: &str, v: String| write_attr(&sys.join(attr), &v).map_err(|e| PlatformError::from(gone_or(sys, e)));
+        let write =
+            |attr: &str, v: String| write_attr(&sys.join(attr), &v).map_err(|e| PlatformError::from(gone_or(sys, e)));
         write("sync_offset", at.to_string())?;
         write("sync_size", len.to_string())?;
         write("sync_direction", (dir as u32).to_string())?;

@@ -30,7 +30,11 @@ pub fn find(root: &Path, name: &str) -> Result<u32, BoardError> {
             found.push(format!("{entry} '{this}'"));
         }
     }
-    let found = if found.is_empty() { String::from(" (no UIO devices there)") } else { format!(" (found: {})", found.join(", ")) };
+    let found = if found.is_empty() {
+        String::from(" (no UIO devices there)")
+    } else {
+        format!(" (found: {})", found.join(", "))
+    };
     Err(BoardError::NotFound { what: format!("UIO device named '{name}'"), dir, found })
 }
 
@@ -48,7 +52,9 @@ pub fn open_locked(path: &Path) -> Result<Flock<File>, BoardError> {
         .map_err(|source| BoardError::Io { path: path.into(), source })?;
     match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(f) => Ok(f),
-        Err((file, nix::errno::Errno::EWOULDBLOCK)) => Err(BoardError::Busy { path: path.into(), holder: holder(&file) }),
+        Err((file, nix::errno::Errno::EWOULDBLOCK)) => {
+            Err(BoardError::Busy { path: path.into(), holder: holder(&file) })
+        }
         Err((_, e)) => Err(BoardError::Io { path: path.into(), source: e.into() }),
     }
 }
@@ -138,7 +144,9 @@ impl UioIrq {
                 Ok(0) => return Ok(false),
                 Ok(_) => {
                     let r = fds[0].revents().unwrap_or(PollFlags::empty());
-                    if r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) || !r.contains(PollFlags::POLLIN) {
+                    if r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL)
+                        || !r.contains(PollFlags::POLLIN)
+                    {
                         return Err(self.gone(&format!("poll revents {r:?}")));
                     }
                     return Ok(true);
