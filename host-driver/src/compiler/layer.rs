@@ -109,6 +109,7 @@ pub fn compile_layer(
         arena_bytes: out_off + out.bytes(),
         input: (0, input),
         input_im2col: None,
+        output_taps: None,
         output: (out_off, out),
     };
     image.check(caps)?;

@@ -243,6 +243,121 @@ pub fn lower(
     Ok(phases)
 }
 
+/// One output phase `r` of nearest-×`u` upsampling followed by a stride-1
+/// conv of `k` taps and padding `p`, along one axis: output `u·i + r` reads
+/// source `i + ⌊(r + t − p) / u⌋` at tap `t`. Returns the phase's padding
+/// and, per source offset (the phase kernel's taps), the original taps that
+/// read it; `None` if the phase would need negative padding.
+fn upsampled_axis(k: usize, u: usize, p: usize, r: usize) -> Option<(usize, Vec<Vec<usize>>)> {
+    let off = |t: usize| (r + t) as isize - p as isize;
+    let d = |t: usize| off(t).div_euclid(u as isize);
+    let (lo, hi) = (d(0), d(k - 1));
+    if lo > 0 {
+        return None;
+    }
+    let mut groups = vec![Vec::new(); (hi - lo + 1) as usize];
+    for t in 0..k {
+        groups[(d(t) - lo) as usize].push(t);
+    }
+    Some(((-lo) as usize, groups))
+}
+
+/// The copies of the input an upsampled conv needs for [`upsampled_phases`]:
+/// the most original taps any phase tap sums (4 for ×2 and 3 × 3 pad 1).
+/// `None` if a phase would need negative padding.
+pub fn upsample_copies(geom: &ConvGeom) -> Option<usize> {
+    let most = |k: usize| -> Option<usize> {
+        (0..geom.upsample)
+            .map(|r| {
+                upsampled_axis(k, geom.upsample, geom.pad, r).map(|(_, g)| g.iter().map(Vec::len).max().unwrap_or(0))
+            })
+            .try_fold(0, |m, g| g.map(|g| m.max(g)))
+    };
+    Some(most(geom.kh)? * most(geom.kw)?)
+}
+
+/// Nearest-×`u` upsampling and a `k × k` stride-1 conv (LmFlowNetS's
+/// `upsample_flowN`) as `u²` phase convolutions over the source, when the
+/// input tensor holds `copies` ([`upsample_copies`]) copies of its `cin`
+/// channels (copy `m` at channels `m·cin ..`).
+///
+/// Output pixel `(u·i + ry, u·j + rx)` sees, along each axis, source rows
+/// `i + ⌊(ry + ky − pad) / u⌋`: several taps read the same source pixel
+/// (3 × 3 after ×2: two of the three on each axis). A phase's tap over
+/// that pixel must multiply it by the sum of their weights, which needs more
+/// bits than the weights have; instead each summed weight goes to its own
+/// copy of the channels, so the phase kernel (2 × 2 for 3 × 3 after ×2)
+/// holds only the original weights and zeros, the sum is the original one,
+/// bit for bit, and the copies cost nothing while `copies·cin ≤ 64` (one
+/// channel group). Array steps per output pixel: `2·2` taps against `3·3`.
+/// Zero weights make the unused copies vanish, so binary weights (±1) are
+/// refused by the caller.
+pub fn upsampled_phases(
+    geom: &ConvGeom,
+    w: &QWeights,
+    copies: usize,
+    out_h: usize,
+    out_w: usize,
+) -> Result<Vec<PhaseConv>, String> {
+    let l = w.layout;
+    let ints = w.to_ints();
+    let u = geom.upsample;
+    if geom.stride != 1 || geom.transposed || u < 2 {
+        return Err("only upsampled stride-1 convolutions split into upsampling phases".into());
+    }
+    let cin2 = copies * l.cin;
+    let mut phases = Vec::new();
+    for ry in 0..u {
+        for rx in 0..u {
+            let (ph, pw) = (out_h.saturating_sub(ry).div_ceil(u), out_w.saturating_sub(rx).div_ceil(u));
+            if ph == 0 || pw == 0 {
+                continue;
+            }
+            let (Some((pad_y, gy)), Some((pad_x, gx))) =
+                (upsampled_axis(l.kh, u, geom.pad, ry), upsampled_axis(l.kw, u, geom.pad, rx))
+            else {
+                return Err(format!(
+                    "upsampled {}x{} pad {}: phase ({ry},{rx}) needs negative padding",
+                    l.kh, l.kw, geom.pad
+                ));
+            };
+            let (nky, nkx) = (gy.len(), gx.len());
+            let mut p = vec![0i8; l.cout * nky * nkx * cin2];
+            for co in 0..l.cout {
+                for (ty, ys) in gy.iter().enumerate() {
+                    for (tx, xs) in gx.iter().enumerate() {
+                        let taps: Vec<(usize, usize)> =
+                            ys.iter().flat_map(|&ky| xs.iter().map(move |&kx| (ky, kx))).collect();
+                        if taps.len() > copies {
+                            return Err(format!("phase ({ry},{rx}) sums {} taps on {copies} copies", taps.len()));
+                        }
+                        for (m, (ky, kx)) in taps.into_iter().enumerate() {
+                            let src = ((co * l.kh + ky) * l.kw + kx) * l.cin;
+                            let dst = ((co * nky + ty) * nkx + tx) * cin2 + m * l.cin;
+                            p[dst..dst + l.cin].copy_from_slice(&ints[src..src + l.cin]);
+                        }
+                    }
+                }
+            }
+            phases.push(PhaseConv {
+                kh: nky,
+                kw: nkx,
+                stride: 1,
+                upsample: 1,
+                pad_top: pad_y,
+                pad_left: pad_x,
+                out_h: ph,
+                out_w: pw,
+                out_stride: u,
+                out_off_y: ry,
+                out_off_x: rx,
+                ints: p,
+            });
+        }
+    }
+    Ok(phases)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +377,108 @@ mod tests {
         // Phase (0,0): taps (3,3),(3,1),(1,3),(1,1) in that order.
         let at = |y: usize, x: usize| ints[y * 4 + x];
         assert_eq!(p[0].ints, vec![at(3, 3), at(3, 1), at(1, 3), at(1, 1)]);
+    }
+
+    #[test]
+    fn three_by_three_after_up2_needs_four_copies_and_two_by_two_phases() {
+        let g = ConvGeom { upsample: 2, ..ConvGeom::square(3, 1, 1) };
+        assert_eq!(upsample_copies(&g), Some(4));
+        assert_eq!(upsampled_axis(3, 2, 1, 0), Some((1, vec![vec![0], vec![1, 2]])));
+        assert_eq!(upsampled_axis(3, 2, 1, 1), Some((0, vec![vec![0, 1], vec![2]])));
+        assert_eq!(upsample_copies(&ConvGeom { upsample: 2, ..ConvGeom::square(1, 1, 0) }), Some(1));
+        // Without padding, phase 0 reads taps 0 and 1 at one source pixel, 2 at the next.
+        assert_eq!(upsample_copies(&ConvGeom { upsample: 2, ..ConvGeom::square(3, 1, 0) }), Some(4));
+    }
+
+    /// Direct integer convolution over `codes` (`h × w × cin`), reading the
+    /// input upsampled by `u` (nearest), stride 1, padding (`pt`, `pl`).
+    #[allow(clippy::too_many_arguments)]
+    fn direct(
+        codes: &[i32],
+        h: usize,
+        w: usize,
+        cin: usize,
+        u: usize,
+        ints: &[i8],
+        cout: usize,
+        kh: usize,
+        kw: usize,
+        pt: usize,
+        pl: usize,
+        oh: usize,
+        ow: usize,
+    ) -> Vec<i32> {
+        let mut out = vec![0i32; oh * ow * cout];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for co in 0..cout {
+                    let mut acc = 0;
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let (Some(y), Some(x)) = ((oy + ky).checked_sub(pt), (ox + kx).checked_sub(pl)) else {
+                                continue;
+                            };
+                            if y >= h * u || x >= w * u {
+                                continue;
+                            }
+                            for ci in 0..cin {
+                                acc += codes[((y / u) * w + x / u) * cin + ci]
+                                    * i32::from(ints[((co * kh + ky) * kw + kx) * cin + ci]);
+                            }
+                        }
+                    }
+                    out[(oy * ow + ox) * cout + co] = acc;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn upsampled_phases_over_copies_give_the_upsampled_conv_bit_for_bit() {
+        let mut r: u64 = 0x0b5e_55ed;
+        let mut next = move || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            r
+        };
+        for case in 0..40 {
+            let k = 1 + (next() % 4) as usize;
+            let pad = (next() as usize) % k;
+            let g = ConvGeom { upsample: 2, ..ConvGeom::square(k, 1, pad) };
+            let (h, w, cin, cout) = (
+                1 + (next() % 6) as usize,
+                1 + (next() % 7) as usize,
+                1 + (next() % 5) as usize,
+                1 + (next() % 3) as usize,
+            );
+            let Some((oh, ow)) = g.out_shape(h, w) else { continue };
+            let copies = upsample_copies(&g).unwrap();
+            let codes: Vec<i32> =
+                (0..h * w * cin).map(|_| if case % 3 == 0 { 255 } else { (next() % 256) as i32 }).collect();
+            let ints: Vec<i8> =
+                (0..cout * k * k * cin).map(|_| if case % 5 == 0 { i8::MIN } else { next() as i8 }).collect();
+            let wq = QWeights::from_ints(cout, k, k, cin, zynqflow_isa::WeightBits::B8, &ints);
+            let expect = direct(&codes, h, w, cin, 2, &ints, cout, k, k, pad, pad, oh, ow);
+            // The copies tensor: copy m of channel c at channel m·cin + c.
+            let c2 = copies * cin;
+            let copied: Vec<i32> = (0..h * w * c2).map(|i| codes[(i / c2) * cin + (i % c2) % cin]).collect();
+            let phases = upsampled_phases(&g, &wq, copies, oh, ow).unwrap();
+            assert_eq!(phases.len(), oh.min(2) * ow.min(2), "a phase per output parity present");
+            let mut got = vec![i32::MIN; oh * ow * cout];
+            for p in &phases {
+                let part =
+                    direct(&copied, h, w, c2, 1, &p.ints, cout, p.kh, p.kw, p.pad_top, p.pad_left, p.out_h, p.out_w);
+                for i in 0..p.out_h {
+                    for j in 0..p.out_w {
+                        let (y, x) = (i * p.out_stride + p.out_off_y, j * p.out_stride + p.out_off_x);
+                        let dst = (y * ow + x) * cout;
+                        got[dst..dst + cout].copy_from_slice(&part[(i * p.out_w + j) * cout..][..cout]);
+                    }
+                }
+            }
+            assert_eq!(got, expect, "case {case}: {k}x{k} pad {pad} on {h}x{w}x{cin} -> {oh}x{ow}x{cout}");
+        }
     }
 }

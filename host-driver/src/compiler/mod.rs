@@ -12,7 +12,9 @@
 //! - concatenations cost nothing: producers write at channel offsets of one
 //!   tensor, and a consumer of a member reads it in place (`in_ch_off`);
 //! - the host packs the input, and finishes the last (raw) flow prediction
-//!   and the float steps after it (upsampling, scaling).
+//!   and the float steps after it (upsampling, scaling); when it pays, that
+//!   prediction runs as a 1 × 1 convolution per kernel tap whose parts the
+//!   host adds up ([`tap_split`]).
 //!
 //! Descriptor addresses in a [`Program`] are offsets: `in_addr`/`out_addr`
 //! into the activation arena, `w_addr`/`thr_addr` into the weights region.
@@ -24,11 +26,12 @@ pub mod lower;
 pub mod memplan;
 pub mod plan_table;
 pub mod split;
+pub mod tap_split;
 
 use crate::cpu::quant_net::{QuantNet, QuantOut};
 use crate::graph::{ConvOutput, Graph, NodeId, Op, ValueKind};
 use crate::quant::{QWeights, Thresholds};
-use crate::tensor::QTensor;
+use crate::tensor::{QTensor, RawTensor};
 use memplan::Lifetime;
 use std::ops::Range;
 use zynqflow_isa::{
@@ -120,6 +123,10 @@ pub struct Image {
     pub input_im2col: Option<im2col::Im2col>,
     /// Arena offset and layout of the tensor the host reads back.
     pub output: (usize, OutLayout),
+    /// How the host turns that tensor into the last layer's accumulators:
+    /// `None` takes it as it is; `Some` adds up the per-tap parts of a layer
+    /// run split into taps ([`tap_split`]).
+    pub output_taps: Option<tap_split::TapSplit>,
 }
 
 impl Image {
@@ -135,6 +142,16 @@ impl Image {
         match &self.input_im2col {
             Some(p) => p.pack(&t),
             None => t,
+        }
+    }
+
+    /// The last layer's accumulators from the raw tensor the accelerator
+    /// wrote (of `output`'s layout): the tensor itself, or its tap parts
+    /// added up. The inverse step of [`Image::pack_input`] at the other end.
+    pub fn finish_output(&self, raw: RawTensor) -> RawTensor {
+        match &self.output_taps {
+            Some(s) => s.fold(&raw),
+            None => raw,
         }
     }
 
@@ -260,6 +277,22 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
         }
     }
     let output = output.ok_or_else(|| unsupported(g, g.output, "no raw flow prediction feeds the output"))?;
+    // A fused split read only by an upsampled conv with multi-bit weights is
+    // written in copies, so that conv runs as phase convs of fewer taps
+    // ([`lower::upsampled_phases`]), while the copies fit one channel group.
+    let mut copies_of = vec![1usize; n];
+    for (s, p) in placement.iter().enumerate() {
+        let Placement::FusedInto(_) = p else { continue };
+        let [u] = consumers[s].as_slice() else { continue };
+        let Op::Conv(cu) = &g.nodes[*u].op else { continue };
+        let multi_bit = net.layers[*u].as_ref().is_some_and(|l| l.weights.weights.layout.bits.bits() >= 2);
+        let geom = &cu.geom;
+        if multi_bit && geom.upsample > 1 && geom.stride == 1 && !geom.transposed {
+            if let Some(k) = lower::upsample_copies(geom).filter(|&k| k > 1 && k * g.nodes[s].shape.c <= 64) {
+                copies_of[s] = k;
+            }
+        }
+    }
     let mut epilogue = Vec::new();
     let mut cur = output;
     while cur != g.output {
@@ -313,7 +346,9 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
             _ => false,
         };
         if owned && loc[id].is_none() {
-            tensors.push(Tensor { layout: Ok(act_layout(id)), life: None });
+            let a = act_layout(id);
+            let a = ActLayout::new(a.height, a.width, a.channels * copies_of[id], a.bits).expect("non-zero");
+            tensors.push(Tensor { layout: Ok(a), life: None });
             loc[id] = Some((tensors.len() - 1, 0));
         }
     }
@@ -330,6 +365,7 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
     let mut commands: Vec<Command> = Vec::new();
     let mut desc_tensors: Vec<(usize, usize)> = Vec::new(); // (input tensor, output tensor) per command
     let mut input_im2col: Option<im2col::Im2col> = None;
+    let mut output_taps: Option<tap_split::TapSplit> = None;
     for (id, node) in g.nodes.iter().enumerate() {
         let Op::Conv(c) = &node.op else {
             if let Op::SpaceToDepth { .. } = node.op {
@@ -357,14 +393,16 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
             (QuantOut::Thresholds(t), _) => (qw.clone(), MODE_THRESHOLD, Some(t.clone())),
             (QuantOut::Flow { scale, bias }, Some(s)) => {
                 let Op::SignSplit { bits, step, .. } = g.nodes[s].op else { unreachable!() };
+                // [+, −] for every channel, in as many copies as the split's reader needs.
                 let ints = qw.to_ints();
-                let doubled: Vec<i8> = ints.iter().chain(ints.iter()).copied().collect();
-                let w2 = QWeights::from_ints(2 * wl.cout, wl.kh, wl.kw, wl.cin, wl.bits, &doubled);
+                let n_out = 2 * copies_of[s];
+                let repeated: Vec<i8> = (0..n_out).flat_map(|_| ints.iter().copied()).collect();
+                let w2 = QWeights::from_ints(n_out * wl.cout, wl.kh, wl.kw, wl.cin, wl.bits, &repeated);
                 let bound = worst_case(&wl, a_in);
-                let chans: Vec<_> = (0..2 * wl.cout)
+                let chans: Vec<_> = (0..n_out * wl.cout)
                     .map(|k| {
-                        let co = k % wl.cout;
-                        split::split_channel(scale[co], bias[co], bits, step, k >= wl.cout, -bound, bound)
+                        let (co, negative) = (k % wl.cout, (k / wl.cout) % 2 == 1);
+                        split::split_channel(scale[co], bias[co], bits, step, negative, -bound, bound)
                     })
                     .collect();
                 (w2, MODE_THRESHOLD, Some(Thresholds::from_channels(bits, &chans)))
@@ -372,10 +410,16 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
             (QuantOut::Flow { .. }, None) => (qw.clone(), MODE_RAW, None),
         };
         let (oh, ow) = (node.shape.h, node.shape.w);
-        let mut phases = lower::lower(&c.geom, s2d, &run_w, cin, oh, ow).map_err(|r| unsupported(g, id, r))?;
+        let copies = copies_of[src];
+        let mut phases = if copies > 1 {
+            lower::upsampled_phases(&c.geom, &run_w, copies, oh, ow)
+        } else {
+            lower::lower(&c.geom, s2d, &run_w, cin, oh, ow)
+        }
+        .map_err(|r| unsupported(g, id, r))?;
         // The network's input read by this conv alone: the host packs its
         // receptive fields into channels and the conv becomes 1 × 1.
-        let mut cin = cin;
+        let mut cin = cin * copies;
         let sole_reader = match consumers[src].as_slice() {
             [only] if *only == id => true,
             [only] => s2d && consumers[*only].as_slice() == [id],
@@ -402,6 +446,40 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
                     lower::PhaseConv { kh: 1, kw: 1, stride: 1, pad_top: 0, pad_left: 0, ints, ..phases[0].clone() };
             }
         }
+        // The last raw layer, if splitting it into taps saves passes: a 1 x 1
+        // conv per (tap, channel) over every input pixel, summed by the host.
+        let mut cout = run_w.layout.cout;
+        if id == output && mode == MODE_RAW && phases.len() == 1 {
+            let p = &phases[0];
+            let src_layout = tensors[t_in].layout.expect("inputs are codes");
+            let split = tap_split::TapSplit {
+                kh: p.kh,
+                kw: p.kw,
+                pad_top: p.pad_top,
+                pad_left: p.pad_left,
+                cout,
+                in_h: src_layout.height,
+                in_w: src_layout.width,
+                out_h: p.out_h,
+                out_w: p.out_w,
+            };
+            if p.stride == 1 && p.upsample == 1 && p.out_stride == 1 && split.pays_off(usize::from(caps.rows)) {
+                let ints = split.weights(&p.ints, cin);
+                phases[0] = lower::PhaseConv {
+                    kh: 1,
+                    kw: 1,
+                    pad_top: 0,
+                    pad_left: 0,
+                    out_h: split.in_h,
+                    out_w: split.in_w,
+                    ints,
+                    ..phases[0].clone()
+                };
+                tensors[out_tensor].layout = Err(split.device_layout());
+                cout = split.channels();
+                output_taps = Some(split);
+            }
+        }
         let thr_off = thresholds.as_ref().map(|t| push_aligned(&mut weights, &i32_bytes(&t.data)));
         let first = commands.len();
         let a_out = match mode {
@@ -422,7 +500,7 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
             input: tensors[t_in].layout.expect("inputs are codes"),
             in_ch_off: in_off,
             cin,
-            cout: run_w.layout.cout,
+            cout,
             dst: (dst_h, dst_w, dst_c),
             ch_off,
         };
@@ -465,6 +543,7 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
         input: (offsets[0], tensors[0].layout.expect("codes")),
         input_im2col,
         output: (offsets[out_tensor], OutLayout::Raw(out_layout)),
+        output_taps,
     };
     image.check(caps)?;
     Ok(Program {

@@ -38,6 +38,9 @@ pub fn render(p: &Program) -> String {
                 if r.len() > 1 {
                     how = format!("{} phases of {how}, out stride {}", r.len(), d.out_stride);
                 }
+                if let (Some(t), true) = (&p.image.output_taps, id == p.output_node) {
+                    how = format!("{}x{} as {} 1x1 taps ({} ch), host sums", t.kh, t.kw, t.taps(), t.channels());
+                }
                 how.push_str(if d.mode == zynqflow_isa::MODE_RAW { ", raw" } else { ", thresholds" });
                 let runs =
                     if r.len() > 1 { format!("acc #{}-{}", r.start, r.end - 1) } else { format!("acc #{}", r.start) };

@@ -403,6 +403,7 @@ impl<P: Platform> Accelerator<P> {
         let Output::Raw(acc) = self.run_image(l, &input, timeout)? else {
             unreachable!("network programs end in a raw flow prediction")
         };
+        let acc = l.image.finish_output(acc);
         let mut flow = finish_flow(&acc, &program.flow_scale, &program.flow_bias);
         for &id in &program.epilogue {
             flow = match &program.graph.nodes[id].op {
