@@ -124,7 +124,10 @@ impl Results {
             "Measured {} by `{}` (`make bench`); the numbers are in `{}`. Every cycle count is from the \
              Verilator RTL with the default memory model (40-cycle read latency, one 64-bit beat per cycle \
              on `pynq-z2`, one 128-bit beat on `ultra96v2`); descriptors of more than two output rows are \
-             measured on their first one and two rows and extrapolated per row (`src/cmd/bench/rtl.rs`).\n\n",
+             measured on their first one and two rows and extrapolated per row (`src/cmd/bench/rtl.rs`). \
+             Utilization counts the network's MACs only (MMAC below, `useful_macs` in the JSON): what the \
+             compiler computes on top to save steps, the fused sign split's duplicate channels and the \
+             upsampled flows' input copies, is not useful work.\n\n",
             self.date,
             self.command,
             json_path.display()
@@ -189,7 +192,7 @@ impl Results {
                     l.out_h,
                     l.out_w,
                     l.bit_product,
-                    l.macs as f64 / 1e6,
+                    l.useful_macs as f64 / 1e6,
                     group(l.cycles),
                     group(l.formula_cycles),
                     100.0 * l.stall_cycles as f64 / l.cycles.max(1) as f64,

@@ -48,8 +48,15 @@ pub struct LayerCycles {
     pub out_w: u32,
     /// Activation bits × weight bits.
     pub bit_product: u32,
-    /// Useful multiply-accumulates (`out_h·out_w·cout·kh·kw·cin`).
+    /// Multiply-accumulates the descriptor does (`out_h·out_w·cout·kh·kw·cin`,
+    /// checked against `PERF_MACS`).
     pub macs: u64,
+    /// The network's multiply-accumulates this descriptor stands for: its
+    /// layer's MACs (`Graph::macs`) shared among the layer's descriptors in
+    /// proportion to `macs`. Smaller than `macs` where the compiler computes
+    /// more than the network asks for to save steps (the copies and the
+    /// [+, −] channels of a fused sign split); utilization counts only these.
+    pub useful_macs: u64,
     /// Cycles, START to interrupt.
     pub cycles: u64,
     /// Cycles the feeder waited for activations (`PERF_STALL`).
@@ -85,9 +92,11 @@ pub struct NetCycles {
     pub cycles: u64,
     /// Memory-stall cycles.
     pub stall_cycles: u64,
-    /// Useful MACs.
+    /// MACs the descriptors do.
     pub macs: u64,
-    /// Σ MACs × bit product / (peak bit MACs per cycle × cycles).
+    /// The network's MACs (Σ `useful_macs`).
+    pub useful_macs: u64,
+    /// Σ useful MACs × bit product / (peak bit MACs per cycle × cycles).
     pub utilization: f64,
     /// Frames per second at a 100 MHz fabric clock.
     pub fps_at_100mhz: f64,
@@ -213,6 +222,11 @@ impl Session {
         if run.macs != macs(&d) {
             bail!("descriptor {i}: PERF_MACS {} but the descriptor has {}", run.macs, macs(&d));
         }
+        let command = &self.program.image.commands[i];
+        let layer_macs: u64 =
+            self.program.image.commands.iter().filter(|c| c.node == command.node).map(|c| macs(&c.desc)).sum();
+        let useful_macs = (u128::from(self.program.graph.macs(command.node)) * u128::from(macs(&d))
+            / u128::from(layer_macs.max(1))) as u64;
         let c = &self.config;
         let groups = d.cin.div_ceil(64);
         let steps = u64::from(d.kh * d.kw * groups * d.a_in * d.w_bits);
@@ -235,12 +249,13 @@ impl Session {
             out_w: d.out_w,
             bit_product,
             macs: run.macs,
+            useful_macs,
             cycles: run.cycles,
             stall_cycles: run.stall,
             read_words: run.read_words,
             write_beats: run.write_beats,
             formula_cycles: passes * tiles * steps,
-            utilization: utilization(run.macs * u64::from(bit_product), c.peak_bit_macs_per_cycle(), run.cycles),
+            utilization: utilization(useful_macs * u64::from(bit_product), c.peak_bit_macs_per_cycle(), run.cycles),
             method: method.to_string(),
         })
     }
@@ -268,8 +283,14 @@ pub fn measure_net(
         layers.push(l);
     }
     progress(n, n, "");
+    // The shares add up to the network's MACs (up to one per descriptor of rounding).
+    let useful: u64 = layers.iter().map(|l| l.useful_macs).sum();
+    let total = s.program.graph.total_macs();
+    if useful > total || total - useful > n as u64 {
+        bail!("{net}: the descriptors stand for {useful} MACs, the network has {total}");
+    }
     let cycles: u64 = layers.iter().map(|l| l.cycles).sum();
-    let bit_macs: u64 = layers.iter().map(|l| l.macs * u64::from(l.bit_product)).sum();
+    let bit_macs: u64 = layers.iter().map(|l| l.useful_macs * u64::from(l.bit_product)).sum();
     let peak = config.peak_bit_macs_per_cycle();
     Ok(NetCycles {
         config: config.name.to_string(),
@@ -280,6 +301,7 @@ pub fn measure_net(
         cycles,
         stall_cycles: layers.iter().map(|l| l.stall_cycles).sum(),
         macs: layers.iter().map(|l| l.macs).sum(),
+        useful_macs: layers.iter().map(|l| l.useful_macs).sum(),
         utilization: utilization(bit_macs, peak, cycles),
         fps_at_100mhz: 100e6 / cycles.max(1) as f64,
         fps_at_150mhz: 150e6 / cycles.max(1) as f64,
