@@ -14,8 +14,9 @@
 //! meet its data at the array's ports.
 //!
 //! Bubbles (the step control's `valid` low) are inserted when: the next tile's
-//! half is not full yet (a memory stall, `stall` high); two tiles already
-//! wait for the output writer (`tile_done` not yet seen for them); or the
+//! half is not full yet (a memory stall, `stall` high);
+//! [`crate::out_writer::SLOTS`] = 4 tiles already wait for the output writer
+//! (`tile_done` not yet seen for them: the writer's staging slots); or the
 //! step is a tile's last and fewer than `spacing` cycles passed since the
 //! previous last step (the array's drain and the threshold unit's row rate,
 //! see [`crate::array`] and [`crate::threshold`]).
@@ -120,7 +121,7 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     p: DFF<Bits<4>>,
     opens: DFF<Bit>,
     since: DFF<Bits<16>>,
-    inflight: DFF<Bits<2>>,
+    inflight: DFF<Bits<3>>,
     ctl_r: DFF<Bits<CTL_BITS>>,
     rep_r: DFF<Bits<16>>,
     w_base: DFF<Bits<16>>,
@@ -166,8 +167,9 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     one4: Constant<Bits<4>>,
     one5: Constant<Bits<5>>,
     one16: Constant<Bits<16>>,
-    two2: Constant<Bits<2>>,
-    one2: Constant<Bits<2>>,
+    max_inflight: Constant<Bits<3>>,
+    one3: Constant<Bits<3>>,
+    zero3: Constant<Bits<3>>,
     zero2: Constant<Bits<2>>,
     zero4: Constant<Bits<4>>,
     zero5: Constant<Bits<5>>,
@@ -283,8 +285,9 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
             one4: k(1),
             one5: k(1),
             one16: k(1),
-            two2: k(2),
-            one2: k(1),
+            max_inflight: k(crate::out_writer::SLOTS as u64),
+            one3: k(1),
+            zero3: k(0),
             zero2: k(0),
             zero4: k(0),
             zero5: k(0),
@@ -346,7 +349,7 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
         self.q.next = self.level.q.val().get_bits::<4>(0) - self.p.q.val();
         self.last_pair.next = (self.pair.q.val() + self.one16.val()) == self.pairs.val();
         self.is_last.next = (self.level.q.val() == self.zero5.val()) & self.last_pair.val();
-        self.can_start.next = self.h_full.val() & (self.inflight.q.val() != self.two2.val());
+        self.can_start.next = self.h_full.val() & (self.inflight.q.val() != self.max_inflight.val());
         self.issue.next = self.active.q.val()
             & (self.in_tile.q.val() | self.can_start.val())
             & (!self.is_last.val() | (self.since.q.val() >= self.spacing.val()));
@@ -442,10 +445,10 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
             }
         }
         if self.tile_end.val() & !self.tile_done.val() {
-            self.inflight.d.next = self.inflight.q.val() + self.one2.val();
+            self.inflight.d.next = self.inflight.q.val() + self.one3.val();
         }
         if !self.tile_end.val() & self.tile_done.val() {
-            self.inflight.d.next = self.inflight.q.val() - self.one2.val();
+            self.inflight.d.next = self.inflight.q.val() - self.one3.val();
         }
         // The tile's destination: pixel (oy·os + off_y, ox0·os + off_x).
         self.w_offy16.i.next = self.off_y.val();
@@ -479,14 +482,14 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
             self.pair_w.d.next = self.zero16.val();
             self.opens.d.next = false;
             self.since.d.next = self.max16.val();
-            self.inflight.d.next = self.zero2.val();
+            self.inflight.d.next = self.zero3.val();
             self.rep_r.d.next = self.zero16.val();
             self.w_base.d.next = self.zero16.val();
         }
         if self.reset.val() {
             self.active.d.next = false;
             self.in_tile.d.next = false;
-            self.inflight.d.next = self.zero2.val();
+            self.inflight.d.next = self.zero3.val();
             self.ctl_r.d.next = self.idle.val();
             self.rep_r.d.next = self.zero16.val();
             self.w_base.d.next = self.zero16.val();

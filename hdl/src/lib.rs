@@ -97,10 +97,12 @@ pub fn accelerator_verilog(config: &ArrayConfig) -> Result<String, String> {
         const ROW_ADDR: usize,
         const FIFO_ADDR: usize,
         const ROWS: usize,
+        const RAW_A: usize,
     >(
         config: &ArrayConfig,
     ) -> String {
-        let mut top = top::Accelerator::<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR, ROWS>::new(config);
+        let mut top =
+            top::Accelerator::<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR, ROWS, RAW_A>::new(config);
         top.connect_all();
         waive(&rename_top(&generate_verilog(&top)))
     }
@@ -114,11 +116,11 @@ pub fn accelerator_verilog(config: &ArrayConfig) -> Result<String, String> {
         ));
     }
     Ok(match config.name {
-        // D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR, ROWS
-        "small" => generate::<64, 8, 12, 11, 64, 16, 3, 10, 4, 8>(config),
-        "pynq-z2" => generate::<64, 8, 11, 11, 256, 64, 4, 11, 5, 16>(config),
-        "ultra96v2" => generate::<128, 16, 11, 11, 256, 64, 4, 11, 5, 16>(config),
-        "kv260" => generate::<128, 16, 11, 11, 512, 128, 4, 11, 5, 16>(config),
+        // D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR, ROWS, RAW_A
+        "small" => generate::<64, 8, 12, 11, 64, 16, 3, 10, 4, 8, 4>(config),
+        "pynq-z2" => generate::<64, 8, 11, 11, 256, 64, 4, 11, 5, 16, 5>(config),
+        "ultra96v2" => generate::<128, 16, 11, 11, 256, 64, 4, 11, 5, 16, 5>(config),
+        "kv260" => generate::<128, 16, 11, 11, 512, 128, 4, 11, 5, 16, 5>(config),
         other => return Err(format!("preset `{other}` has no generator entry")),
     })
 }

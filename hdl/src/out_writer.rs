@@ -12,10 +12,11 @@
 //! AXI writer as one request per pixel (column).
 //!
 //! # Generation parameters
-//! `OutWriter<CODE_BUS, ACC_BUS, ROWS>::new(rows, cols)`: `rows` = `ROWS` ∈ {8, 16, 32, 64}
+//! `OutWriter<CODE_BUS, ACC_BUS, ROWS, RA>::new(rows, cols)`: `rows` = `ROWS` ∈ {8, 16, 32, 64}
 //! output channels per tile, `cols` (1..=64) pixels per tile; the bus widths
 //! are type parameters (rust-hdl needs them at compile time) and `new`
-//! asserts `CODE_BUS = 8·cols`, `ACC_BUS = 32·cols`.
+//! asserts `CODE_BUS = 8·cols`, `ACC_BUS = 32·cols` and `RA =`
+//! [`raw_addr_bits`]`(rows)` (the raw-row RAMs' address width).
 //!
 //! # Ports
 //! - `clock`, `reset` (synchronous, active high: forgets every pushed tile,
@@ -28,9 +29,9 @@
 //!   (valid columns, 1..=cols), `tile_rows` (valid rows, 1..=rows),
 //!   `tile_byte_lo` (first byte of the 64-channel word the tile's channels
 //!   occupy: channel offset in the group / 8), `tile_fill` (the layer's last
-//!   channel tile: also write the rest of the group, as zeros). At most two
-//!   tiles may be pushed and not yet `tile_done`; `tile_ready` is high exactly
-//!   when fewer than two are (it comes from flops only).
+//!   channel tile: also write the rest of the group, as zeros). At most
+//!   [`SLOTS`] = 4 tiles may be pushed and not yet `tile_done`; `tile_ready` is
+//!   high exactly when fewer are (it comes from flops only).
 //! - Rows: `row_valid`, `row_codes` (column `c`'s code in bits `8c..8c+8`,
 //!   planes `≥ a_out` ignored), `row_raw` (column `c`'s accumulator in bits
 //!   `32c..32c+32`). Exactly `rows` rows per pushed tile, in the drain order
@@ -66,13 +67,19 @@
 //! and the writer decides when a word may go.
 //!
 //! # Structure and timing
-//! Two staging slots: tile `t` uses slot `t mod 2`, so tile `t + 1`'s rows
-//! arrive while tile `t` is written. Per slot, column and plane a shift
+//! Four staging slots: tile `t` uses slot `t mod 4`, so the rows of later
+//! tiles arrive while tile `t` is written. A tile holds its slot from its
+//! push (at its last step, see [`crate::feeder`]) to `tile_done`: the array's
+//! drain latency, the threshold unit, its `rows` rows and its words. With two
+//! slots that occupancy (about 63 cycles on `pynq-z2`) bounded tiles of few
+//! steps to one per 32 cycles or so — `cast` (1×1, 8 steps) measured 36.6 per
+//! tile; with four the array's own spacing (`rows` cycles) is nearly reached
+//! (docs/performance.md, change 9). Per slot, column and plane a shift
 //! register of `rows` bits takes bit `p` of the column's code at every row
 //! (`sr = sr << 1 | bit`: after `rows` rows, row `r` sits in bit `r`); a word
 //! is one register, masked with the tile's valid rows and shifted to
 //! `tile_byte_lo`. Raw rows are written to two inferred RAMs (even and odd
-//! rows; address `{row / 2, slot}`), so a 64-bit word (two consecutive rows)
+//! rows; entry `(row / 2)·4 + slot`), so a 64-bit word (two consecutive rows)
 //! is one read of each.
 //! - Threshold mode: one word per cycle while `wdata_ready` is high, no bubble
 //!   between columns or between tiles whose rows are in: a tile costs
@@ -86,36 +93,44 @@
 //! - Requests: one per cycle while `wreq_ready` is high.
 //!
 //! # Size
-//! Flip-flops: `2 · cols · 8 · rows` shift-register bits (the registers are
+//! Flip-flops: `4 · cols · 8 · rows` shift-register bits (the registers are
 //! exactly `ROWS` = `rows` bits wide: when they were declared 64 bits wide and
 //! masked, a flattened synthesis trimmed the unused bits but a hierarchical
 //! one — rust-hdl writes one module per register — kept them, 23,509 LUTs in
 //! the whole pynq-z2 top), the two RAMs' `32·cols`-bit read registers, and
-//! about 340 of control, metadata and output registers. The raw rows take
-//! two `64 × 32·cols` RAMs (6 address bits for every `rows`; `rows` entries of
-//! each are used).
+//! about 600 of control, metadata and output registers. The raw rows take
+//! two `2·rows × 32·cols` RAMs (`rows / 2` entries per slot).
 //!
-//! Rows 8, cols 12, yosys 0.23 `read_verilog <one file per module>;
-//! synth_xilinx -family xc7 [-flatten] -top top; stat`: flattened (test
-//! `size_rows_8_cols_12`) 2,138 LUTs, 2,642 FFs (1,536 shift register, 768
-//! RAM read registers), 256 RAM64M (the raw-row RAMs as LUT RAM, 4 LUTs
-//! each), 31 CARRY4, 862 MUXF7, 373 MUXF8; hierarchical 4,053 LUTs, 2,774
-//! FFs — the difference is mostly the shift registers' hold multiplexers
-//! (1,536 LUT3), which only a flattened synthesis turns into clock enables
+//! yosys 0.23 `read_verilog top.v; synth_xilinx -family xc7 -flatten -top
+//! top; stat`, with four slots: rows 16, cols 8 (`pynq-z2`) 3,894 logic LUTs
+//! + 86 RAM32M (the raw-row RAMs as LUT RAM, 4 LUTs each), 5,129 FFs (2,850
+//! LUTs, 2,914 FFs with two slots: +1,388 LUTs for the slots); rows 8, cols
+//! 12: 3,378 logic LUTs + 128 RAM32M, 4,329 FFs. Synthesized hierarchically
+//! (one file per module, test `size_rows_8_cols_12`) rows 8, cols 12 is
+//! 7,030 LUTs, 4,573 FFs: the shift registers' hold multiplexers (one LUT3
+//! per bit) stay, which only a flattened synthesis turns into clock enables
 //! because rust-hdl's `DFF` module has no enable input.
 use crate::desc_check::Widen;
+use crate::fifo::Narrow;
 use rust_hdl::prelude::*;
 
 /// Output channels per tile the block accepts.
 pub const ROWS_CHOICES: [usize; 4] = [8, 16, 32, 64];
 /// Largest number of columns (pixels) per tile.
 pub const MAX_COLS: usize = 64;
-/// Address bits of each raw-row RAM: `{row / 2 (5 bits), slot}`.
-pub const RAW_ADDR: usize = 6;
+/// Staging slots: tiles pushed and not yet done (the feeder keeps at most
+/// this many in flight).
+pub const SLOTS: usize = 4;
+
+/// Address bits `RA` of each raw-row RAM for `rows` rows per tile:
+/// `log2(rows / 2 · SLOTS)`, entry `(row / 2)·SLOTS + slot`.
+pub fn raw_addr_bits(rows: usize) -> usize {
+    (rows / 2 * SLOTS).trailing_zeros() as usize
+}
 
 /// The output writer; see the module documentation.
 #[derive(LogicBlock)]
-pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> {
+pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize, const RA: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset: forgets every tile (see the module docs).
@@ -128,7 +143,7 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     pub col_step: Signal<In, Bits<32>>,
     /// A tile's metadata is offered.
     pub tile_valid: Signal<In, Bit>,
-    /// Fewer than two tiles are pushed and not done.
+    /// Fewer than [`SLOTS`] tiles are pushed and not done.
     pub tile_ready: Signal<Out, Bit>,
     /// Destination byte address of column 0.
     pub tile_addr: Signal<In, Bits<32>>,
@@ -170,8 +185,8 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     // Staging: bit-plane shift registers, index 16·c + 8·slot + plane, and
     // the raw rows (even and odd rows).
     sr: Vec<DFF<Bits<ROWS>>>,
-    ram_even: RAM<Bits<ACC_BUS>, RAW_ADDR>,
-    ram_odd: RAM<Bits<ACC_BUS>, RAW_ADDR>,
+    ram_even: RAM<Bits<ACC_BUS>, RA>,
+    ram_odd: RAM<Bits<ACC_BUS>, RA>,
     // Per-slot metadata and progress flags.
     m_addr: Vec<DFF<Bits<32>>>,
     m_cols: Vec<DFF<Bits<8>>>,
@@ -183,31 +198,31 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     m_full: Vec<DFF<Bit>>,
     m_rdone: Vec<DFF<Bit>>,
     m_ddone: Vec<DFF<Bit>>,
-    push_ptr: DFF<Bit>,
-    fill_slot: DFF<Bit>,
-    fill_cnt: DFF<Bits<6>>,
-    done_ptr: DFF<Bit>,
+    push_ptr: DFF<Bits<2>>,
+    fill_slot: DFF<Bits<2>>,
+    fill_cnt: DFF<Bits<8>>,
+    done_ptr: DFF<Bits<2>>,
     done_q: DFF<Bit>,
     // Request generator and its output register.
     r_busy: DFF<Bit>,
-    r_slot: DFF<Bit>,
+    r_slot: DFF<Bits<2>>,
     r_col: DFF<Bits<8>>,
     r_addr: DFF<Bits<32>>,
     q_valid: DFF<Bit>,
     q_last: DFF<Bit>,
-    q_slot: DFF<Bit>,
+    q_slot: DFF<Bits<2>>,
     q_addr: DFF<Bits<32>>,
     q_words: DFF<Bits<24>>,
     // Data generator and its output register.
     d_busy: DFF<Bit>,
-    d_slot: DFF<Bit>,
+    d_slot: DFF<Bits<2>>,
     d_col: DFF<Bits<8>>,
     d_word: DFF<Bits<16>>,
     d_alo: DFF<Bits<3>>,
     rd_ok: DFF<Bit>,
     o_valid: DFF<Bit>,
     o_last: DFF<Bit>,
-    o_slot: DFF<Bit>,
+    o_slot: DFF<Bits<2>>,
     o_word: DFF<Bits<64>>,
     o_strb: DFF<Bits<8>>,
 
@@ -216,9 +231,15 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     fill_sel: Vec<Signal<Local, Bit>>,
     thermo: Signal<Local, Bits<64>>,
     new_strb: Signal<Local, Bits<8>>,
-    fill_row: Signal<Local, Bits<6>>,
-    ram_wr_addr: Signal<Local, Bits<RAW_ADDR>>,
-    slot_bit: Signal<Local, Bits<RAW_ADDR>>,
+    fill_row: Signal<Local, Bits<8>>,
+    ram_wr_addr: Signal<Local, Bits<RA>>,
+    fill_slot_ra: Signal<Local, Bits<RA>>,
+    d_slot_ra: Signal<Local, Bits<RA>>,
+    // RAM entry of a row pair, `(row & !1) · 2` (bits 0 and 1 zero: the slot
+    // goes there), cut to `RA` bits.
+    n_wr: Narrow<8, RA>,
+    n_rd_even: Narrow<8, RA>,
+    n_rd_odd: Narrow<8, RA>,
     r_ok: Signal<Local, Bit>,
     r_active: Signal<Local, Bit>,
     r_load: Signal<Local, Bit>,
@@ -241,14 +262,14 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     d_rmask: Signal<Local, Bits<64>>,
     d_cur_alo: Signal<Local, Bits<3>>,
     d_a16: Signal<Local, Bits<16>>,
-    d_key: Signal<Local, Bits<4>>,
+    d_key: Signal<Local, Bits<5>>,
     col_word: Vec<Signal<Local, Bits<ROWS>>>,
     d_sr: Signal<Local, Bits<ROWS>>,
     // `d_sr` zero-extended to a 64-bit word.
     sr_wide: Widen<ROWS, 64>,
     thr_word: Signal<Local, Bits<64>>,
     two_j: Signal<Local, Bits<8>>,
-    two_jo: Signal<Local, Bits<RAW_ADDR>>,
+    two_jo: Signal<Local, Bits<8>>,
     h8: Signal<Local, Bits<8>>,
     lo_row: Signal<Local, Bits<8>>,
     hi_row: Signal<Local, Bits<8>>,
@@ -263,8 +284,11 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     done_now: Signal<Local, Bit>,
 
     // Constants (localparams).
-    key_c: Vec<Constant<Bits<4>>>,
-    bit4: Vec<Constant<Bits<4>>>,
+    key_c: Vec<Constant<Bits<5>>>,
+    bit5: Vec<Constant<Bits<5>>>,
+    slot_c: Vec<Constant<Bits<2>>>,
+    one2: Constant<Bits<2>>,
+    zero2: Constant<Bits<2>>,
     col_c: Vec<Constant<Bits<8>>>,
     row_c: Vec<Constant<Bits<8>>>,
     blo_c: Vec<Constant<Bits<3>>>,
@@ -278,8 +302,7 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     bit24: Vec<Constant<Bits<24>>>,
     twice8: Vec<Constant<Bits<8>>>,
     rows_mask: Constant<Bits<64>>,
-    top_row: Constant<Bits<6>>,
-    pair_mask: Constant<Bits<RAW_ADDR>>,
+    top_row: Constant<Bits<8>>,
     addr_mask: Constant<Bits<32>>,
     zero64: Constant<Bits<64>>,
     zero_r: Constant<Bits<ROWS>>,
@@ -288,14 +311,12 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     zero24: Constant<Bits<24>>,
     zero16: Constant<Bits<16>>,
     one16: Constant<Bits<16>>,
-    zero4: Constant<Bits<4>>,
+    zero5: Constant<Bits<5>>,
     zero8: Constant<Bits<8>>,
     one8: Constant<Bits<8>>,
-    two_addr: Constant<Bits<RAW_ADDR>>,
-    zero6: Constant<Bits<6>>,
-    one6: Constant<Bits<6>>,
-    zero_addr: Constant<Bits<RAW_ADDR>>,
-    one_addr: Constant<Bits<RAW_ADDR>>,
+    zero_ra: Constant<Bits<RA>>,
+    pair_mask: Constant<Bits<8>>,
+    bit_ra: Vec<Constant<Bits<RA>>>,
     lo_strb: Constant<Bits<8>>,
     hi_strb: Constant<Bits<8>>,
     zero_strb: Constant<Bits<8>>,
@@ -323,12 +344,19 @@ pub fn threshold_strobe(rows: usize, byte_lo: usize, fill: bool) -> u8 {
     byte_range(byte_lo, hi) as u8
 }
 
-impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> OutWriter<CODE_BUS, ACC_BUS, ROWS> {
+impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize, const RA: usize>
+    OutWriter<CODE_BUS, ACC_BUS, ROWS, RA>
+{
     /// A writer for tiles of `rows` channels × `cols` pixels; the bus widths
     /// must match (see the module documentation).
     pub fn new(rows: usize, cols: usize) -> Self {
         assert!(ROWS_CHOICES.contains(&rows), "rows {rows} not one of {ROWS_CHOICES:?}");
         assert_eq!(ROWS, rows, "shift-register width {ROWS} is not rows = {rows}");
+        assert_eq!(
+            RA,
+            raw_addr_bits(rows),
+            "raw RAM address width {RA} is not log2(rows/2 · {SLOTS}) for rows = {rows}"
+        );
         assert!((1..=MAX_COLS).contains(&cols), "cols {cols} outside 1..={MAX_COLS}");
         assert_eq!(CODE_BUS, 8 * cols, "code bus {CODE_BUS} is not 8·cols for {cols} columns");
         assert_eq!(ACC_BUS, 32 * cols, "accumulator bus {ACC_BUS} is not 32·cols for {cols} columns");
@@ -359,19 +387,19 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> OutWriter<C
             wdata_strb: Default::default(),
             wdata_valid: Default::default(),
             wdata_ready: Default::default(),
-            sr: many(16 * cols),
+            sr: many(8 * SLOTS * cols),
             ram_even: Default::default(),
             ram_odd: Default::default(),
-            m_addr: many(2),
-            m_cols: many(2),
-            m_rows: many(2),
-            m_blo: many(2),
-            m_strb: many(2),
-            m_rmask: many(2),
-            m_ok: many(2),
-            m_full: many(2),
-            m_rdone: many(2),
-            m_ddone: many(2),
+            m_addr: many(SLOTS),
+            m_cols: many(SLOTS),
+            m_rows: many(SLOTS),
+            m_blo: many(SLOTS),
+            m_strb: many(SLOTS),
+            m_rmask: many(SLOTS),
+            m_ok: many(SLOTS),
+            m_full: many(SLOTS),
+            m_rdone: many(SLOTS),
+            m_ddone: many(SLOTS),
             push_ptr: Default::default(),
             fill_slot: Default::default(),
             fill_cnt: Default::default(),
@@ -398,12 +426,16 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> OutWriter<C
             o_word: Default::default(),
             o_strb: Default::default(),
             push: Default::default(),
-            fill_sel: many(2),
+            fill_sel: many(SLOTS),
             thermo: Default::default(),
             new_strb: Default::default(),
             fill_row: Default::default(),
             ram_wr_addr: Default::default(),
-            slot_bit: Default::default(),
+            fill_slot_ra: Default::default(),
+            d_slot_ra: Default::default(),
+            n_wr: Default::default(),
+            n_rd_even: Default::default(),
+            n_rd_odd: Default::default(),
             r_ok: Default::default(),
             r_active: Default::default(),
             r_load: Default::default(),
@@ -445,8 +477,11 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> OutWriter<C
             raw_word: Default::default(),
             raw_strb: Default::default(),
             done_now: Default::default(),
-            key_c: constants(0..16u64),
-            bit4: constants((0..4).map(|i| 1u64 << i)),
+            key_c: constants(0..32u64),
+            bit5: constants((0..5).map(|i| 1u64 << i)),
+            slot_c: constants(0..SLOTS as u64),
+            one2: Constant::new(1u64.into()),
+            zero2: Constant::new(0u64.into()),
             col_c: constants(0..cols as u64),
             row_c: constants(0..64u64),
             blo_c: constants(0..8u64),
@@ -461,7 +496,6 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> OutWriter<C
             twice8: constants((0..7).map(|i| 2u64 << i)),
             rows_mask: Constant::new(rows_mask.into()),
             top_row: Constant::new(((rows - 1) as u64).into()),
-            pair_mask: Constant::new((((rows / 2 - 1) << 1) as u64).into()),
             addr_mask: Constant::new(0xffff_fff8u64.into()),
             zero64: Constant::new(0u64.into()),
             zero_r: Constant::new(0u64.into()),
@@ -470,14 +504,12 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> OutWriter<C
             zero24: Constant::new(0u64.into()),
             zero16: Constant::new(0u64.into()),
             one16: Constant::new(1u64.into()),
-            zero4: Constant::new(0u64.into()),
+            zero5: Constant::new(0u64.into()),
             zero8: Constant::new(0u64.into()),
             one8: Constant::new(1u64.into()),
-            two_addr: Constant::new(2u64.into()),
-            zero6: Constant::new(0u64.into()),
-            one6: Constant::new(1u64.into()),
-            zero_addr: Constant::new(0u64.into()),
-            one_addr: Constant::new(1u64.into()),
+            zero_ra: Constant::new(0u64.into()),
+            pair_mask: Constant::new((((rows / 2 - 1) << 1) as u64).into()),
+            bit_ra: constants([1, 2]),
             lo_strb: Constant::new(0x0fu64.into()),
             hi_strb: Constant::new(0xf0u64.into()),
             zero_strb: Constant::new(0u64.into()),
@@ -497,7 +529,9 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> OutWriter<C
     }
 }
 
-impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for OutWriter<CODE_BUS, ACC_BUS, ROWS> {
+impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize, const RA: usize> Logic
+    for OutWriter<CODE_BUS, ACC_BUS, ROWS, RA>
+{
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
@@ -505,7 +539,7 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for O
             q_last, q_slot, q_addr, q_words, d_busy, d_slot, d_col, d_word, d_alo, rd_ok, o_valid, o_last, o_slot,
             o_word, o_strb
         );
-        for s in 0..2 {
+        for s in 0..SLOTS {
             self.m_addr[s].clock.next = self.clock.val();
             self.m_cols[s].clock.next = self.clock.val();
             self.m_rows[s].clock.next = self.clock.val();
@@ -536,9 +570,11 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for O
         // Tile metadata: the valid-row mask (rows below `tile_rows`, and
         // below `rows`: a constant, so the unused shift-register bits go)
         // and the strobe, stored in slot `push_ptr`.
-        self.push.next = self.tile_valid.val() & !self.m_ok[0].q.val();
-        if self.push_ptr.q.val() {
-            self.push.next = self.tile_valid.val() & !self.m_ok[1].q.val();
+        self.push.next = false;
+        for s in 0..SLOTS {
+            if self.push_ptr.q.val() == self.slot_c[s].val() {
+                self.push.next = self.tile_valid.val() & !self.m_ok[s].q.val();
+            }
         }
         self.thermo.next = self.zero64.val();
         for i in 0..64 {
@@ -556,54 +592,53 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for O
             }
         }
         if self.push.val() {
-            self.push_ptr.d.next = !self.push_ptr.q.val();
+            // Slot pointers count modulo SLOTS = 4: the 2-bit wrap.
+            self.push_ptr.d.next = self.push_ptr.q.val() + self.one2.val();
         }
-        self.fill_sel[0].next = self.row_valid.val() & !self.fill_slot.q.val();
-        self.fill_sel[1].next = self.row_valid.val() & self.fill_slot.q.val();
-        if self.push.val() & !self.push_ptr.q.val() {
-            self.m_addr[0].d.next = self.tile_addr.val();
-            self.m_cols[0].d.next = self.tile_cols.val();
-            self.m_rows[0].d.next = self.tile_rows.val();
-            self.m_blo[0].d.next = self.tile_byte_lo.val();
-            self.m_strb[0].d.next = self.new_strb.val();
-            self.m_rmask[0].d.next = self.thermo.val() & self.rows_mask.val();
-            self.m_ok[0].d.next = true;
-        }
-        if self.push.val() & self.push_ptr.q.val() {
-            self.m_addr[1].d.next = self.tile_addr.val();
-            self.m_cols[1].d.next = self.tile_cols.val();
-            self.m_rows[1].d.next = self.tile_rows.val();
-            self.m_blo[1].d.next = self.tile_byte_lo.val();
-            self.m_strb[1].d.next = self.new_strb.val();
-            self.m_rmask[1].d.next = self.thermo.val() & self.rows_mask.val();
-            self.m_ok[1].d.next = true;
+        for s in 0..SLOTS {
+            self.fill_sel[s].next = self.row_valid.val() & (self.fill_slot.q.val() == self.slot_c[s].val());
+            if self.push.val() & (self.push_ptr.q.val() == self.slot_c[s].val()) {
+                self.m_addr[s].d.next = self.tile_addr.val();
+                self.m_cols[s].d.next = self.tile_cols.val();
+                self.m_rows[s].d.next = self.tile_rows.val();
+                self.m_blo[s].d.next = self.tile_byte_lo.val();
+                self.m_strb[s].d.next = self.new_strb.val();
+                self.m_rmask[s].d.next = self.thermo.val() & self.rows_mask.val();
+                self.m_ok[s].d.next = true;
+            }
         }
 
         // ---------------------------------------------------------------
         // Rows: shift every plane bit into slot `fill_slot`'s registers and
         // write the accumulators to the even or odd raw RAM.
+        // Register index 32·c + 8·slot + plane (SLOTS = 4).
         for c in 0..self._cols {
-            for s in 0..2 {
+            for s in 0..SLOTS {
                 for p in 0..8 {
-                    self.sr[16 * c + 8 * s + p].clock.next = self.clock.val();
-                    self.sr[16 * c + 8 * s + p].d.next = self.sr[16 * c + 8 * s + p].q.val();
+                    self.sr[32 * c + 8 * s + p].clock.next = self.clock.val();
+                    self.sr[32 * c + 8 * s + p].d.next = self.sr[32 * c + 8 * s + p].q.val();
                     if self.fill_sel[s].val() {
-                        self.sr[16 * c + 8 * s + p].d.next = self.sr[16 * c + 8 * s + p].q.val() << self.one8.val();
+                        self.sr[32 * c + 8 * s + p].d.next = self.sr[32 * c + 8 * s + p].q.val() << self.one8.val();
                         if self.row_codes.val().get_bit(8 * c + p) {
-                            self.sr[16 * c + 8 * s + p].d.next =
-                                (self.sr[16 * c + 8 * s + p].q.val() << self.one8.val()) | self.one_r.val();
+                            self.sr[32 * c + 8 * s + p].d.next =
+                                (self.sr[32 * c + 8 * s + p].q.val() << self.one8.val()) | self.one_r.val();
                         }
                     }
                 }
             }
         }
-        self.slot_bit.next = self.zero_addr.val();
-        if self.fill_slot.q.val() {
-            self.slot_bit.next = self.one_addr.val();
+        self.fill_slot_ra.next = self.zero_ra.val();
+        if self.fill_slot.q.val().get_bit(0) {
+            self.fill_slot_ra.next = self.bit_ra[0].val();
         }
-        // Rows arrive top row first: row index = (rows − 1) − count.
+        if self.fill_slot.q.val().get_bit(1) {
+            self.fill_slot_ra.next = self.fill_slot_ra.val() | self.bit_ra[1].val();
+        }
+        // Rows arrive top row first: row index = (rows − 1) − count. RAM
+        // entry (row / 2)·4 + slot = (row with bit 0 cleared) · 2 + slot.
         self.fill_row.next = self.top_row.val() - self.fill_cnt.q.val();
-        self.ram_wr_addr.next = (self.fill_row.val() & self.pair_mask.val()) | self.slot_bit.val();
+        self.n_wr.i.next = (self.fill_row.val() & self.pair_mask.val()) << self.one8.val();
+        self.ram_wr_addr.next = self.n_wr.o.val() | self.fill_slot_ra.val();
         self.ram_even.write_address.next = self.ram_wr_addr.val();
         self.ram_odd.write_address.next = self.ram_wr_addr.val();
         self.ram_even.write_data.next = self.row_raw.val();
@@ -611,14 +646,14 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for O
         self.ram_even.write_enable.next = self.row_valid.val() & !self.fill_row.val().get_bit(0);
         self.ram_odd.write_enable.next = self.row_valid.val() & self.fill_row.val().get_bit(0);
         if self.row_valid.val() {
-            self.fill_cnt.d.next = self.fill_cnt.q.val() + self.one6.val();
+            self.fill_cnt.d.next = self.fill_cnt.q.val() + self.one8.val();
             if self.fill_cnt.q.val() == self.top_row.val() {
-                self.fill_cnt.d.next = self.zero6.val();
-                self.fill_slot.d.next = !self.fill_slot.q.val();
-                if self.fill_slot.q.val() {
-                    self.m_full[1].d.next = true;
-                } else {
-                    self.m_full[0].d.next = true;
+                self.fill_cnt.d.next = self.zero8.val();
+                self.fill_slot.d.next = self.fill_slot.q.val() + self.one2.val();
+                for s in 0..SLOTS {
+                    if self.fill_slot.q.val() == self.slot_c[s].val() {
+                        self.m_full[s].d.next = true;
+                    }
                 }
             }
         }
@@ -626,15 +661,17 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for O
         // ---------------------------------------------------------------
         // Request generator: one request per column of slot `r_slot`, from
         // its push on.
-        self.r_ok.next = self.m_ok[0].q.val() & !self.m_rdone[0].q.val();
-        self.r_cur.next = self.m_addr[0].q.val();
-        self.r_cols.next = self.m_cols[0].q.val();
-        self.r_rows.next = self.m_rows[0].q.val();
-        if self.r_slot.q.val() {
-            self.r_ok.next = self.m_ok[1].q.val() & !self.m_rdone[1].q.val();
-            self.r_cur.next = self.m_addr[1].q.val();
-            self.r_cols.next = self.m_cols[1].q.val();
-            self.r_rows.next = self.m_rows[1].q.val();
+        self.r_ok.next = false;
+        self.r_cur.next = self.zero32.val();
+        self.r_cols.next = self.zero8.val();
+        self.r_rows.next = self.zero8.val();
+        for s in 0..SLOTS {
+            if self.r_slot.q.val() == self.slot_c[s].val() {
+                self.r_ok.next = self.m_ok[s].q.val() & !self.m_rdone[s].q.val();
+                self.r_cur.next = self.m_addr[s].q.val();
+                self.r_cols.next = self.m_cols[s].q.val();
+                self.r_rows.next = self.m_rows[s].q.val();
+            }
         }
         if self.r_busy.q.val() {
             self.r_cur.next = self.r_addr.q.val();
@@ -674,7 +711,7 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for O
             if self.r_last.val() {
                 self.r_col.d.next = self.zero8.val();
                 self.r_busy.d.next = false;
-                self.r_slot.d.next = !self.r_slot.q.val();
+                self.r_slot.d.next = self.r_slot.q.val() + self.one2.val();
             }
         } else if self.wreq_ready.val() {
             self.q_valid.d.next = false;
@@ -683,21 +720,23 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for O
         // ---------------------------------------------------------------
         // Data generator: the words of slot `d_slot`, column by column,
         // once all its rows are in.
-        self.d_ok.next = self.m_ok[0].q.val() & self.m_full[0].q.val() & !self.m_ddone[0].q.val();
-        self.d_cols.next = self.m_cols[0].q.val();
-        self.d_rows.next = self.m_rows[0].q.val();
-        self.d_blo.next = self.m_blo[0].q.val();
-        self.d_strb.next = self.m_strb[0].q.val();
-        self.d_rmask.next = self.m_rmask[0].q.val();
-        self.d_cur_alo.next = self.m_addr[0].q.val().get_bits::<3>(0);
-        if self.d_slot.q.val() {
-            self.d_ok.next = self.m_ok[1].q.val() & self.m_full[1].q.val() & !self.m_ddone[1].q.val();
-            self.d_cols.next = self.m_cols[1].q.val();
-            self.d_rows.next = self.m_rows[1].q.val();
-            self.d_blo.next = self.m_blo[1].q.val();
-            self.d_strb.next = self.m_strb[1].q.val();
-            self.d_rmask.next = self.m_rmask[1].q.val();
-            self.d_cur_alo.next = self.m_addr[1].q.val().get_bits::<3>(0);
+        self.d_ok.next = false;
+        self.d_cols.next = self.zero8.val();
+        self.d_rows.next = self.zero8.val();
+        self.d_blo.next = self.blo_c[0].val();
+        self.d_strb.next = self.zero_strb.val();
+        self.d_rmask.next = self.zero64.val();
+        self.d_cur_alo.next = self.blo_c[0].val();
+        for s in 0..SLOTS {
+            if self.d_slot.q.val() == self.slot_c[s].val() {
+                self.d_ok.next = self.m_ok[s].q.val() & self.m_full[s].q.val() & !self.m_ddone[s].q.val();
+                self.d_cols.next = self.m_cols[s].q.val();
+                self.d_rows.next = self.m_rows[s].q.val();
+                self.d_blo.next = self.m_blo[s].q.val();
+                self.d_strb.next = self.m_strb[s].q.val();
+                self.d_rmask.next = self.m_rmask[s].q.val();
+                self.d_cur_alo.next = self.m_addr[s].q.val().get_bits::<3>(0);
+            }
         }
         if self.d_busy.q.val() {
             self.d_cur_alo.next = self.d_alo.q.val();
@@ -707,20 +746,22 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for O
         // Threshold word: register (column, slot, plane), valid rows, moved
         // to byte `tile_byte_lo`.
         // Key {slot, plane} inside a column, then the column.
-        self.d_key.next = self.zero4.val();
+        self.d_key.next = self.zero5.val();
         for i in 0..3 {
             if self.d_word.q.val().get_bit(i) {
-                self.d_key.next = self.d_key.val() | self.bit4[i].val();
+                self.d_key.next = self.d_key.val() | self.bit5[i].val();
             }
         }
-        if self.d_slot.q.val() {
-            self.d_key.next = self.d_key.val() | self.bit4[3].val();
+        for i in 0..2 {
+            if self.d_slot.q.val().get_bit(i) {
+                self.d_key.next = self.d_key.val() | self.bit5[3 + i].val();
+            }
         }
         for c in 0..self._cols {
             self.col_word[c].next = self.zero_r.val();
-            for k in 0..16 {
+            for k in 0..32 {
                 if self.d_key.val() == self.key_c[k].val() {
-                    self.col_word[c].next = self.sr[16 * c + k].q.val();
+                    self.col_word[c].next = self.sr[32 * c + k].q.val();
                 }
             }
         }
@@ -756,17 +797,21 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for O
                 self.two_j.next = self.two_j.val() | self.twice8[i].val();
             }
         }
-        self.two_jo.next = self.two_j.val().get_bits::<RAW_ADDR>(0);
+        self.two_jo.next = self.two_j.val();
         if self.d_cur_alo.val().get_bit(2) {
-            self.two_jo.next = self.two_j.val().get_bits::<RAW_ADDR>(0) - self.two_addr.val();
+            self.two_jo.next = self.two_j.val() - self.twice8[0].val();
         }
-        self.ram_even.read_address.next = self.two_j.val().get_bits::<RAW_ADDR>(0) & self.pair_mask.val();
-        self.ram_odd.read_address.next = self.two_jo.val() & self.pair_mask.val();
-        if self.d_slot.q.val() {
-            self.ram_even.read_address.next =
-                (self.two_j.val().get_bits::<RAW_ADDR>(0) & self.pair_mask.val()) | self.one_addr.val();
-            self.ram_odd.read_address.next = (self.two_jo.val() & self.pair_mask.val()) | self.one_addr.val();
+        self.d_slot_ra.next = self.zero_ra.val();
+        if self.d_slot.q.val().get_bit(0) {
+            self.d_slot_ra.next = self.bit_ra[0].val();
         }
+        if self.d_slot.q.val().get_bit(1) {
+            self.d_slot_ra.next = self.d_slot_ra.val() | self.bit_ra[1].val();
+        }
+        self.n_rd_even.i.next = (self.two_j.val() & self.pair_mask.val()) << self.one8.val();
+        self.n_rd_odd.i.next = (self.two_jo.val() & self.pair_mask.val()) << self.one8.val();
+        self.ram_even.read_address.next = self.n_rd_even.o.val() | self.d_slot_ra.val();
+        self.ram_odd.read_address.next = self.n_rd_odd.o.val() | self.d_slot_ra.val();
         self.lo_row.next = self.two_j.val() - self.h8.val();
         self.hi_row.next = (self.two_j.val() + self.one8.val()) - self.h8.val();
         self.lo_ok.next = self.lo_row.val() < self.d_rows.val();
@@ -840,7 +885,7 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for O
                 if self.d_last_col.val() {
                     self.d_busy.d.next = false;
                     self.d_col.d.next = self.zero8.val();
-                    self.d_slot.d.next = !self.d_slot.q.val();
+                    self.d_slot.d.next = self.d_slot.q.val() + self.one2.val();
                 }
             }
         } else if self.wdata_ready.val() {
@@ -850,46 +895,48 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for O
         // ---------------------------------------------------------------
         // Completion: the last request and the last word of a slot were
         // accepted; tiles finish in push order.
-        if self.q_valid.q.val() & self.wreq_ready.val() & self.q_last.q.val() {
-            if self.q_slot.q.val() {
-                self.m_rdone[1].d.next = true;
-            } else {
-                self.m_rdone[0].d.next = true;
+        self.done_now.next = false;
+        self.tile_ready.next = false;
+        self.idle.next = true;
+        for s in 0..SLOTS {
+            if self.q_valid.q.val()
+                & self.wreq_ready.val()
+                & self.q_last.q.val()
+                & (self.q_slot.q.val() == self.slot_c[s].val())
+            {
+                self.m_rdone[s].d.next = true;
             }
-        }
-        if self.o_valid.q.val() & self.wdata_ready.val() & self.o_last.q.val() {
-            if self.o_slot.q.val() {
-                self.m_ddone[1].d.next = true;
-            } else {
-                self.m_ddone[0].d.next = true;
+            if self.o_valid.q.val()
+                & self.wdata_ready.val()
+                & self.o_last.q.val()
+                & (self.o_slot.q.val() == self.slot_c[s].val())
+            {
+                self.m_ddone[s].d.next = true;
             }
-        }
-        self.done_now.next = self.m_rdone[0].q.val() & self.m_ddone[0].q.val();
-        if self.done_ptr.q.val() {
-            self.done_now.next = self.m_rdone[1].q.val() & self.m_ddone[1].q.val();
+            if self.done_ptr.q.val() == self.slot_c[s].val() {
+                self.done_now.next = self.m_rdone[s].q.val() & self.m_ddone[s].q.val();
+            }
+            if self.push_ptr.q.val() == self.slot_c[s].val() {
+                self.tile_ready.next = !self.m_ok[s].q.val();
+            }
+            if self.m_ok[s].q.val() {
+                self.idle.next = false;
+            }
         }
         self.done_q.d.next = self.done_now.val();
         if self.done_now.val() {
-            self.done_ptr.d.next = !self.done_ptr.q.val();
-            if self.done_ptr.q.val() {
-                self.m_ok[1].d.next = false;
-                self.m_full[1].d.next = false;
-                self.m_rdone[1].d.next = false;
-                self.m_ddone[1].d.next = false;
-            } else {
-                self.m_ok[0].d.next = false;
-                self.m_full[0].d.next = false;
-                self.m_rdone[0].d.next = false;
-                self.m_ddone[0].d.next = false;
+            self.done_ptr.d.next = self.done_ptr.q.val() + self.one2.val();
+            for s in 0..SLOTS {
+                if self.done_ptr.q.val() == self.slot_c[s].val() {
+                    self.m_ok[s].d.next = false;
+                    self.m_full[s].d.next = false;
+                    self.m_rdone[s].d.next = false;
+                    self.m_ddone[s].d.next = false;
+                }
             }
         }
 
         // Outputs.
-        self.tile_ready.next = !self.m_ok[0].q.val();
-        if self.push_ptr.q.val() {
-            self.tile_ready.next = !self.m_ok[1].q.val();
-        }
-        self.idle.next = !self.m_ok[0].q.val() & !self.m_ok[1].q.val();
         self.tile_done.next = self.done_q.q.val();
         self.wreq_valid.next = self.q_valid.q.val();
         self.wreq_addr.next = self.q_addr.q.val();
@@ -899,22 +946,22 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize> Logic for O
         self.wdata_strb.next = self.o_strb.q.val();
 
         if self.reset.val() {
-            self.push_ptr.d.next = false;
-            self.fill_slot.d.next = false;
-            self.fill_cnt.d.next = self.zero6.val();
-            self.done_ptr.d.next = false;
+            self.push_ptr.d.next = self.zero2.val();
+            self.fill_slot.d.next = self.zero2.val();
+            self.fill_cnt.d.next = self.zero8.val();
+            self.done_ptr.d.next = self.zero2.val();
             self.done_q.d.next = false;
             self.r_busy.d.next = false;
-            self.r_slot.d.next = false;
+            self.r_slot.d.next = self.zero2.val();
             self.r_col.d.next = self.zero8.val();
             self.q_valid.d.next = false;
             self.d_busy.d.next = false;
-            self.d_slot.d.next = false;
+            self.d_slot.d.next = self.zero2.val();
             self.d_col.d.next = self.zero8.val();
             self.d_word.d.next = self.zero16.val();
             self.rd_ok.d.next = false;
             self.o_valid.d.next = false;
-            for s in 0..2 {
+            for s in 0..SLOTS {
                 self.m_ok[s].d.next = false;
                 self.m_full[s].d.next = false;
                 self.m_rdone[s].d.next = false;

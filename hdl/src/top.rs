@@ -40,7 +40,9 @@ pub const THRESHOLD_COMPARATORS: usize = 3;
 /// `ACC_BUS = 32·cols`, `CODE_BUS = 8·cols`, `CH = log2(rows)`, `ROW_ADDR`
 /// and `FIFO_ADDR` the threshold unit's, `ROWS = rows` (the output writer's
 /// staging registers are exactly that wide: a hierarchical synthesis cannot
-/// trim unused bits across rust-hdl's one-module-per-instance boundaries).
+/// trim unused bits across rust-hdl's one-module-per-instance boundaries),
+/// `RAW_A` the output writer's raw-row RAM address width
+/// ([`crate::out_writer::raw_addr_bits`]`(rows)`).
 #[derive(LogicBlock)]
 pub struct Accelerator<
     const D: usize,
@@ -53,6 +55,7 @@ pub struct Accelerator<
     const ROW_ADDR: usize,
     const FIFO_ADDR: usize,
     const ROWS: usize,
+    const RAW_A: usize,
 > {
     /// Clock.
     pub ap_clk: Signal<In, Clock>,
@@ -155,7 +158,7 @@ pub struct Accelerator<
     feeder: Feeder<AB, WB>,
     array: SystolicArray<64>,
     thr: ThresholdUnit<ACC_BUS, CODE_BUS, ROW_ADDR, FIFO_ADDR>,
-    outw: OutWriter<CODE_BUS, ACC_BUS, ROWS>,
+    outw: OutWriter<CODE_BUS, ACC_BUS, ROWS, RAW_A>,
     abanks: Vec<RAM<Bits<64>, AB>>,
     wbanks: Vec<RAM<Bits<64>, WB>>,
     rst: Signal<Local, Bit>,
@@ -196,8 +199,8 @@ pub struct Accelerator<
     /// The threshold unit's sticky `bad_mode`: the command processor's scan
     /// refuses bad mode words before they are loaded.
     u_thr_bad_mode: Unused<Bit>,
-    /// The writer's `tile_ready`: the feeder keeps at most two tiles in
-    /// flight itself (`tile_done`), which is the writer's capacity.
+    /// The writer's `tile_ready`: the feeder keeps at most `out_writer::SLOTS`
+    /// tiles in flight itself (`tile_done`), which is the writer's capacity.
     u_tile_ready: Unused<Bit>,
     row_idx: Vec<Constant<Bits<8>>>,
     zero_acc: Constant<Bits<ACC_BUS>>,
@@ -222,7 +225,8 @@ impl<
         const ROW_ADDR: usize,
         const FIFO_ADDR: usize,
         const ROWS: usize,
-    > Accelerator<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR, ROWS>
+        const RAW_A: usize,
+    > Accelerator<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR, ROWS, RAW_A>
 {
     /// The accelerator of `config`; the type parameters must match it
     /// (asserted).
@@ -342,7 +346,8 @@ impl<
         const ROW_ADDR: usize,
         const FIFO_ADDR: usize,
         const ROWS: usize,
-    > Logic for Accelerator<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR, ROWS>
+        const RAW_A: usize,
+    > Logic for Accelerator<D, S, AB, WB, ACC_BUS, CODE_BUS, CH, ROW_ADDR, FIFO_ADDR, ROWS, RAW_A>
 {
     #[hdl_gen]
     fn update(&mut self) {

@@ -19,21 +19,21 @@ use common::{Clocked, Driver, Value, VectorLog};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
-use zynqflow_hdl::out_writer::OutWriter;
+use zynqflow_hdl::out_writer::{OutWriter, SLOTS};
 use zynqflow_hdl::verilog_check;
 
-impl<const C: usize, const A: usize, const R: usize> Clocked for OutWriter<C, A, R> {
+impl<const C: usize, const A: usize, const R: usize, const RA: usize> Clocked for OutWriter<C, A, R, RA> {
     fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
         &mut self.clock
     }
 }
 
 /// rows 8, cols 2.
-type W8x2 = OutWriter<16, 64, 8>;
+type W8x2 = OutWriter<16, 64, 8, 4>;
 /// rows 16, cols 3.
-type W16x3 = OutWriter<24, 96, 16>;
+type W16x3 = OutWriter<24, 96, 16, 5>;
 /// rows 8, cols 12 (the size quoted in the report).
-type W8x12 = OutWriter<96, 384, 8>;
+type W8x12 = OutWriter<96, 384, 8, 4>;
 
 // ------------------------------------------------------------------------
 // The model.
@@ -192,11 +192,11 @@ const MEM_BASE: u32 = 0x1000_0000;
 const MEM_BYTES: usize = 1 << 14;
 
 /// Drives a writer cycle by cycle: pushes tiles and feeds rows with random
-/// gaps (never more than two tiles in flight, rows after their push), plays
+/// gaps (never more than `SLOTS` tiles in flight, rows after their push), plays
 /// the AXI writer with random `ready`s, checks `tile_ready`, `tile_done` and
 /// `idle` every cycle, and logs the cycles for the Verilog replay.
-struct Bench<const C: usize, const A: usize, const R: usize> {
-    d: Driver<OutWriter<C, A, R>>,
+struct Bench<const C: usize, const A: usize, const R: usize, const RA: usize> {
+    d: Driver<OutWriter<C, A, R, RA>>,
     rng: ChaCha8Rng,
     rows: usize,
     cols: usize,
@@ -235,8 +235,8 @@ struct Bench<const C: usize, const A: usize, const R: usize> {
     log: Option<VectorLog>,
 }
 
-impl<const C: usize, const A: usize, const R: usize> Bench<C, A, R> {
-    fn new(uut: OutWriter<C, A, R>, seed: u64, logged: bool) -> Self {
+impl<const C: usize, const A: usize, const R: usize, const RA: usize> Bench<C, A, R, RA> {
+    fn new(uut: OutWriter<C, A, R, RA>, seed: u64, logged: bool) -> Self {
         let (rows, cols) = (uut.rows(), uut.cols());
         let widths_in = [1, 1, 4, 32, 1, 32, 8, 8, 3, 1, 1, C, A, 1, 1];
         let widths_out = [1, 1, 1, 1, 32, 24, 1, 64, 8];
@@ -286,7 +286,7 @@ impl<const C: usize, const A: usize, const R: usize> Bench<C, A, R> {
         let t = self.cycle;
         let u = &self.d.uut;
         // Outputs before the edge (all from flops).
-        assert_eq!(u.tile_ready.val(), self.in_flight.len() < 2, "tile_ready before edge {t}");
+        assert_eq!(u.tile_ready.val(), self.in_flight.len() < SLOTS, "tile_ready before edge {t}");
         let req = u.wreq_valid.val().then(|| (u.wreq_addr.val().to_u64() as u32, u.wreq_words.val().to_u64() as usize));
         let data = u.wdata_valid.val().then(|| (u.wdata_word.val().to_u64(), u.wdata_strb.val().to_u64() as u8));
         // The stand-in writer: a word only for a request accepted earlier.
@@ -359,7 +359,7 @@ impl<const C: usize, const A: usize, const R: usize> Bench<C, A, R> {
             self.writer_q.clear();
         } else {
             if let Some(i) = push {
-                assert!(self.in_flight.len() < 2);
+                assert!(self.in_flight.len() < SLOTS);
                 let (s, tl) = &self.tiles[i];
                 self.in_flight.push_back((i, expected_requests(s, self.rows, tl)));
                 self.push_edge.push(t);
@@ -435,7 +435,7 @@ impl<const C: usize, const A: usize, const R: usize> Bench<C, A, R> {
         let mut next_push = first;
         while self.feeding < n {
             let push =
-                (next_push < n && self.in_flight.len() < 2 && self.rng.gen_bool(self.p_push)).then_some(next_push);
+                (next_push < n && self.in_flight.len() < SLOTS && self.rng.gen_bool(self.p_push)).then_some(next_push);
             // Rows of a tile pushed at an earlier edge.
             let can_feed = self.feeding < next_push && self.push_edge[self.feeding] < self.cycle;
             let row =
@@ -535,7 +535,10 @@ fn random_settings(rng: &mut ChaCha8Rng, raw: bool, a_out: usize, rows: usize) -
 }
 
 /// Descriptors of every mode: threshold a_out 1..=8 and raw, `tiles` each.
-fn random_run<const C: usize, const A: usize, const R: usize>(b: &mut Bench<C, A, R>, tiles: usize) {
+fn random_run<const C: usize, const A: usize, const R: usize, const RA: usize>(
+    b: &mut Bench<C, A, R, RA>,
+    tiles: usize,
+) {
     let modes: Vec<(bool, usize)> = (1..=8).map(|a| (false, a)).chain([(true, 2), (false, 3), (true, 5)]).collect();
     for (raw, a_out) in modes {
         b.drain();
@@ -561,7 +564,10 @@ fn random_run<const C: usize, const A: usize, const R: usize>(b: &mut Bench<C, A
     b.check();
 }
 
-fn replay<const C: usize, const A: usize, const R: usize>(b: &mut Bench<C, A, R>, mut uut: OutWriter<C, A, R>) {
+fn replay<const C: usize, const A: usize, const R: usize, const RA: usize>(
+    b: &mut Bench<C, A, R, RA>,
+    mut uut: OutWriter<C, A, R, RA>,
+) {
     let log = b.log.take().expect("a logged bench");
     uut.connect_all();
     let dir = tempfile::tempdir().unwrap();
@@ -624,10 +630,10 @@ fn back_to_back_threshold_tiles_sustain_one_word_per_cycle() {
 #[test]
 fn widths_must_match_the_parameters() {
     for bad in [
-        || drop(OutWriter::<16, 64, 8>::new(8, 3)),
-        || drop(OutWriter::<16, 64, 8>::new(12, 2)),
-        || drop(OutWriter::<24, 64, 8>::new(8, 3)),
-        || drop(OutWriter::<0, 0, 8>::new(8, 0)),
+        || drop(OutWriter::<16, 64, 8, 4>::new(8, 3)),
+        || drop(OutWriter::<16, 64, 8, 4>::new(12, 2)),
+        || drop(OutWriter::<24, 64, 8, 4>::new(8, 3)),
+        || drop(OutWriter::<0, 0, 8, 4>::new(8, 0)),
     ] {
         assert!(std::panic::catch_unwind(bad).is_err());
     }
@@ -646,13 +652,13 @@ fn generated_verilog_is_lint_clean_and_elaborates() {
     let mut u = W8x12::new(8, 12);
     u.connect_all();
     let v = generate_verilog(&u);
-    assert!(v.contains("reg[383:0] mem[63:0];"), "raw row RAMs");
+    assert!(v.contains("reg[383:0] mem[15:0];"), "raw row RAMs: (rows / 2) · SLOTS entries");
     lint(&v);
     yosys_validate("zynqflow_out_writer", &v).expect("yosys_validate");
     let mut u = W16x3::new(16, 3);
     u.connect_all();
     lint(&generate_verilog(&u));
-    let mut u = OutWriter::<8, 32, 64>::new(64, 1);
+    let mut u = OutWriter::<8, 32, 64, 7>::new(64, 1);
     u.connect_all();
     lint(&generate_verilog(&u));
 }
@@ -697,10 +703,9 @@ fn size_rows_8_cols_12() {
     let (luts, ffs) = (count("LUT") + count("SRL"), count("FD"));
     println!("rows 8 cols 12: {luts} LUTs, {ffs} FFs; cells {cells:?}");
     assert!(ffs > 0 && luts > 0, "no cells counted in:\n{stat}");
-    // Measured 4,053 LUTs, 2,774 FFs, 256 RAM64M (module docs); the bounds
-    // leave ~15% and catch a blow-up (64-bit staging registers: +19,000 LUTs,
-    // +10,000 FFs).
-    assert!(luts <= 4_700 && ffs <= 3_200, "rows 8 cols 12: {luts} LUTs, {ffs} FFs");
+    // Measured 7,030 LUTs, 4,573 FFs (module docs); the bounds leave ~15% and
+    // catch a blow-up (64-bit staging registers: +19,000 LUTs, +10,000 FFs).
+    assert!(luts <= 8_100 && ffs <= 5_300, "rows 8 cols 12: {luts} LUTs, {ffs} FFs");
 }
 
 /// A tile with every field given (rows in `codes`/`raw` random).
@@ -740,7 +745,7 @@ fn edge_tiles_match_the_model() {
     b.drain();
     b.check();
 
-    let mut b = Bench::new(OutWriter::<8, 32, 64>::new(64, 1), 6, true);
+    let mut b = Bench::new(OutWriter::<8, 32, 64, 7>::new(64, 1), 6, true);
     for (raw, a_out, step) in [(false, 3, 24), (true, 8, 260), (false, 8, 64), (true, 8, 256)] {
         b.drain();
         b.settings = Settings { raw, a_out, col_step: step };
@@ -754,7 +759,7 @@ fn edge_tiles_match_the_model() {
     }
     b.drain();
     b.check();
-    replay(&mut b, OutWriter::<8, 32, 64>::new(64, 1));
+    replay(&mut b, OutWriter::<8, 32, 64, 7>::new(64, 1));
 }
 
 /// A reset with tiles in flight and rows half fed forgets them: outputs drop,

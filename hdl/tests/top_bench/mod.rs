@@ -18,7 +18,7 @@ use zynqflow_isa::{ArrayConfig, ThresholdMode};
 
 use crate::common::{Clocked, Driver};
 
-pub type Small = Accelerator<64, 8, 12, 11, 64, 16, 3, 10, 4, 8>;
+pub type Small = Accelerator<64, 8, 12, 11, 64, 16, 3, 10, 4, 8, 4>;
 
 impl Clocked for Small {
     fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
