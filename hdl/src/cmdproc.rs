@@ -200,6 +200,8 @@ pub struct CmdProc {
     pub mode_raw: Signal<Out, Bit>,
     /// Output code bits.
     pub a_out: Signal<Out, Bits<4>>,
+    /// log2 of the copies the writer makes of each tile's codes.
+    pub copies_log2: Signal<Out, Bits<2>>,
     /// Input code bits.
     pub a_bits: Signal<Out, Bits<4>>,
     /// Weight bits.
@@ -501,6 +503,7 @@ impl CmdProc {
             thr_busy: Default::default(),
             mode_raw: Default::default(),
             a_out: Default::default(),
+            copies_log2: Default::default(),
             a_bits: Default::default(),
             w_bits: Default::default(),
             in_base: Default::default(),
@@ -758,6 +761,7 @@ impl Logic for CmdProc {
         // ---- Layer values straight from the fields.
         self.mode_raw.next = self.fields.mode.val();
         self.a_out.next = self.fields.a_out.val();
+        self.copies_log2.next = self.fields.copies_log2.val();
         self.a_bits.next = self.fields.a_in.val();
         self.a_bits16.next = self.w_ain16.o.val();
         self.w_bits.next = self.fields.w_bits.val();

@@ -186,6 +186,8 @@ pub struct DescCheck {
     x_dst_w: Widen<16, WIDE>,
     x_dst_h: Widen<16, WIDE>,
     x_dst_c: Widen<16, WIDE>,
+    // `dst_c − ch_off` (when `ch_off ≤ dst_c`), widened.
+    x_room: Widen<16, WIDE>,
     x_gdst: Widen<16, WIDE>,
     x_in_addr: Widen<32, WIDE>,
     x_w_addr: Widen<32, WIDE>,
@@ -246,6 +248,8 @@ pub struct DescCheck {
     e13: Signal<Local, Bit>,
     e17: Signal<Local, Bit>,
     q1: Signal<Local, Bits<WIDE>>,
+    // Channels written per pixel: `cout << copies_log2`.
+    coutc: Signal<Local, Bits<WIDE>>,
     wsh: Signal<Local, Bits<4>>,
     worst: Signal<Local, Bits<WIDE>>,
     in_e: Signal<Local, Bits<WIDE>>,
@@ -292,6 +296,8 @@ pub struct DescCheck {
     max_u: Constant<Bits<4>>,
     max_w: Constant<Bits<16>>,
     max_c: Constant<Bits<16>>,
+    rows_w: Constant<Bits<WIDE>>,
+    zero2: Constant<Bits<2>>,
     zero4: Constant<Bits<4>>,
     one4: Constant<Bits<4>>,
     two4: Constant<Bits<4>>,
@@ -364,6 +370,8 @@ impl DescCheck {
             x_dst_w: Default::default(),
             x_dst_h: Default::default(),
             x_dst_c: Default::default(),
+            x_room: Default::default(),
+            coutc: Default::default(),
             x_gdst: Default::default(),
             x_in_addr: Default::default(),
             x_w_addr: Default::default(),
@@ -460,6 +468,8 @@ impl DescCheck {
             max_u: c(u64::from(caps.max_upsample.min(15))),
             max_w: c(u64::from(caps.max_width)),
             max_c: c(u64::from(caps.max_channels)),
+            rows_w: c(u64::from(caps.rows)),
+            zero2: c(0),
             zero4: c(0),
             one4: c(1),
             two4: c(2),
@@ -537,6 +547,8 @@ impl Logic for DescCheck {
         self.x_dst_w.i.next = self.fields.dst_w.val();
         self.x_dst_h.i.next = self.fields.dst_h.val();
         self.x_dst_c.i.next = self.fields.dst_c.val();
+        self.x_room.i.next = self.fields.dst_c.val() - self.fields.ch_off.val();
+        self.coutc.next = self.x_cout.o.val() << self.fields.copies_log2.val();
         self.x_gdst.i.next = self.gdst.val();
         self.x_in_addr.i.next = self.fields.in_addr.val();
         self.x_w_addr.i.next = self.fields.w_addr.val();
@@ -550,7 +562,9 @@ impl Logic for DescCheck {
         // 2 ReservedBits.
         self.e2.next = self.fields.reserved.val()
             | (self.raw.val()
-                & ((self.fields.a_out.val() != self.zero4.val()) | (self.fields.thr_addr.val() != self.zero32.val())));
+                & ((self.fields.a_out.val() != self.zero4.val())
+                    | (self.fields.thr_addr.val() != self.zero32.val())
+                    | (self.fields.copies_log2.val() != self.zero2.val())));
         // 3 BadBits: capability tables over all 16 values of a 4-bit field.
         self.ain_ok.next = false;
         self.aout_ok.next = false;
@@ -621,7 +635,8 @@ impl Logic for DescCheck {
             | self.row_bad.val()
             | self.col_bad.val()
             | (self.fields.ch_off.val() > self.fields.dst_c.val())
-            | (self.fields.cout.val() > (self.fields.dst_c.val() - self.fields.ch_off.val()))
+            | (self.coutc.val() > self.x_room.o.val())
+            | ((self.fields.copies_log2.val() != self.zero2.val()) & (self.coutc.val() > self.rows_w.val()))
             | (!self.raw.val() & (self.fields.ch_off.val().get_bits::<6>(0) != self.zero6.val()));
 
         // Shift-and-add multiplier: one multiplier bit per cycle.

@@ -23,7 +23,9 @@
 //!   drops the output registers' `valid`s, restarts the row count).
 //! - Per-descriptor settings, stable while `idle` is low: `mode_raw`, `a_out`
 //!   (4 bits, 1..=8 planes per column in threshold mode), `col_step` (bytes
-//!   between the destination addresses of consecutive columns).
+//!   between the destination addresses of consecutive columns),
+//!   `copies_log2` (2 bits, threshold mode: the copies of the valid rows,
+//!   the descriptor field of that name).
 //! - Tile metadata (`tile_valid`/`tile_ready` handshake), pushed for each tile
 //!   before its first row: `tile_addr` (destination of column 0), `tile_cols`
 //!   (valid columns, 1..=cols), `tile_rows` (valid rows, 1..=rows),
@@ -55,7 +57,10 @@
 //! - threshold mode: one request `(a_c, a_out)`; word `p` holds bit `p` of the
 //!   codes of rows `0..rows`, row `r` in bit `8·tile_byte_lo + r`, rows
 //!   `≥ tile_rows` as 0; strobe = bytes `tile_byte_lo ..= (tile_fill ? 7 :
-//!   tile_byte_lo + rows/8 − 1)`. `a_c` must be a multiple of 8.
+//!   tile_byte_lo + rows/8 − 1)`. `a_c` must be a multiple of 8. With
+//!   `copies_log2 = k`, bit `m·tile_rows + r` (`m < 2^k`, `r < tile_rows`)
+//!   holds row `r`'s bit and rows `≥ tile_rows·2^k` are 0; `tile_rows·2^k ≤
+//!   rows` is the caller's promise (bits past `rows` are dropped).
 //! - raw mode: the `i32` of rows `0..tile_rows` at `a_c + 4r` (`a_c` a
 //!   multiple of 4): one request from `a_c` aligned down to 8 bytes,
 //!   `(a_c[2] + tile_rows + 1) / 2` words, strobes per 32-bit half (`0x0f`,
@@ -110,7 +115,6 @@
 //! 7,030 LUTs, 4,573 FFs: the shift registers' hold multiplexers (one LUT3
 //! per bit) stay, which only a flattened synthesis turns into clock enables
 //! because rust-hdl's `DFF` module has no enable input.
-use crate::desc_check::Widen;
 use crate::fifo::Narrow;
 use rust_hdl::prelude::*;
 
@@ -141,6 +145,9 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     pub a_out: Signal<In, Bits<4>>,
     /// Bytes between the destinations of consecutive columns.
     pub col_step: Signal<In, Bits<32>>,
+    /// Threshold mode: each tile's valid rows are written `2^copies_log2`
+    /// times (see the module documentation).
+    pub copies_log2: Signal<In, Bits<2>>,
     /// A tile's metadata is offered.
     pub tile_valid: Signal<In, Bit>,
     /// Fewer than [`SLOTS`] tiles are pushed and not done.
@@ -193,7 +200,7 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     m_rows: Vec<DFF<Bits<8>>>,
     m_blo: Vec<DFF<Bits<3>>>,
     m_strb: Vec<DFF<Bits<8>>>,
-    m_rmask: Vec<DFF<Bits<64>>>,
+    m_rmask: Vec<DFF<Bits<ROWS>>>,
     m_ok: Vec<DFF<Bit>>,
     m_full: Vec<DFF<Bit>>,
     m_rdone: Vec<DFF<Bit>>,
@@ -229,7 +236,7 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     // Wires.
     push: Signal<Local, Bit>,
     fill_sel: Vec<Signal<Local, Bit>>,
-    thermo: Signal<Local, Bits<64>>,
+    thermo: Signal<Local, Bits<ROWS>>,
     new_strb: Signal<Local, Bits<8>>,
     fill_row: Signal<Local, Bits<8>>,
     ram_wr_addr: Signal<Local, Bits<RA>>,
@@ -259,14 +266,20 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     d_rows: Signal<Local, Bits<8>>,
     d_blo: Signal<Local, Bits<3>>,
     d_strb: Signal<Local, Bits<8>>,
-    d_rmask: Signal<Local, Bits<64>>,
+    d_rmask: Signal<Local, Bits<ROWS>>,
+    // The tile's valid rows, then doubled `copies_log2` times.
+    rep0: Signal<Local, Bits<ROWS>>,
+    rep1: Signal<Local, Bits<ROWS>>,
+    rep2: Signal<Local, Bits<ROWS>>,
+    rep3: Signal<Local, Bits<ROWS>>,
     d_cur_alo: Signal<Local, Bits<3>>,
     d_a16: Signal<Local, Bits<16>>,
     d_key: Signal<Local, Bits<5>>,
     col_word: Vec<Signal<Local, Bits<ROWS>>>,
     d_sr: Signal<Local, Bits<ROWS>>,
-    // `d_sr` zero-extended to a 64-bit word.
-    sr_wide: Widen<ROWS, 64>,
+    // `rep3` zero-extended to a 64-bit word, bit by bit (a `Widen` block here
+    // made a false combinational loop through this always block: UNOPTFLAT).
+    rep_wide: Signal<Local, Bits<64>>,
     thr_word: Signal<Local, Bits<64>>,
     two_j: Signal<Local, Bits<8>>,
     two_jo: Signal<Local, Bits<8>>,
@@ -288,6 +301,8 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     bit5: Vec<Constant<Bits<5>>>,
     slot_c: Vec<Constant<Bits<2>>>,
     one2: Constant<Bits<2>>,
+    three2: Constant<Bits<2>>,
+    two8: Constant<Bits<8>>,
     zero2: Constant<Bits<2>>,
     col_c: Vec<Constant<Bits<8>>>,
     row_c: Vec<Constant<Bits<8>>>,
@@ -301,7 +316,7 @@ pub struct OutWriter<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: us
     bit64: Vec<Constant<Bits<64>>>,
     bit24: Vec<Constant<Bits<24>>>,
     twice8: Vec<Constant<Bits<8>>>,
-    rows_mask: Constant<Bits<64>>,
+    bit_r: Vec<Constant<Bits<ROWS>>>,
     top_row: Constant<Bits<8>>,
     addr_mask: Constant<Bits<32>>,
     zero64: Constant<Bits<64>>,
@@ -360,13 +375,13 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize, const RA: u
         assert!((1..=MAX_COLS).contains(&cols), "cols {cols} outside 1..={MAX_COLS}");
         assert_eq!(CODE_BUS, 8 * cols, "code bus {CODE_BUS} is not 8·cols for {cols} columns");
         assert_eq!(ACC_BUS, 32 * cols, "accumulator bus {ACC_BUS} is not 32·cols for {cols} columns");
-        let rows_mask = if rows == 64 { u64::MAX } else { (1u64 << rows) - 1 };
         OutWriter {
             clock: Default::default(),
             reset: Default::default(),
             mode_raw: Default::default(),
             a_out: Default::default(),
             col_step: Default::default(),
+            copies_log2: Default::default(),
             tile_valid: Default::default(),
             tile_ready: Default::default(),
             tile_addr: Default::default(),
@@ -456,12 +471,16 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize, const RA: u
             d_blo: Default::default(),
             d_strb: Default::default(),
             d_rmask: Default::default(),
+            rep0: Default::default(),
+            rep1: Default::default(),
+            rep2: Default::default(),
+            rep3: Default::default(),
             d_cur_alo: Default::default(),
             d_a16: Default::default(),
             d_key: Default::default(),
             col_word: many(cols),
             d_sr: Default::default(),
-            sr_wide: Default::default(),
+            rep_wide: Default::default(),
             thr_word: Default::default(),
             two_j: Default::default(),
             two_jo: Default::default(),
@@ -481,9 +500,11 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize, const RA: u
             bit5: constants((0..5).map(|i| 1u64 << i)),
             slot_c: constants(0..SLOTS as u64),
             one2: Constant::new(1u64.into()),
+            three2: Constant::new(3u64.into()),
+            two8: Constant::new(2u64.into()),
             zero2: Constant::new(0u64.into()),
             col_c: constants(0..cols as u64),
-            row_c: constants(0..64u64),
+            row_c: constants(0..rows as u64),
             blo_c: constants(0..8u64),
             shift_c: constants((0..8).map(|b| 8 * b)),
             strb_fill: constants((0..8).map(|b| u64::from(threshold_strobe(rows, b, true)))),
@@ -494,7 +515,7 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize, const RA: u
             bit64: constants((0..64).map(|i| 1u64 << i)),
             bit24: constants((0..8).map(|i| 1u64 << i)),
             twice8: constants((0..7).map(|i| 2u64 << i)),
-            rows_mask: Constant::new(rows_mask.into()),
+            bit_r: constants((0..rows).map(|i| 1u64 << i)),
             top_row: Constant::new(((rows - 1) as u64).into()),
             addr_mask: Constant::new(0xffff_fff8u64.into()),
             zero64: Constant::new(0u64.into()),
@@ -576,10 +597,10 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize, const RA: u
                 self.push.next = self.tile_valid.val() & !self.m_ok[s].q.val();
             }
         }
-        self.thermo.next = self.zero64.val();
-        for i in 0..64 {
+        self.thermo.next = self.zero_r.val();
+        for i in 0..self._rows {
             if self.tile_rows.val() > self.row_c[i].val() {
-                self.thermo.next = self.thermo.val() | self.bit64[i].val();
+                self.thermo.next = self.thermo.val() | self.bit_r[i].val();
             }
         }
         self.new_strb.next = self.zero_strb.val();
@@ -603,7 +624,7 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize, const RA: u
                 self.m_rows[s].d.next = self.tile_rows.val();
                 self.m_blo[s].d.next = self.tile_byte_lo.val();
                 self.m_strb[s].d.next = self.new_strb.val();
-                self.m_rmask[s].d.next = self.thermo.val() & self.rows_mask.val();
+                self.m_rmask[s].d.next = self.thermo.val();
                 self.m_ok[s].d.next = true;
             }
         }
@@ -725,7 +746,7 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize, const RA: u
         self.d_rows.next = self.zero8.val();
         self.d_blo.next = self.blo_c[0].val();
         self.d_strb.next = self.zero_strb.val();
-        self.d_rmask.next = self.zero64.val();
+        self.d_rmask.next = self.zero_r.val();
         self.d_cur_alo.next = self.blo_c[0].val();
         for s in 0..SLOTS {
             if self.d_slot.q.val() == self.slot_c[s].val() {
@@ -771,11 +792,32 @@ impl<const CODE_BUS: usize, const ACC_BUS: usize, const ROWS: usize, const RA: u
                 self.d_sr.next = self.col_word[c].val();
             }
         }
-        self.sr_wide.i.next = self.d_sr.val();
+        // Copies: the valid rows, then rows `m·tile_rows + r` as row `r`
+        // (`tile_rows << copies_log2 ≤ rows`, which the descriptor check
+        // guarantees; more would be cut at `rows`).
+        self.rep0.next = self.d_sr.val() & self.d_rmask.val();
+        self.rep1.next = self.rep0.val();
+        if self.copies_log2.val() != self.zero2.val() {
+            self.rep1.next = self.rep0.val() | (self.rep0.val() << self.d_rows.val());
+        }
+        self.rep2.next = self.rep1.val();
+        if self.copies_log2.val().get_bit(1) {
+            self.rep2.next = self.rep1.val() | (self.rep1.val() << (self.d_rows.val() << self.one8.val()));
+        }
+        self.rep3.next = self.rep2.val();
+        if self.copies_log2.val() == self.three2.val() {
+            self.rep3.next = self.rep2.val() | (self.rep2.val() << (self.d_rows.val() << self.two8.val()));
+        }
+        self.rep_wide.next = self.zero64.val();
+        for i in 0..self._rows {
+            if self.rep3.val().get_bit(i) {
+                self.rep_wide.next = self.rep_wide.val() | self.bit64[i].val();
+            }
+        }
         self.thr_word.next = self.zero64.val();
         for b in 0..8 {
             if self.d_blo.val() == self.blo_c[b].val() {
-                self.thr_word.next = (self.sr_wide.o.val() & self.d_rmask.val()) << self.shift_c[b].val();
+                self.thr_word.next = self.rep_wide.val() << self.shift_c[b].val();
             }
         }
         self.d_a16.next = self.zero16.val();

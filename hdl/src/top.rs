@@ -604,6 +604,7 @@ impl<
         // Output writer.
         self.outw.mode_raw.next = self.cp.mode_raw.val();
         self.outw.a_out.next = self.cp.a_out.val();
+        self.outw.copies_log2.next = self.cp.copies_log2.val();
         self.outw.col_step.next = self.cp.col_step.val();
         self.outw.tile_valid.next = self.feeder.tile_valid.val();
         self.outw.tile_addr.next = self.feeder.tile_addr.val();

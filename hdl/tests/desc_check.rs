@@ -354,9 +354,17 @@ fn random_shape(rng: &mut ChaCha8Rng, caps: &Capabilities, p: u32) -> Descriptor
     let out_w = dim(rng, u32::from(caps.max_width) / out_stride);
     let dst_h = ((out_h - 1) * out_stride + out_off_y + 1 + rng.gen_range(0..=2)).min(65535);
     let dst_w = ((out_w - 1) * out_stride + out_off_x + 1 + rng.gen_range(0..=2)).min(u32::from(caps.max_width));
-    let cout = if big { rng.gen_range(1..=2000) } else { rng.gen_range(1..=130) };
+    // Copies (threshold mode) need `cout << copies_log2` within the rows.
+    let copies_log2 = if !raw && rng.gen_bool(0.3) { rng.gen_range(1..=3) } else { 0 };
+    let cout = if copies_log2 > 0 {
+        rng.gen_range(1..=(u32::from(caps.rows) >> copies_log2).max(1))
+    } else if big {
+        rng.gen_range(1..=2000)
+    } else {
+        rng.gen_range(1..=130)
+    };
     let ch_off = if raw { rng.gen_range(0..=40) } else { 64 * rng.gen_range(0..=2) };
-    let dst_c = (ch_off + cout + rng.gen_range(0..=70)).min(u32::from(caps.max_channels));
+    let dst_c = (ch_off + (cout << copies_log2) + rng.gen_range(0..=70)).min(u32::from(caps.max_channels));
     let a_in = rng.gen_range(1..=8);
     Descriptor {
         opcode: OP_CONV,
@@ -387,6 +395,7 @@ fn random_shape(rng: &mut ChaCha8Rng, caps: &Capabilities, p: u32) -> Descriptor
         out_stride,
         out_off_y,
         out_off_x,
+        copies_log2,
         in_c_total,
         in_ch_off,
     }

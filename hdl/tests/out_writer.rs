@@ -44,6 +44,17 @@ struct Settings {
     raw: bool,
     a_out: usize,
     col_step: u32,
+    /// Threshold mode: the valid rows are written `2^copies_log2` times.
+    copies_log2: u32,
+}
+
+impl Settings {
+    /// The source row of output row `r` of a tile of `trows` valid rows out
+    /// of `rows`, if it is written (copies included).
+    fn source_row(&self, r: usize, trows: usize, rows: usize) -> Option<usize> {
+        let written = if self.raw { trows } else { (trows << self.copies_log2).min(rows) };
+        (r < written).then_some(r % trows)
+    }
 }
 
 /// One tile: metadata and its `rows` drained rows, indexed by row number
@@ -93,9 +104,10 @@ fn expected_requests(s: &Settings, rows: usize, t: &Tile) -> Vec<Request> {
             let words = (0..s.a_out)
                 .map(|p| {
                     let mut w = 0u64;
-                    for r in 0..t.rows {
+                    for r in 0..rows {
                         let bit = 8 * t.byte_lo + r;
-                        if bit < 64 && t.codes[r][c] >> p & 1 == 1 {
+                        let Some(src) = s.source_row(r, t.rows, rows) else { continue };
+                        if bit < 64 && t.codes[src][c] >> p & 1 == 1 {
                             w |= 1 << bit;
                         }
                     }
@@ -124,7 +136,7 @@ fn reference_write(mem: &mut [u8], base: u32, s: &Settings, rows: usize, t: &Til
                 let last_channel = if t.fill { 64 } else { (8 * t.byte_lo + rows).min(64) };
                 for k in 8 * t.byte_lo..last_channel {
                     let r = k - 8 * t.byte_lo;
-                    let bit = r < t.rows && t.codes[r][c] >> p & 1 == 1;
+                    let bit = s.source_row(r, t.rows, rows).is_some_and(|src| t.codes[src][c] >> p & 1 == 1);
                     let byte = &mut mem[a + 8 * p + k / 8];
                     *byte = (*byte & !(1 << (k % 8))) | (u8::from(bit) << (k % 8));
                 }
@@ -158,11 +170,12 @@ fn pack<const N: usize>(vals: &[u64], width: usize) -> Bits<N> {
     b
 }
 
-const INPUTS: [&str; 15] = [
+const INPUTS: [&str; 16] = [
     "reset",
     "mode_raw",
     "a_out",
     "col_step",
+    "copies_log2",
     "tile_valid",
     "tile_addr",
     "tile_cols",
@@ -238,7 +251,7 @@ struct Bench<const C: usize, const A: usize, const R: usize, const RA: usize> {
 impl<const C: usize, const A: usize, const R: usize, const RA: usize> Bench<C, A, R, RA> {
     fn new(uut: OutWriter<C, A, R, RA>, seed: u64, logged: bool) -> Self {
         let (rows, cols) = (uut.rows(), uut.cols());
-        let widths_in = [1, 1, 4, 32, 1, 32, 8, 8, 3, 1, 1, C, A, 1, 1];
+        let widths_in = [1, 1, 4, 32, 2, 1, 32, 8, 8, 3, 1, 1, C, A, 1, 1];
         let widths_out = [1, 1, 1, 1, 32, 24, 1, 64, 8];
         let log = logged.then(|| {
             let ins: Vec<(&str, usize)> = INPUTS.iter().copied().zip(widths_in).collect();
@@ -253,7 +266,7 @@ impl<const C: usize, const A: usize, const R: usize, const RA: usize> Bench<C, A
             rows,
             cols,
             cycle: 0,
-            settings: Settings { raw: false, a_out: 1, col_step: 8 },
+            settings: Settings { raw: false, a_out: 1, col_step: 8, copies_log2: 0 },
             p_push: 0.5,
             p_row: 0.7,
             p_req: 0.7,
@@ -324,6 +337,7 @@ impl<const C: usize, const A: usize, const R: usize, const RA: usize> Bench<C, A
         u.mode_raw.next = s.raw;
         u.a_out.next = (s.a_out as u64).into();
         u.col_step.next = u64::from(s.col_step).into();
+        u.copies_log2.next = u64::from(s.copies_log2).into();
         u.tile_valid.next = push.is_some();
         u.tile_addr.next = u64::from(tile_addr).into();
         u.tile_cols.next = tile_cols.into();
@@ -340,6 +354,7 @@ impl<const C: usize, const A: usize, const R: usize, const RA: usize> Bench<C, A
             vec![u64::from(s.raw)],
             vec![s.a_out as u64],
             vec![u64::from(s.col_step)],
+            vec![u64::from(s.copies_log2)],
             vec![u64::from(push.is_some())],
             vec![u64::from(tile_addr)],
             vec![tile_cols],
@@ -495,7 +510,9 @@ impl<const C: usize, const A: usize, const R: usize, const RA: usize> Bench<C, A
 /// A random tile for `s`, inside the memory; `full` forces full rows/cols.
 fn random_tile(rng: &mut ChaCha8Rng, s: &Settings, rows: usize, cols: usize, full: bool) -> Tile {
     let tcols = if full || rng.gen_bool(0.4) { cols } else { rng.gen_range(1..=cols) };
-    let trows = if full || rng.gen_bool(0.4) { rows } else { rng.gen_range(1..=rows) };
+    // With copies the valid rows are at most `rows >> copies_log2`.
+    let most = rows >> s.copies_log2;
+    let trows = if full || rng.gen_bool(0.4) { most } else { rng.gen_range(1..=most) };
     let byte_lo = if rows == 64 { 0 } else { rng.gen_range(0..=8 - rows / 8) };
     let span = if s.raw { 4 * rows } else { 8 * s.a_out };
     let extent = (tcols - 1) * s.col_step as usize + span;
@@ -531,7 +548,10 @@ fn random_settings(rng: &mut ChaCha8Rng, raw: bool, a_out: usize, rows: usize) -
     } else {
         8 * (a_out as u32 * rng.gen_range(1..=3) + rng.gen_range(0..2))
     };
-    Settings { raw, a_out, col_step }
+    // Threshold mode: copies half of the time, as many as the rows allow.
+    let most = (rows.trailing_zeros() as u32).min(3);
+    let copies_log2 = if !raw && rng.gen_bool(0.5) { rng.gen_range(1..=most) } else { 0 };
+    Settings { raw, a_out, col_step, copies_log2 }
 }
 
 /// Descriptors of every mode: threshold a_out 1..=8 and raw, `tiles` each.
@@ -603,7 +623,7 @@ fn random_tiles_rows_8_cols_12_match_the_model() {
 fn back_to_back_threshold_tiles_sustain_one_word_per_cycle() {
     for a_out in [1, 2, 4, 8] {
         let mut b = Bench::new(W8x12::new(8, 12), 0x7a + a_out as u64, false);
-        b.settings = Settings { raw: false, a_out, col_step: 8 * a_out as u32 };
+        b.settings = Settings { raw: false, a_out, col_step: 8 * a_out as u32, copies_log2: 0 };
         (b.p_push, b.p_row, b.p_req, b.p_data) = (1.0, 1.0, 1.0, 1.0);
         let tiles = 8;
         for _ in 0..tiles {
@@ -711,7 +731,13 @@ fn size_rows_8_cols_12() {
 /// A tile with every field given (rows in `codes`/`raw` random).
 fn edge_tile(rng: &mut ChaCha8Rng, rows: usize, cols: usize, off: u32, geometry: (usize, usize, usize, bool)) -> Tile {
     let (tcols, trows, byte_lo, fill) = geometry;
-    let mut t = random_tile(rng, &Settings { raw: true, a_out: 8, col_step: 4 * rows as u32 }, rows, cols, true);
+    let mut t = random_tile(
+        rng,
+        &Settings { raw: true, a_out: 8, col_step: 4 * rows as u32, copies_log2: 0 },
+        rows,
+        cols,
+        true,
+    );
     (t.addr, t.cols, t.rows, t.byte_lo, t.fill) = (MEM_BASE + off, tcols, trows, byte_lo, fill);
     for row in t.codes.iter_mut() {
         for c in row.iter_mut() {
@@ -729,7 +755,7 @@ fn edge_tiles_match_the_model() {
     let mut b = Bench::new(W8x2::new(8, 2), 5, false);
     for (raw, a_out, step) in [(false, 8, 64), (false, 1, 8), (true, 8, 36), (true, 8, 4)] {
         b.drain();
-        b.settings = Settings { raw, a_out, col_step: step };
+        b.settings = Settings { raw, a_out, col_step: step, copies_log2: 0 };
         let first = b.tiles.len();
         for (k, g) in
             [(1, 1, 7, false), (1, 1, 7, true), (2, 8, 7, false), (2, 8, 0, true), (2, 3, 3, false), (1, 8, 0, false)]
@@ -748,7 +774,7 @@ fn edge_tiles_match_the_model() {
     let mut b = Bench::new(OutWriter::<8, 32, 64, 7>::new(64, 1), 6, true);
     for (raw, a_out, step) in [(false, 3, 24), (true, 8, 260), (false, 8, 64), (true, 8, 256)] {
         b.drain();
-        b.settings = Settings { raw, a_out, col_step: step };
+        b.settings = Settings { raw, a_out, col_step: step, copies_log2: 0 };
         let first = b.tiles.len();
         for (k, trows) in [64, 1, 63, 2].into_iter().enumerate() {
             let off = 0x800 * k as u32 + if raw { 4 * ((k as u32 % 2) ^ 1) } else { 0 };
@@ -767,7 +793,7 @@ fn edge_tiles_match_the_model() {
 #[test]
 fn reset_forgets_tiles_in_flight() {
     let mut b = Bench::new(W16x3::new(16, 3), 9, true);
-    b.settings = Settings { raw: false, a_out: 4, col_step: 32 };
+    b.settings = Settings { raw: false, a_out: 4, col_step: 32, copies_log2: 0 };
     (b.p_req, b.p_data) = (0.3, 0.3);
     for _ in 0..3 {
         let t = random_tile(&mut b.rng, &b.settings, 16, 3, false);
@@ -793,7 +819,7 @@ fn reset_forgets_tiles_in_flight() {
     }
     b.forget();
     for a_out in [2, 7] {
-        b.settings = Settings { raw: false, a_out, col_step: 8 * a_out as u32 };
+        b.settings = Settings { raw: false, a_out, col_step: 8 * a_out as u32, copies_log2: 0 };
         let first = b.tiles.len();
         for _ in 0..3 {
             let t = random_tile(&mut b.rng, &b.settings, 16, 3, false);

@@ -27,6 +27,12 @@
 //!   `ch_off + co`. Only those words are written: several descriptors build
 //!   one tensor (concatenation by `ch_off`, transposed convolution as
 //!   `out_stride`-phase convolutions).
+//! - Copies (threshold mode): with `copies_log2 = k`, channel `co`'s code is
+//!   also written at channels `ch_off + m·cout + co` for `m < 2^k` — the
+//!   input of a later conv that reads the same channels through different
+//!   taps (an upsampled conv as phases over copies, compiler `lower`). The
+//!   copies cost no array rows or threshold records: `cout << k` must fit one
+//!   pass of the array's rows (`Capabilities::rows`).
 
 use std::fmt;
 
@@ -172,11 +178,18 @@ descriptor! {
     out_stride: 11, 0, 4, "Destination pixel stride, 1..2.";
     out_off_y: 11, 4, 4, "Destination row offset, < out_stride.";
     out_off_x: 11, 8, 4, "Destination column offset, < out_stride.";
+    copies_log2: 11, 12, 2, "Threshold mode: the codes are written 2^copies_log2 times, channel ch_off + m*cout + co for every m; cout << copies_log2 <= the array's rows. 0 in raw mode.";
     in_c_total: 12, 0, 16, "Channels of the input tensor in memory (>= in_ch_off + cin).";
     in_ch_off: 12, 16, 16, "First input channel read (a multiple of 64).";
 }
 
 impl Descriptor {
+    /// Output channels written per pixel: `cout` times the copies
+    /// (`cout << copies_log2`).
+    pub fn written_channels(&self) -> u32 {
+        self.cout << self.copies_log2.min(31)
+    }
+
     /// Encodes into 64 little-endian bytes.
     pub fn to_bytes(&self) -> Result<[u8; DESCRIPTOR_BYTES], FieldOverflow> {
         let w = self.encode()?;
@@ -225,6 +238,7 @@ mod tests {
             kh: 7,
             pad_left: 6,
             out_off_x: 1,
+            copies_log2: 3,
             in_c_total: 1056,
             ..Default::default()
         };
@@ -296,7 +310,7 @@ mod tests {
     /// Sets field `name` of `d` (FIELDS order and struct fields agree: the
     /// macro makes both).
     fn set(d: &mut Descriptor, name: &str, v: u32) {
-        let fields: [&mut u32; 30] = [
+        let fields: [&mut u32; 31] = [
             &mut d.opcode,
             &mut d.mode,
             &mut d.a_in,
@@ -325,6 +339,7 @@ mod tests {
             &mut d.out_stride,
             &mut d.out_off_y,
             &mut d.out_off_x,
+            &mut d.copies_log2,
             &mut d.in_c_total,
             &mut d.in_ch_off,
         ];

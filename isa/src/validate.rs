@@ -63,7 +63,7 @@ error_codes! {
     BadUpsample = 6, "Upsampling factor 0 or larger than CAP_BITS allows.";
     BadPadding = 7, "pad_top >= kh or pad_left >= kw.";
     BadShape = 8, "A dimension is 0, a width or channel count exceeds CAP_LIMITS, or the input channel slice (in_ch_off, cin) is misaligned or exceeds in_c_total.";
-    BadPlacement = 9, "The output does not fit the destination (stride, offsets, rows, columns or channels), or a threshold-mode channel offset is not a multiple of 64.";
+    BadPlacement = 9, "The output does not fit the destination (stride, offsets, rows, columns or channels, copies included), a threshold-mode channel offset is not a multiple of 64, or the copies do not fit the array's rows.";
     Overflow = 10, "The worst-case accumulator (kh*kw*cin*max code*max |weight|) does not fit the accumulator width.";
     Misaligned = 11, "A tensor or command-list address is not 64-byte aligned.";
     OutOfWindow = 12, "A tensor or the command list does not lie entirely inside WIN_BASE..WIN_BASE+WIN_SIZE.";
@@ -173,7 +173,7 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
         return Err(BadOpcode);
     }
     let raw = d.mode == MODE_RAW;
-    if raw && (d.a_out != 0 || d.thr_addr != 0) {
+    if raw && (d.a_out != 0 || d.thr_addr != 0 || d.copies_log2 != 0) {
         return Err(ReservedBits);
     }
     if !caps.supports_act_bits(d.a_in)
@@ -214,7 +214,8 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
         || d.out_off_x >= d.out_stride
         || (d.out_h - 1) * d.out_stride + d.out_off_y >= d.dst_h
         || (d.out_w - 1) * d.out_stride + d.out_off_x >= d.dst_w
-        || d.ch_off + d.cout > d.dst_c
+        || d.ch_off + d.written_channels() > d.dst_c
+        || (d.copies_log2 != 0 && d.written_channels() > u32::from(caps.rows))
         || (!raw && !d.ch_off.is_multiple_of(CHANNELS_PER_WORD as u32))
     {
         return Err(BadPlacement);
@@ -300,6 +301,7 @@ mod tests {
             out_stride: 1,
             out_off_y: 0,
             out_off_x: 0,
+            copies_log2: 0,
             in_c_total: 64,
             in_ch_off: 0,
         }
@@ -319,6 +321,9 @@ mod tests {
         assert_eq!(c.macs(), 64 * 64 * 9 * 64);
         let raw = Descriptor { mode: MODE_RAW, a_out: 0, thr_addr: 0, ch_off: 3, ..good() };
         assert!(check(raw).unwrap().dst_raw.is_some());
+        assert_eq!(check(Descriptor { copies_log2: 1, ..raw }).err(), Some(ErrorCode::ReservedBits));
+        let copies = check(Descriptor { cout: 4, copies_log2: 1, ..good() }).unwrap();
+        assert_eq!(copies.macs(), 4 * 64 * 9 * 64, "copies are not computed twice");
     }
 
     #[test]
@@ -353,6 +358,10 @@ mod tests {
             (Descriptor { out_stride: 3, ..g }, BadPlacement),
             (Descriptor { ch_off: 32, ..g }, BadPlacement),
             (Descriptor { ch_off: 128, ..g }, BadPlacement),
+            // Copies past the array's rows (8 on `small`), or past dst_c.
+            (Descriptor { copies_log2: 1, ..g }, BadPlacement),
+            (Descriptor { cout: 4, copies_log2: 2, ..g }, BadPlacement),
+            (Descriptor { cout: 4, copies_log2: 1, dst_c: 71, ..g }, BadPlacement),
             (
                 Descriptor {
                     a_in: 8,

@@ -277,7 +277,10 @@ pub fn layer(rng: &mut ChaCha8Rng) -> (Vec<u8>, Descriptor) {
     let (in_h, in_w): (u32, u32) = (rng.gen_range(1..=4), rng.gen_range(1..=5));
     let cin: u32 = if rng.gen_bool(0.2) { rng.gen_range(65..=100) } else { rng.gen_range(1..=64) };
     let in_c_total = cin.div_ceil(64) * 64 + if rng.gen_bool(0.3) { 64 } else { 0 };
-    let cout: u32 = rng.gen_range(1..=12);
+    // Threshold layers now and then write their codes 2, 4 or 8 times, with
+    // `cout << copies_log2` within the 8 rows of `Small`.
+    let copies_log2: u32 = if !raw && rng.gen_bool(0.25) { rng.gen_range(1..=3) } else { 0 };
+    let cout: u32 = if copies_log2 > 0 { rng.gen_range(1..=(8 >> copies_log2)) } else { rng.gen_range(1..=12) };
     let (pad_top, pad_left) = (rng.gen_range(0..kh), rng.gen_range(0..kw));
     let out_h = (in_h * upsample + 2 * pad_top).saturating_sub(kh) / stride + 1;
     let out_w = (in_w * upsample + 2 * pad_left).saturating_sub(kw) / stride + 1;
@@ -310,6 +313,7 @@ pub fn layer(rng: &mut ChaCha8Rng) -> (Vec<u8>, Descriptor) {
         out_stride,
         out_off_y: off_y,
         out_off_x: off_x,
+        copies_log2,
         in_c_total,
         in_ch_off: if in_c_total > cin.div_ceil(64) * 64 && rng.gen_bool(0.5) { 64 } else { 0 },
         ..Default::default()

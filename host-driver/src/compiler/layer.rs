@@ -96,6 +96,7 @@ pub fn compile_layer(
         cout: spec.cout,
         dst: (oh, ow, spec.cout),
         ch_off: 0,
+        copies_log2: 0,
     };
     let phases = lower(&spec.geom, false, w, spec.cin, oh, ow).map_err(err)?;
     let commands = phases

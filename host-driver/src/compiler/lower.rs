@@ -43,6 +43,9 @@ pub struct LayerFrame {
     pub dst: (usize, usize, usize),
     /// First destination channel written.
     pub ch_off: usize,
+    /// The codes are written `2^copies_log2` times (`isa` descriptor
+    /// `copies_log2`; 0 in raw mode).
+    pub copies_log2: u32,
 }
 
 /// Packs each phase's weights into `blob` and returns one descriptor per phase.
@@ -81,6 +84,7 @@ pub fn emit(phases: &[PhaseConv], f: &LayerFrame, w_bits: WeightBits, blob: &mut
                 out_stride: p.out_stride as u32,
                 out_off_y: p.out_off_y as u32,
                 out_off_x: p.out_off_x as u32,
+                copies_log2: f.copies_log2,
                 in_c_total: f.input.channels as u32,
                 in_ch_off: f.in_ch_off as u32,
             }

@@ -389,13 +389,22 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
         let qw = &layer.weights.weights;
         let wl = qw.layout;
         // The weights and output stage actually run.
+        let mut copies_log2 = 0;
         let (run_w, mode, thresholds): (QWeights, u32, Option<Thresholds>) = match (&layer.out, split_of[id]) {
             (QuantOut::Thresholds(t), _) => (qw.clone(), MODE_THRESHOLD, Some(t.clone())),
             (QuantOut::Flow { scale, bias }, Some(s)) => {
                 let Op::SignSplit { bits, step, .. } = g.nodes[s].op else { unreachable!() };
-                // [+, −] for every channel, in as many copies as the split's reader needs.
+                // [+, −] for every channel, in as many copies as the split's
+                // reader needs: written by the descriptor's copies when they fit
+                // one pass of the array's rows (computed and thresholded once),
+                // else computed as channels of their own.
                 let ints = qw.to_ints();
-                let n_out = 2 * copies_of[s];
+                let copies = copies_of[s];
+                let mut n_out = 2 * copies;
+                if copies.is_power_of_two() && copies <= 8 && n_out * wl.cout <= usize::from(caps.rows) {
+                    copies_log2 = copies.trailing_zeros();
+                    n_out = 2;
+                }
                 let repeated: Vec<i8> = (0..n_out).flat_map(|_| ints.iter().copied()).collect();
                 let w2 = QWeights::from_ints(n_out * wl.cout, wl.kh, wl.kw, wl.cin, wl.bits, &repeated);
                 let bound = worst_case(&wl, a_in);
@@ -503,6 +512,7 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
             cout,
             dst: (dst_h, dst_w, dst_c),
             ch_off,
+            copies_log2,
         };
         for (p, desc) in phases.iter().zip(lower::emit(&phases, &frame, wl.bits, &mut weights)) {
             let name = if phases.len() > 1 {
@@ -583,17 +593,26 @@ mod tests {
 
     #[test]
     fn both_networks_compile_with_every_conv_on_the_array() {
-        for net in ["lmflownets", "flownets"] {
+        for (net, config) in [
+            ("lmflownets", ArrayConfig::small()),
+            ("lmflownets", ArrayConfig::pynq_z2()),
+            ("flownets", ArrayConfig::small()),
+        ] {
             let g = Graph::by_name(net, 128, 192).unwrap();
             let w = synthesize(&g, 1);
             let q = QuantNet::new(g.clone(), &w).unwrap();
-            let p = compile(&q, &ArrayConfig::small().capabilities()).unwrap();
+            let p = compile(&q, &config.capabilities()).unwrap();
             // Every MAC of the graph runs on the array, some more than once:
-            // fused flow predictions compute their channels once per sign and
-            // per copy their reader needs (4 for LmFlowNetS's nearest x2 + 3x3
-            // read as 2x2 phases, whose 4 taps over 4 copies of 4 channels are
-            // 64 MACs per output where the graph counts 9 taps x 4 channels).
+            // fused flow predictions compute their channels once per sign and,
+            // where the copies do not fit one pass of the array's rows (8 on
+            // `small`, 16 on `pynq-z2`), per copy their reader needs (4 for
+            // LmFlowNetS's nearest x2 + 3x3 read as 2x2 phases, whose 4 taps
+            // over 4 copies of 4 channels are 64 MACs per output where the
+            // graph counts 9 taps x 4 channels); where they fit, the
+            // descriptor writes the copies (`copies_log2`).
             let copies = if net == "lmflownets" { 4 } else { 1 };
+            let written = if config.rows >= 16 { copies } else { 1 };
+            let net = format!("{net} on {}", config.name);
             let split_src =
                 |i: NodeId| g.nodes.iter().position(|n| matches!(n.op, Op::SignSplit { src, .. } if src == i));
             let mut extra = 0u64;
@@ -611,7 +630,10 @@ mod tests {
                     .sum();
                 let graph = g.macs(id);
                 if split_src(id).is_some() {
-                    assert_eq!(desc, graph * 2 * copies, "{net} {}", node.name);
+                    assert_eq!(desc * written, graph * 2 * copies, "{net} {}", node.name);
+                    for c in p.image.commands.iter().filter(|c| c.node == id) {
+                        assert_eq!(1 << c.desc.copies_log2, written, "{net} {}", node.name);
+                    }
                 } else if matches!(g.nodes[c.src].op, Op::SignSplit { .. }) && copies > 1 {
                     assert_eq!(desc * 9, graph * 16, "{net} {}", node.name);
                 } else {
@@ -630,7 +652,7 @@ mod tests {
             // first conv is 1x1 over kh*kw*6 channels (6x6/2 and 7x7/2).
             let packing = p.image.input_im2col.expect("the first layer is packed");
             let first = &p.image.commands[0].desc;
-            let k = if net == "lmflownets" { 6 } else { 7 };
+            let k = if net.starts_with("lmflownets") { 6 } else { 7 };
             assert_eq!((packing.kh, packing.kw, packing.stride, packing.src.channels), (k, k, 2, 6), "{net}");
             assert_eq!((first.kh, first.kw, first.stride, first.cin), (1, 1, 1, (k * k * 6) as u32), "{net}");
             assert_eq!(p.image.input.1, packing.layout());
@@ -643,7 +665,7 @@ mod tests {
                 .collect();
             assert_eq!(host, ["flow_upsample", "flow"], "{net}");
             let table = plan_table::render(&p);
-            if net == "lmflownets" {
+            if net.starts_with("lmflownets") {
                 assert!(table.contains("into conv2"), "{table}");
             } else {
                 assert!(table.contains("4 phases of 2x2/1"), "{table}");

@@ -5,7 +5,8 @@
 //! `zynqflow_isa::descriptor` — asymmetric padding (`pad_top`/`pad_left`
 //! with explicit `out_h`/`out_w`), nearest-neighbour input upsampling,
 //! threshold ([`ThresholdMode::apply`]) or raw `i32` output, placement at
-//! `out_stride`/`out_off_*` and `ch_off` in the destination — on the layouts
+//! `out_stride`/`out_off_*` and `ch_off` in the destination, with the codes
+//! written `2^copies_log2` times (`copies_log2`) — on the layouts
 //! of `zynqflow_isa::layout`, with the bit-plane identity of
 //! `zynqflow_isa::precision` (the private `kernel` module).
 //!
@@ -42,7 +43,7 @@ const CHUNK: usize = 32;
 /// Reads the input, weight and (threshold mode) threshold words, computes
 /// every output `oy < out_h`, `ox < out_w`, `co < cout` exactly, and writes
 /// only what it owns: in threshold mode, for each output pixel, the
-/// `ceil(cout/64) × a_out` words starting at group `ch_off/64` (channels past
+/// `ceil(cout·copies/64) × a_out` words starting at group `ch_off/64` (channels past
 /// `cout` in the last group written as 0); in raw mode the `i32` of channel
 /// `ch_off + co`. Returns `ErrorCode::BusError`, having written nothing, if
 /// any of those ranges is not backed by `mem`.
@@ -70,8 +71,10 @@ enum Out {
         dst_wpp: usize,
         /// First destination word of the owned groups within a pixel.
         first_word: usize,
-        /// Owned groups per pixel (`ceil(cout/64)`).
+        /// Owned groups per pixel (`ceil(cout·copies/64)`).
         groups: usize,
+        /// Copies of the codes (`2^copies_log2`): channel `m·cout + co`.
+        copies: usize,
         /// Decoded mode per output channel (`None`: undecodable word).
         modes: Vec<ThresholdMode>,
         /// Thresholds, `cout × (2^a_out − 1)`.
@@ -175,7 +178,8 @@ impl Conv {
                     a_out,
                     dst_wpp: dst.words_per_pixel(),
                     first_word: c.ch_off as usize / CHANNELS_PER_WORD * a_out,
-                    groups: cout.div_ceil(CHANNELS_PER_WORD),
+                    groups: (c.written_channels() as usize).div_ceil(CHANNELS_PER_WORD),
+                    copies: 1 << c.copies_log2,
                     modes,
                     thr,
                 }
@@ -309,15 +313,18 @@ impl Conv {
                     pix[(ch_off + co) * 4..][..4].copy_from_slice(&(v as i32).to_le_bytes());
                 }
             }
-            Out::Threshold { a_out, first_word, groups, modes, thr, .. } => {
+            Out::Threshold { a_out, first_word, groups, copies, modes, thr, .. } => {
                 let nthr = (1usize << a_out) - 1;
                 let words = &mut words[..groups * a_out];
                 words.fill(0);
+                let cout = acc.len();
                 for (co, &v) in acc.iter().enumerate() {
                     let code = threshold(modes[co], v, &thr[co * nthr..(co + 1) * nthr]);
-                    let (grp, bit) = (co / CHANNELS_PER_WORD, co % CHANNELS_PER_WORD);
-                    for p in 0..*a_out {
-                        words[grp * a_out + p] |= u64::from((code >> p) & 1) << bit;
+                    for ch in (0..*copies).map(|m| m * cout + co) {
+                        let (grp, bit) = (ch / CHANNELS_PER_WORD, ch % CHANNELS_PER_WORD);
+                        for p in 0..*a_out {
+                            words[grp * a_out + p] |= u64::from((code >> p) & 1) << bit;
+                        }
                     }
                 }
                 for (i, wd) in words.iter().enumerate() {

@@ -61,7 +61,16 @@ fn draw(rng: &mut ChaCha8Rng, base: u64) -> (Vec<u8>, Descriptor) {
         if many { (rng.gen_range(1..=3), rng.gen_range(1..=4)) } else { (rng.gen_range(1..=6), rng.gen_range(1..=8)) };
     let cin: u32 = if rng.gen_bool(0.2) { rng.gen_range(65..=140) } else { rng.gen_range(1..=64) };
     let in_c_total = cin.div_ceil(64) * 64 + if rng.gen_bool(0.3) { 64 } else { 0 };
-    let cout: u32 = if many { rng.gen_range(100..=260) } else { rng.gen_range(1..=20) };
+    // One threshold layer in five writes its codes 2, 4 or 8 times
+    // (`copies_log2`), with `cout << copies_log2` within the rows of `small`.
+    let copies_log2: u32 = if !raw && !many && rng.gen_bool(0.2) { rng.gen_range(1..=3) } else { 0 };
+    let cout: u32 = if many {
+        rng.gen_range(100..=260)
+    } else if copies_log2 > 0 {
+        rng.gen_range(1..=(8 >> copies_log2))
+    } else {
+        rng.gen_range(1..=20)
+    };
     let (pad_top, pad_left) = (rng.gen_range(0..kh), rng.gen_range(0..kw));
     let out_h = (in_h * upsample + 2 * pad_top).saturating_sub(kh) / stride + 1;
     let out_w = (in_w * upsample + 2 * pad_left).saturating_sub(kw) / stride + 1;
@@ -101,6 +110,7 @@ fn draw(rng: &mut ChaCha8Rng, base: u64) -> (Vec<u8>, Descriptor) {
         out_stride,
         out_off_y: off_y,
         out_off_x: off_x,
+        copies_log2,
         in_c_total,
         in_ch_off: if in_c_total > cin.div_ceil(64) * 64 && rng.gen_bool(0.5) { 64 } else { 0 },
         ..Default::default()
