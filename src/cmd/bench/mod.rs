@@ -75,7 +75,8 @@ fn rtl_and_write(_a: BenchArgs, _cpu: cpu::CpuResult) -> Result<()> {
 
 #[cfg(feature = "sim")]
 fn rtl_and_write(a: BenchArgs, cpu: cpu::CpuResult) -> Result<()> {
-    let json_path = a.json.clone().unwrap_or_else(|| PathBuf::from(format!("bench/results/{}.json", report::today())));
+    let date = report::today();
+    let json_path = a.json.clone().unwrap_or_else(|| PathBuf::from(format!("bench/results/{date}.json")));
     super::check_output_dir(&json_path)?;
     let doc = (a.doc != "none").then(|| PathBuf::from(&a.doc));
     if let Some(d) = &doc {
@@ -112,7 +113,7 @@ fn rtl_and_write(a: BenchArgs, cpu: cpu::CpuResult) -> Result<()> {
             nets.push(r);
         }
     }
-    let results = report::Results::new(&a, cpu, nets, check);
+    let results = report::Results::new(&a, date, cpu, nets, check);
     let json = serde_json::to_string_pretty(&results.to_json())? + "\n";
     zynqflow_driver::io::atomic::write_atomic(&json_path, json.as_bytes())?;
     println!("wrote {}", json_path.display());

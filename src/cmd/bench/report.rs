@@ -58,8 +58,15 @@ pub struct Results {
 
 #[cfg(feature = "sim")]
 impl Results {
-    /// Collects the parts.
-    pub fn new(a: &super::BenchArgs, cpu: CpuResult, nets: Vec<NetCycles>, check: Option<ExtrapolationCheck>) -> Self {
+    /// Collects the parts; `date` is the day the run started, the one its
+    /// JSON file is named after (a run across midnight keeps one date).
+    pub fn new(
+        a: &super::BenchArgs,
+        date: String,
+        cpu: CpuResult,
+        nets: Vec<NetCycles>,
+        check: Option<ExtrapolationCheck>,
+    ) -> Self {
         let configs: Vec<&str> = a.configs.iter().map(|c| c.name).collect();
         let rtl_nets: Vec<&str> = a.rtl_nets.iter().map(|n| n.as_str()).collect();
         let command = format!(
@@ -74,7 +81,7 @@ impl Results {
             a.rtl_size.1,
             a.check_size
         );
-        Results { command, date: today(), cpu, nets, check }
+        Results { command, date, cpu, nets, check }
     }
 
     /// The JSON document: `<net>_<size>.<config>.{fps_at_100mhz, utilization,
@@ -126,8 +133,9 @@ impl Results {
              on `pynq-z2`, one 128-bit beat on `ultra96v2`); descriptors of more than two output rows are \
              measured on their first one and two rows and extrapolated per row (`src/cmd/bench/rtl.rs`). \
              Utilization counts the network's MACs only (MMAC below, `useful_macs` in the JSON): what the \
-             compiler computes on top to save steps, the fused sign split's duplicate channels and the \
-             upsampled flows' input copies, is not useful work.\n\n",
+             compiler computes on top to save steps, the fused sign split's duplicate channels (and, on \
+             an array with fewer rows than the copies need, the upsampled flows' input copies), is not \
+             useful work.\n\n",
             self.date,
             self.command,
             json_path.display()
