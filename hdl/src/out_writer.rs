@@ -125,6 +125,11 @@ pub const MAX_COLS: usize = 64;
 /// Staging slots: tiles pushed and not yet done (the feeder keeps at most
 /// this many in flight).
 pub const SLOTS: usize = 4;
+// The slot pointers are 2 bits wide (they wrap at 4 on their own) and the
+// register index `32·c + 8·slot + plane` is written out in `update`
+// (rust-hdl needs literal index arithmetic): another slot count means
+// changing both.
+const _: () = assert!(SLOTS == 4, "the slot pointers and register indices assume 4 slots");
 
 /// Address bits `RA` of each raw-row RAM for `rows` rows per tile:
 /// `log2(rows / 2 · SLOTS)`, entry `(row / 2)·SLOTS + slot`.
