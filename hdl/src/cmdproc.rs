@@ -222,6 +222,8 @@ pub struct CmdProc {
     pub kh: Signal<Out, Bits<4>>,
     /// Kernel columns.
     pub kw: Signal<Out, Bits<4>>,
+    /// Gatherer: packed taps (a 2×2 kernel read as one tap of 64 lanes).
+    pub pack_taps: Signal<Out, Bit>,
     /// Stride 2.
     pub stride_two: Signal<Out, Bit>,
     /// Upsampling ×2.
@@ -347,6 +349,8 @@ pub struct CmdProc {
     groups_dst: Signal<Local, Bits<16>>,
     cin_rem: Signal<Local, Bits<7>>,
     kk16: Signal<Local, Bits<16>>,
+    /// Taps the array steps through: `kh·kw`, or 1 with packed taps.
+    kt16: Signal<Local, Bits<16>>,
     left: Signal<Local, Bits<16>>,
     nrows: Signal<Local, Bits<16>>,
     last_pass: Signal<Local, Bit>,
@@ -514,6 +518,7 @@ impl CmdProc {
             mask: Default::default(),
             kh: Default::default(),
             kw: Default::default(),
+            pack_taps: Default::default(),
             stride_two: Default::default(),
             up_two: Default::default(),
             pad_top: Default::default(),
@@ -600,6 +605,7 @@ impl CmdProc {
             groups_dst: Default::default(),
             cin_rem: Default::default(),
             kk16: Default::default(),
+            kt16: Default::default(),
             left: Default::default(),
             nrows: Default::default(),
             last_pass: Default::default(),
@@ -767,6 +773,7 @@ impl Logic for CmdProc {
         self.w_bits.next = self.fields.w_bits.val();
         self.kh.next = self.fields.kh.val();
         self.kw.next = self.fields.kw.val();
+        self.pack_taps.next = self.fields.pack_taps.val();
         self.stride_two.next = self.fields.stride.val() == self.two4.val();
         self.up_two.next = self.fields.upsample.val() == self.two4.val();
         self.pad_top.next = self.fields.pad_top.val();
@@ -793,7 +800,11 @@ impl Logic for CmdProc {
         self.kk16.next = self.n_kk.o.val();
         self.n_slice.i.next = self.groups.val() * self.w_ain16.o.val();
         self.n_pix.i.next = (self.groups_tot.val() * self.w_ain16.o.val()) << 3;
-        self.n_pairs.i.next = self.kk16.val() * self.groups.val();
+        self.kt16.next = self.kk16.val();
+        if self.fields.pack_taps.val() {
+            self.kt16.next = self.one16.val();
+        }
+        self.n_pairs.i.next = self.kt16.val() * self.groups.val();
         self.n_dpix.i.next = (self.groups_dst.val() * self.w_aout16.o.val()) << 3;
         self.ch_grp.next = self.fields.in_ch_off.val() >> 6;
         if self.state.q.val() == self.s_setup.val() {

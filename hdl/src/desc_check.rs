@@ -122,7 +122,7 @@ pub const SCHEDULE: [(&str, &str, usize); 12] = [
     ("ceil(cin/64)", "kh*kw", 8),
     ("kh*kw*ceil(cin/64)", "w_bits", 4),
     ("kh*kw*ceil(cin/64)", "a_in", 4),
-    ("weight words per channel", "cout", 16),
+    ("weight words per channel (w_bits with packed taps)", "cout", 16),
     ("in_w", "in_h", 16),
     ("ceil(in_c_total/64)", "a_in", 4),
     ("in_h*in_w", "ceil(in_c_total/64)*a_in", 14),
@@ -304,6 +304,8 @@ pub struct DescCheck {
     zero6: Constant<Bits<6>>,
     zero16: Constant<Bits<16>>,
     one16: Constant<Bits<16>>,
+    /// `isa::PACK_LANES`: the most channels a packed-taps kernel reads.
+    pack_lanes: Constant<Bits<16>>,
     zero32: Constant<Bits<32>>,
     zero_w: Constant<Bits<WIDE>>,
     one_w: Constant<Bits<WIDE>>,
@@ -476,6 +478,7 @@ impl DescCheck {
             zero6: c(0),
             zero16: c(0),
             one16: c(1),
+            pack_lanes: c(zynqflow_isa::PACK_LANES as u64),
             zero32: c(0),
             zero_w: c(0),
             one_w: c(1),
@@ -585,7 +588,11 @@ impl Logic for DescCheck {
         self.e4.next = (self.fields.kh.val() == self.zero4.val())
             | (self.fields.kh.val() > self.max_k.val())
             | (self.fields.kw.val() == self.zero4.val())
-            | (self.fields.kw.val() > self.max_k.val());
+            | (self.fields.kw.val() > self.max_k.val())
+            | (self.fields.pack_taps.val()
+                & ((self.fields.kh.val() != self.two4.val())
+                    | (self.fields.kw.val() != self.two4.val())
+                    | (self.fields.cin.val() > self.pack_lanes.val())));
         self.e5.next = (self.fields.stride.val() == self.zero4.val()) | (self.fields.stride.val() > self.max_s.val());
         self.e6.next =
             (self.fields.upsample.val() == self.zero4.val()) | (self.fields.upsample.val() > self.max_u.val());
@@ -667,7 +674,12 @@ impl Logic for DescCheck {
             self.mb.d.next = self.x_a_in.o.val();
         }
         if self.step.q.val() == self.load_t[5].val() {
+            // Packed taps (a valid 2×2 kernel of one group): w_bits words
+            // per channel; the buffer check keeps kh·kw·groups·w_bits.
             self.ma.d.next = self.r_fww.q.val();
+            if self.fields.pack_taps.val() {
+                self.ma.d.next = self.x_w_bits.o.val();
+            }
             self.mb.d.next = self.x_cout.o.val();
         }
         if self.step.q.val() == self.load_t[6].val() {

@@ -94,6 +94,8 @@ pub struct DescFields {
     pub out_off_x: Signal<Out, Bits<4>>,
     /// log2 of the copies of the output codes.
     pub copies_log2: Signal<Out, Bits<2>>,
+    /// Packed taps: a 2×2 kernel's taps in the 16-lane segments of one group.
+    pub pack_taps: Signal<Out, Bit>,
     /// Channels of the input tensor.
     pub in_c_total: Signal<Out, Bits<16>>,
     /// First input channel read.
@@ -208,6 +210,7 @@ impl Logic for DescFields {
         self.out_off_y.next = u64::from(d.out_off_y).into();
         self.out_off_x.next = u64::from(d.out_off_x).into();
         self.copies_log2.next = u64::from(d.copies_log2).into();
+        self.pack_taps.next = d.pack_taps != 0;
         self.in_c_total.next = u64::from(d.in_c_total).into();
         self.in_ch_off.next = u64::from(d.in_ch_off).into();
         self.reserved.next = rest.iter().any(|&w| w != 0);
@@ -243,6 +246,7 @@ impl Logic for DescFields {
         self.out_off_y.connect();
         self.out_off_x.connect();
         self.copies_log2.connect();
+        self.pack_taps.connect();
         self.in_c_total.connect();
         self.in_ch_off.connect();
         self.reserved.connect();

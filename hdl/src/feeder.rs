@@ -51,7 +51,7 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     pub start: Signal<In, Bit>,
     /// The pass has tiles left to issue.
     pub busy: Signal<Out, Bit>,
-    /// (tap, group) pairs per tile: `kh·kw·⌈cin/64⌉`.
+    /// (tap, group) pairs per tile: `kh·kw·⌈cin/64⌉` (`⌈cin/64⌉` with packed taps).
     pub pairs: Signal<In, Bits<16>>,
     /// Activation bits `A`.
     pub a_bits: Signal<In, Bits<4>>,

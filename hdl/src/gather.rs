@@ -29,6 +29,13 @@
 //! banks of the columns that use the position. So many reads are in flight
 //! at once and the DDR latency is paid once per stream, not per item.
 //!
+//! Packed taps (`pack`, `isa` `pack_taps`: a 2 × 2 kernel over at most 16
+//! channels): every tap's slice goes to address `half·HALF + g·A + p` (tap
+//! 0's), into bank segment `2·ky + kx` (`bank_we[c]` has one bit per 16-lane
+//! segment, `crate::act_bank`), and the word's lanes 0..16 (masked) are
+//! repeated in all four segments; so the feeder reads one tap of 64 lanes.
+//! A 2 × 2 kernel writes all four segments of every column it fills.
+//!
 //! Halves: each of the two halves is free, filling or full. The issuer starts
 //! tile `t` on half `t mod 2` only when it is free; the writer marks it full
 //! after the tile's last word; the feeder frees it (`free_half`) after reading
@@ -42,7 +49,8 @@
 //!   `kw`, `stride_two`, `up_two`, `pad_top`, `pad_left`, `up_h`/`up_w` (input
 //!   size after upsampling), `out_h`, `out_w`.
 //! - Reader: `rreq_*` (request), `rd_word`/`rd_valid`/`rd_ready` (data).
-//! - Banks: per column `bank_we[c]`, `bank_addr[c]`; `bank_data` for all.
+//! - Banks: per column `bank_we[c]` (4 segment enables), `bank_addr[c]`;
+//!   `bank_data` for all.
 //! - Halves: `full` (bit h), `tile_oy[h]`-style info `info_oy0/1`,
 //!   `info_ox0/1`, `info_last0/1` (valid while `full`), `free_half` (bit h, pulse).
 use rust_hdl::prelude::*;
@@ -51,8 +59,9 @@ use crate::desc_check::Widen;
 use crate::fifo::{konst as k, Narrow, RegFifo};
 
 /// Bits of an item record: position base (16), position (8), a zero bit
-/// (so that bits 16..25 read as the position in 9 bits), zero, tile end.
-const ITEM_BITS: usize = 27;
+/// (so that bits 16..25 read as the position in 9 bits), zero, tile end,
+/// the kernel row's low bit (packed taps).
+const ITEM_BITS: usize = 28;
 
 /// The gatherer; `AB` = activation bank address bits (a half is `2^(AB−1)` words).
 #[derive(LogicBlock)]
@@ -85,6 +94,8 @@ pub struct Gatherer<const AB: usize> {
     pub stride_two: Signal<In, Bit>,
     /// Upsampling ×2 (else ×1).
     pub up_two: Signal<In, Bit>,
+    /// Packed taps: a 2×2 kernel's four taps in the four segments of tap 0.
+    pub pack: Signal<In, Bit>,
     /// Zero rows above.
     pub pad_top: Signal<In, Bits<4>>,
     /// Zero columns left.
@@ -111,8 +122,8 @@ pub struct Gatherer<const AB: usize> {
     pub rd_valid: Signal<In, Bit>,
     /// Read data taken.
     pub rd_ready: Signal<Out, Bit>,
-    /// Write column c's bank at this edge.
-    pub bank_we: Vec<Signal<Out, Bit>>,
+    /// Write column c's bank at this edge, by 16-lane segment.
+    pub bank_we: Vec<Signal<Out, Bits<4>>>,
     /// Column c's bank address.
     pub bank_addr: Vec<Signal<Out, Bits<AB>>>,
     /// The word written (to every enabled bank).
@@ -156,6 +167,8 @@ pub struct Gatherer<const AB: usize> {
     cs2: Vec<Constant<Bits<9>>>,
     /// Per column: `c`.
     ccol: Vec<Constant<Bits<16>>>,
+    /// Per column: `c` is odd (its tap column at stride 1 flips `u`'s low bit).
+    codd: Vec<Constant<Bit>>,
     // Half state: filling / full, and each half's tile.
     filling: DFF<Bits<2>>,
     full_r: DFF<Bits<2>>,
@@ -184,6 +197,12 @@ pub struct Gatherer<const AB: usize> {
     w_tb_item: Widen<16, ITEM_BITS>,
     w_u_item: Widen<8, ITEM_BITS>,
     n_bank: Vec<Narrow<16, AB>>,
+    lanes16: Signal<Local, Bits<64>>,
+    h_ky: Signal<Local, Bit>,
+    kx1: Signal<Local, Bit>,
+    seg: Signal<Local, Bits<4>>,
+    col_we: Signal<Local, Bit>,
+    data: Signal<Local, Bits<64>>,
     dy: Signal<Local, Bits<20>>,
     dx: Signal<Local, Bits<20>>,
     rm_lo: Signal<Local, Bits<32>>,
@@ -217,6 +236,14 @@ pub struct Gatherer<const AB: usize> {
     set_full: Signal<Local, Bits<2>>,
     set_fill: Signal<Local, Bits<2>>,
     zero_flag: Constant<Bits<ITEM_BITS>>,
+    ky_flag: Constant<Bits<ITEM_BITS>>,
+    ones4: Constant<Bits<4>>,
+    /// Lanes 0..16.
+    low16: Constant<Bits<64>>,
+    seg00: Constant<Bits<4>>,
+    seg01: Constant<Bits<4>>,
+    seg10: Constant<Bits<4>>,
+    seg11: Constant<Bits<4>>,
     end_flag: Constant<Bits<ITEM_BITS>>,
     half_bit: Constant<Bits<AB>>,
     ncols: Constant<Bits<16>>,
@@ -254,6 +281,7 @@ impl<const AB: usize> Gatherer<AB> {
             kw: Default::default(),
             stride_two: Default::default(),
             up_two: Default::default(),
+            pack: Default::default(),
             pad_top: Default::default(),
             pad_left: Default::default(),
             up_h: Default::default(),
@@ -291,6 +319,7 @@ impl<const AB: usize> Gatherer<AB> {
             cs1: (0..cols).map(|c| k(c as u64)).collect(),
             cs2: (0..cols).map(|c| k(2 * c as u64)).collect(),
             ccol: (0..cols).map(|c| k(c as u64)).collect(),
+            codd: (0..cols).map(|c| Constant::new(c % 2 == 1)).collect(),
             filling: Default::default(),
             full_r: Default::default(),
             oy_h0: Default::default(),
@@ -316,6 +345,12 @@ impl<const AB: usize> Gatherer<AB> {
             w_tb_item: Default::default(),
             w_u_item: Default::default(),
             n_bank: (0..cols).map(|_| Default::default()).collect(),
+            lanes16: Default::default(),
+            h_ky: Default::default(),
+            kx1: Default::default(),
+            seg: Default::default(),
+            col_we: Default::default(),
+            data: Default::default(),
             n_col_off: (0..cols).map(|_| Default::default()).collect(),
             dy: Default::default(),
             dx: Default::default(),
@@ -349,6 +384,13 @@ impl<const AB: usize> Gatherer<AB> {
             set_full: Default::default(),
             set_fill: Default::default(),
             zero_flag: k(1 << 25),
+            ky_flag: k(1 << 27),
+            ones4: k(15),
+            low16: k(0xffff),
+            seg00: k(1),
+            seg01: k(2),
+            seg10: k(4),
+            seg11: k(8),
             end_flag: k(1 << 26),
             half_bit: k(1 << (AB - 1)),
             ncols: k(cols as u64),
@@ -459,6 +501,9 @@ impl<const AB: usize> Logic for Gatherer<AB> {
         if self.tile_end.val() {
             self.item.next = self.item.val() | self.end_flag.val();
         }
+        if self.ky.q.val().get_bit(0) {
+            self.item.next = self.item.val() | self.ky_flag.val();
+        }
 
         // A tile may start on its half only when that half is free.
         self.half_free.next = !self.filling.q.val().get_bit(0) & !self.full_r.q.val().get_bit(0);
@@ -524,26 +569,62 @@ impl<const AB: usize> Logic for Gatherer<AB> {
         self.rd_ready.next = !self.items.empty.val() & !self.h_zero.val();
         self.w_take.next = !self.items.empty.val() & (self.h_zero.val() | self.rd_valid.val());
         self.w_last.next = (self.w_idx.q.val() + self.one16.val()) == self.slice_words.val();
+        self.h_ky.next = self.h_item.val().get_bit(27);
         for c in 0..self.bank_we.len() {
             // In 9 bits, u − c·s wraps to at least 257 when u < c·s: one
             // comparison checks both ends.
             if self.stride_two.val() {
-                self.bank_we[c].next = self.w_take.val() & ((self.h_u.val() - self.cs2[c].val()) < self.w_kw9.o.val());
+                self.col_we.next = self.w_take.val() & ((self.h_u.val() - self.cs2[c].val()) < self.w_kw9.o.val());
             } else {
-                self.bank_we[c].next = self.w_take.val() & ((self.h_u.val() - self.cs1[c].val()) < self.w_kw9.o.val());
+                self.col_we.next = self.w_take.val() & ((self.h_u.val() - self.cs1[c].val()) < self.w_kw9.o.val());
+            }
+            // Packed taps: the column's tap column kx = u − c·s is 0 or 1,
+            // its low bit u's, flipped for odd c at stride 1.
+            self.kx1.next = self.h_u.val().get_bit(0) ^ (self.codd[c].val() & !self.stride_two.val());
+            self.seg.next = self.ones4.val();
+            if self.pack.val() {
+                if self.h_ky.val() {
+                    self.seg.next = self.seg10.val();
+                    if self.kx1.val() {
+                        self.seg.next = self.seg11.val();
+                    }
+                } else {
+                    self.seg.next = self.seg00.val();
+                    if self.kx1.val() {
+                        self.seg.next = self.seg01.val();
+                    }
+                }
+            }
+            self.bank_we[c].next = self.zero4.val();
+            if self.col_we.val() {
+                self.bank_we[c].next = self.seg.val();
             }
             self.n_bank[c].i.next = self.h_base.val() - self.col_off[c].q.val();
+            if self.pack.val() {
+                self.n_bank[c].i.next = self.w_idx.q.val();
+            }
             self.bank_addr[c].next = self.n_bank[c].o.val();
             if self.w_half.q.val() {
                 self.bank_addr[c].next = self.n_bank[c].o.val() | self.half_bit.val();
             }
         }
-        self.bank_data.next = self.rd_word.val();
+        self.data.next = self.rd_word.val();
         if (self.w_idx.q.val() + self.a_bits.val()) >= self.slice_words.val() {
-            self.bank_data.next = self.rd_word.val() & self.mask.val();
+            self.data.next = self.rd_word.val() & self.mask.val();
         }
         if self.h_zero.val() {
-            self.bank_data.next = self.zero64.val();
+            self.data.next = self.zero64.val();
+        }
+        // Packed taps: lanes 0..16 in every segment (the mask keeps them).
+        // (Masked in 64 bits: a `Widen` block here made a false
+        // combinational loop through this always block, UNOPTFLAT.)
+        self.lanes16.next = self.data.val() & self.low16.val();
+        self.bank_data.next = self.data.val();
+        if self.pack.val() {
+            self.bank_data.next = self.lanes16.val()
+                | (self.lanes16.val() << 16)
+                | (self.lanes16.val() << 32)
+                | (self.lanes16.val() << 48);
         }
         self.items.pop.next = self.w_take.val() & self.w_last.val();
         self.set_full.next = self.b00.val();

@@ -23,7 +23,8 @@
 //!   4 KiB crossing, 16 bursts outstanding, 64- or 128-bit data);
 //! - [`desc_fields`], [`desc_check`]: the descriptor's fields (from
 //!   `isa::descriptor::FIELDS`) and `isa::validate_words` in hardware;
-//! - [`gather`]: the activation buffer's filler (receptive fields of a tile,
+//! - [`act_bank`]: a column's activation bank, written by 16-lane segment;
+//!   [`gather`]: the activation buffer's filler (receptive fields of a tile,
 //!   double-buffered); [`feeder`]: the step sequencer that drives the array
 //!   from the activation and weight banks; [`out_writer`]: threshold codes or
 //!   raw accumulators into destination words with byte strobes;
@@ -39,6 +40,7 @@
 //! (`verilator -Wall`, no waivers), elaborated (yosys) and co-simulated (Icarus
 //! Verilog) in `hdl/tests/`.
 
+pub mod act_bank;
 pub mod array;
 pub mod axi_drain;
 pub mod axi_master;

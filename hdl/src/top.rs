@@ -19,6 +19,7 @@
 use rust_hdl::prelude::*;
 use zynqflow_isa::ArrayConfig;
 
+use crate::act_bank::ActBank;
 use crate::array::SystolicArray;
 use crate::axi_drain::AxiDrain;
 use crate::axi_master::{AxiReader, AxiWriter};
@@ -159,7 +160,7 @@ pub struct Accelerator<
     array: SystolicArray<64>,
     thr: ThresholdUnit<ACC_BUS, CODE_BUS, ROW_ADDR, FIFO_ADDR>,
     outw: OutWriter<CODE_BUS, ACC_BUS, ROWS, RAW_A>,
-    abanks: Vec<RAM<Bits<64>, AB>>,
+    abanks: Vec<ActBank<AB>>,
     wbanks: Vec<RAM<Bits<64>, WB>>,
     rst: Signal<Local, Bit>,
     eng_rst: Signal<Local, Bit>,
@@ -481,6 +482,7 @@ impl<
         self.gather.mask.next = self.cp.mask.val();
         self.gather.kh.next = self.cp.kh.val();
         self.gather.kw.next = self.cp.kw.val();
+        self.gather.pack.next = self.cp.pack_taps.val();
         self.gather.stride_two.next = self.cp.stride_two.val();
         self.gather.up_two.next = self.cp.up_two.val();
         self.gather.pad_top.next = self.cp.pad_top.val();
@@ -501,11 +503,10 @@ impl<
 
         // Activation banks: written by the gatherer, read by the feeder.
         for c in 0..self.abanks.len() {
-            self.abanks[c].read_clock.next = self.ap_clk.val();
-            self.abanks[c].write_clock.next = self.ap_clk.val();
+            self.abanks[c].clock.next = self.ap_clk.val();
             self.abanks[c].write_address.next = self.gather.bank_addr[c].val();
             self.abanks[c].write_data.next = self.gather.bank_data.val();
-            self.abanks[c].write_enable.next = self.gather.bank_we[c].val();
+            self.abanks[c].write_lanes.next = self.gather.bank_we[c].val();
             self.abanks[c].read_address.next = self.feeder.a_addr.val();
             self.array.a_in[c].next = self.abanks[c].read_data.val();
         }

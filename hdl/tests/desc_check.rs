@@ -321,7 +321,7 @@ fn sizes(d: &Descriptor) -> [u64; 4] {
     let raw = d.mode == MODE_RAW;
     [
         u64::from(d.in_h) * u64::from(d.in_w) * g(d.in_c_total) * u64::from(d.a_in) * 8,
-        u64::from(d.cout) * u64::from(d.kh * d.kw) * g(d.cin) * u64::from(d.w_bits) * 8,
+        u64::from(d.cout) * u64::from(d.array_taps()) * g(d.cin) * u64::from(d.w_bits) * 8,
         if raw { 0 } else { u64::from(d.cout) * (1u64 << d.a_out) * 4 },
         if raw {
             u64::from(d.dst_h) * u64::from(d.dst_w) * u64::from(d.dst_c) * 4
@@ -334,7 +334,11 @@ fn sizes(d: &Descriptor) -> [u64; 4] {
 /// A random descriptor that passes checks 1..=9 (shape profile `p`).
 fn random_shape(rng: &mut ChaCha8Rng, caps: &Capabilities, p: u32) -> Descriptor {
     let raw = rng.gen_bool(0.35);
-    let (kh, kw) = (rng.gen_range(1..=7), rng.gen_range(1..=7));
+    // Packed taps: mostly a valid 2×2 kernel over at most 16 channels, else
+    // whatever the draws give (BadKernel).
+    let pack_taps = u32::from(rng.gen_bool(0.15));
+    let pack_ok = pack_taps == 1 && rng.gen_bool(0.8);
+    let (kh, kw) = if pack_ok { (2, 2) } else { (rng.gen_range(1..=7), rng.gen_range(1..=7)) };
     let big = p == 1;
     let dim = |rng: &mut ChaCha8Rng, max: u32| {
         if big {
@@ -346,7 +350,13 @@ fn random_shape(rng: &mut ChaCha8Rng, caps: &Capabilities, p: u32) -> Descriptor
     let in_h = dim(rng, 65535);
     let in_w = dim(rng, u32::from(caps.max_width));
     let in_ch_off = 64 * if big { rng.gen_range(0..=8) } else { rng.gen_range(0..=1) };
-    let cin = if big { rng.gen_range(1..=u32::from(caps.max_channels) - in_ch_off) } else { rng.gen_range(1..=150) };
+    let cin = if pack_ok {
+        rng.gen_range(1..=zynqflow_isa::PACK_LANES as u32)
+    } else if big {
+        rng.gen_range(1..=u32::from(caps.max_channels) - in_ch_off)
+    } else {
+        rng.gen_range(1..=150)
+    };
     let in_c_total = (in_ch_off + cin + rng.gen_range(0..=70)).min(u32::from(caps.max_channels));
     let out_stride = rng.gen_range(1..=2);
     let (out_off_y, out_off_x) = (rng.gen_range(0..out_stride), rng.gen_range(0..out_stride));
@@ -396,6 +406,7 @@ fn random_shape(rng: &mut ChaCha8Rng, caps: &Capabilities, p: u32) -> Descriptor
         out_off_y,
         out_off_x,
         copies_log2,
+        pack_taps,
         in_c_total,
         in_ch_off,
     }

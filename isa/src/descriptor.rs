@@ -33,6 +33,15 @@
 //!   taps (an upsampled conv as phases over copies, compiler `lower`). The
 //!   copies cost no array rows or threshold records: `cout << k` must fit one
 //!   pass of the array's rows (`Capabilities::rows`).
+//! - Packed taps (`pack_taps = 1`): a 2 × 2 kernel over `cin ≤ 16` channels
+//!   reads tap `(ky, kx)`'s channels into lanes `16·(2·ky + kx) + c` of one
+//!   channel group, so the array takes one step per bit pair where it would
+//!   take four (one per tap) on a group that is three quarters empty — the
+//!   upsampled flows, 4 sign-split channels in 4 copies. The weights are
+//!   laid out as a `cout × 1 × 1 × 64` kernel ([`PACK_LANES`]-lane segments,
+//!   lane `16·(2·ky + kx) + c` holding weight `(co, ky, kx, c)`); the sum is
+//!   the unpacked convolution's, term for term. The buffer checks
+//!   (`BufferTooSmall`) count the taps as if unpacked.
 
 use std::fmt;
 
@@ -48,6 +57,9 @@ pub const MODE_THRESHOLD: u32 = 0;
 pub const MODE_RAW: u32 = 1;
 /// Alignment of every tensor address and of the command list.
 pub const ADDRESS_ALIGN: u32 = 64;
+/// Lanes of one tap's segment in a packed-taps descriptor (`pack_taps`):
+/// a channel group's 64 lanes hold a 2 × 2 kernel's four taps.
+pub const PACK_LANES: usize = 16;
 
 /// One bit field of the descriptor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +191,7 @@ descriptor! {
     out_off_y: 11, 4, 4, "Destination row offset, < out_stride.";
     out_off_x: 11, 8, 4, "Destination column offset, < out_stride.";
     copies_log2: 11, 12, 2, "Threshold mode: the codes are written 2^copies_log2 times, channel ch_off + m*cout + co for every m; cout << copies_log2 <= the array's rows. 0 in raw mode.";
+    pack_taps: 11, 14, 1, "1: a 2x2 kernel over at most 16 channels reads its four taps as the four 16-lane segments of one channel group (tap (ky, kx) in lanes 16*(2*ky + kx) ..); its weights are laid out as a 1x1 kernel of 64 channels. kh = kw = 2 and cin <= 16.";
     in_c_total: 12, 0, 16, "Channels of the input tensor in memory (>= in_ch_off + cin).";
     in_ch_off: 12, 16, 16, "First input channel read (a multiple of 64).";
 }
@@ -188,6 +201,16 @@ impl Descriptor {
     /// (`cout << copies_log2`).
     pub fn written_channels(&self) -> u32 {
         self.cout << self.copies_log2.min(31)
+    }
+
+    /// `(ky, kx)` steps the array takes per channel group and bit pair:
+    /// `kh·kw`, or 1 with packed taps (`pack_taps`).
+    pub fn array_taps(&self) -> u32 {
+        if self.pack_taps != 0 {
+            1
+        } else {
+            self.kh * self.kw
+        }
     }
 
     /// Encodes into 64 little-endian bytes.
@@ -310,7 +333,7 @@ mod tests {
     /// Sets field `name` of `d` (FIELDS order and struct fields agree: the
     /// macro makes both).
     fn set(d: &mut Descriptor, name: &str, v: u32) {
-        let fields: [&mut u32; 31] = [
+        let fields: [&mut u32; 32] = [
             &mut d.opcode,
             &mut d.mode,
             &mut d.a_in,
@@ -340,6 +363,7 @@ mod tests {
             &mut d.out_off_y,
             &mut d.out_off_x,
             &mut d.copies_log2,
+            &mut d.pack_taps,
             &mut d.in_c_total,
             &mut d.in_ch_off,
         ];

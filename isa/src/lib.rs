@@ -28,7 +28,7 @@ pub mod validate;
 
 pub use config::{ArrayConfig, Capabilities};
 pub use descriptor::{
-    Descriptor, ADDRESS_ALIGN, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_RAW, MODE_THRESHOLD, OP_CONV,
+    Descriptor, ADDRESS_ALIGN, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_RAW, MODE_THRESHOLD, OP_CONV, PACK_LANES,
 };
 pub use layout::{ActLayout, LayoutError, RawLayout, ThresholdLayout, ThresholdMode, WeightLayout, CHANNELS_PER_WORD};
 pub use precision::{ActBits, PrecisionError, WeightBits};

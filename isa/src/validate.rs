@@ -5,7 +5,7 @@
 
 use crate::config::Capabilities;
 use crate::descriptor::{
-    Descriptor, ADDRESS_ALIGN, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_RAW, MODE_THRESHOLD, OP_CONV,
+    Descriptor, ADDRESS_ALIGN, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_RAW, MODE_THRESHOLD, OP_CONV, PACK_LANES,
 };
 use crate::layout::{ActLayout, RawLayout, ThresholdLayout, WeightLayout, CHANNELS_PER_WORD};
 use crate::precision::{ActBits, WeightBits};
@@ -58,7 +58,7 @@ error_codes! {
     BadOpcode = 1, "Unknown opcode, or a mode other than threshold/raw.";
     ReservedBits = 2, "A bit outside every field is set, or a field that must be 0 in this mode is not.";
     BadBits = 3, "An activation or weight width the accelerator does not support.";
-    BadKernel = 4, "Kernel side 0 or larger than CAP_BITS allows.";
+    BadKernel = 4, "Kernel side 0 or larger than CAP_BITS allows, or packed taps (pack_taps) on a kernel other than 2x2 or over more than 16 channels.";
     BadStride = 5, "Stride 0 or larger than CAP_BITS allows.";
     BadUpsample = 6, "Upsampling factor 0 or larger than CAP_BITS allows.";
     BadPadding = 7, "pad_top >= kh or pad_left >= kw.";
@@ -183,7 +183,7 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
         return Err(BadBits);
     }
     let k_ok = |k: u32| (1..=u32::from(caps.max_kernel)).contains(&k);
-    if !k_ok(d.kh) || !k_ok(d.kw) {
+    if !k_ok(d.kh) || !k_ok(d.kw) || (d.pack_taps != 0 && (d.kh != 2 || d.kw != 2 || d.cin > PACK_LANES as u32)) {
         return Err(BadKernel);
     }
     if !(1..=u32::from(caps.max_stride)).contains(&d.stride) {
@@ -252,7 +252,7 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
     };
     let reads = [
         range(d.in_addr, act_bytes(d.in_h, d.in_w, d.in_c_total, d.a_in)),
-        range(d.w_addr, u64::from(d.cout) * u64::from(d.kh * d.kw) * act_bytes(1, 1, d.cin, d.w_bits)),
+        range(d.w_addr, u64::from(d.cout) * u64::from(d.array_taps()) * act_bytes(1, 1, d.cin, d.w_bits)),
         thresholds.map_or(0..0, |_| range(d.thr_addr, u64::from(d.cout) * (1u64 << d.a_out) * 4)),
     ];
     let write = range(d.out_addr, out_bytes);
@@ -302,6 +302,7 @@ mod tests {
             out_off_y: 0,
             out_off_x: 0,
             copies_log2: 0,
+            pack_taps: 0,
             in_c_total: 64,
             in_ch_off: 0,
         }
@@ -324,6 +325,18 @@ mod tests {
         assert_eq!(check(Descriptor { copies_log2: 1, ..raw }).err(), Some(ErrorCode::ReservedBits));
         let copies = check(Descriptor { cout: 4, copies_log2: 1, ..good() }).unwrap();
         assert_eq!(copies.macs(), 4 * 64 * 9 * 64, "copies are not computed twice");
+    }
+
+    #[test]
+    fn packed_taps_read_one_word_per_weight_plane_and_count_every_tap() {
+        let d = Descriptor { pack_taps: 1, kh: 2, kw: 2, cin: 16, w_bits: 8, ..good() };
+        let c = check(d).unwrap();
+        assert_eq!(d.array_taps(), 1);
+        assert_eq!(c.reads[1].end - c.reads[1].start, 64 * 8 * 8, "cout x 8 planes x 8 bytes");
+        assert_eq!(c.macs(), 64 * 64 * 4 * 16, "the MACs are the 2x2 kernel's");
+        let unpacked = check(Descriptor { pack_taps: 0, ..d }).unwrap();
+        assert_eq!(unpacked.reads[1].end - unpacked.reads[1].start, 4 * 64 * 8 * 8);
+        assert_eq!(unpacked.macs(), c.macs());
     }
 
     #[test]
@@ -362,6 +375,10 @@ mod tests {
             (Descriptor { copies_log2: 1, ..g }, BadPlacement),
             (Descriptor { cout: 4, copies_log2: 2, ..g }, BadPlacement),
             (Descriptor { cout: 4, copies_log2: 1, dst_c: 71, ..g }, BadPlacement),
+            // Packed taps: 2×2 only, at most 16 channels.
+            (Descriptor { pack_taps: 1, cin: 16, ..g }, BadKernel),
+            (Descriptor { pack_taps: 1, kh: 2, kw: 1, pad_left: 0, cin: 16, ..g }, BadKernel),
+            (Descriptor { pack_taps: 1, kh: 2, kw: 2, cin: 17, ..g }, BadKernel),
             (
                 Descriptor {
                     a_in: 8,

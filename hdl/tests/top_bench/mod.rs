@@ -272,10 +272,18 @@ pub fn layer(rng: &mut ChaCha8Rng) -> (Vec<u8>, Descriptor) {
     let a_in = rng.gen_range(1..=3);
     let w_bits = if rng.gen_bool(0.5) { 1 } else { rng.gen_range(2..=3) };
     let a_out = if raw { 0 } else { rng.gen_range(1..=3) };
-    let (kh, kw) = (rng.gen_range(1..=3), rng.gen_range(1..=3));
+    // One layer in six packs a 2×2 kernel's taps (`pack_taps`, ≤ 16 channels).
+    let pack = rng.gen_bool(1.0 / 6.0);
+    let (kh, kw) = if pack { (2, 2) } else { (rng.gen_range(1..=3), rng.gen_range(1..=3)) };
     let (stride, upsample) = (rng.gen_range(1..=2), rng.gen_range(1..=2));
     let (in_h, in_w): (u32, u32) = (rng.gen_range(1..=4), rng.gen_range(1..=5));
-    let cin: u32 = if rng.gen_bool(0.2) { rng.gen_range(65..=100) } else { rng.gen_range(1..=64) };
+    let cin: u32 = if pack {
+        rng.gen_range(1..=16)
+    } else if rng.gen_bool(0.2) {
+        rng.gen_range(65..=100)
+    } else {
+        rng.gen_range(1..=64)
+    };
     let in_c_total = cin.div_ceil(64) * 64 + if rng.gen_bool(0.3) { 64 } else { 0 };
     // Threshold layers now and then write their codes 2, 4 or 8 times, with
     // `cout << copies_log2` within the 8 rows of `Small`.
@@ -314,6 +322,7 @@ pub fn layer(rng: &mut ChaCha8Rng) -> (Vec<u8>, Descriptor) {
         out_off_y: off_y,
         out_off_x: off_x,
         copies_log2,
+        pack_taps: u32::from(pack),
         in_c_total,
         in_ch_off: if in_c_total > cin.div_ceil(64) * 64 && rng.gen_bool(0.5) { 64 } else { 0 },
         ..Default::default()
@@ -324,7 +333,7 @@ pub fn layer(rng: &mut ChaCha8Rng) -> (Vec<u8>, Descriptor) {
     let g_in = cin.div_ceil(64) as u64;
     let sizes = [
         u64::from(in_h * in_w) * u64::from(in_c_total.div_ceil(64)) * u64::from(a_in) * 8,
-        u64::from(cout * kh * kw) * g_in * u64::from(w_bits) * 8,
+        u64::from(cout * d.array_taps()) * g_in * u64::from(w_bits) * 8,
         if raw { 0 } else { u64::from(cout) * (1u64 << a_out) * 4 },
         u64::from(d.dst_h * d.dst_w)
             * if raw { u64::from(dst_c) * 4 } else { u64::from(dst_c.div_ceil(64) * a_out) * 8 },
@@ -405,7 +414,13 @@ pub fn check_layer_with(seed: u64, record: bool) -> Bench {
             b.mem[i]
         );
     }
-    eprintln!("seed {seed}: {} cycles, {} MACs", got[5], got[4]);
+    eprintln!(
+        "seed {seed}: {} cycles, {} MACs, code {}{}",
+        got[5],
+        got[4],
+        got[1],
+        if d.pack_taps != 0 { ", packed taps" } else { "" }
+    );
     b
 }
 

@@ -14,7 +14,7 @@
 use super::push_aligned;
 use crate::cpu::ConvGeom;
 use crate::quant::QWeights;
-use zynqflow_isa::{ActLayout, Descriptor, WeightBits, OP_CONV};
+use zynqflow_isa::{ActLayout, Descriptor, WeightBits, CHANNELS_PER_WORD, OP_CONV, PACK_LANES};
 
 /// What all the descriptors of one layer share: widths, mode, the input
 /// slice, the destination and the threshold table. Addresses are offsets
@@ -49,11 +49,17 @@ pub struct LayerFrame {
 }
 
 /// Packs each phase's weights into `blob` and returns one descriptor per phase.
+/// A 2 × 2 phase over at most [`PACK_LANES`] channels packs its taps
+/// ([`packed_taps`]): one array step per bit pair instead of four.
 pub fn emit(phases: &[PhaseConv], f: &LayerFrame, w_bits: WeightBits, blob: &mut Vec<u8>) -> Vec<Descriptor> {
     phases
         .iter()
         .map(|p| {
-            let pw = QWeights::from_ints(f.cout, p.kh, p.kw, f.cin, w_bits, &p.ints);
+            let packed = packed_taps(p, f.cin, w_bits);
+            let pw = match &packed {
+                Some(ints) => QWeights::from_ints(f.cout, 1, 1, CHANNELS_PER_WORD, w_bits, ints),
+                None => QWeights::from_ints(f.cout, p.kh, p.kw, f.cin, w_bits, &p.ints),
+            };
             let w_off = push_aligned(blob, &pw.data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
             Descriptor {
                 opcode: OP_CONV,
@@ -85,11 +91,34 @@ pub fn emit(phases: &[PhaseConv], f: &LayerFrame, w_bits: WeightBits, blob: &mut
                 out_off_y: p.out_off_y as u32,
                 out_off_x: p.out_off_x as u32,
                 copies_log2: f.copies_log2,
+                pack_taps: u32::from(packed.is_some()),
                 in_c_total: f.input.channels as u32,
                 in_ch_off: f.in_ch_off as u32,
             }
         })
         .collect()
+}
+
+/// A 2 × 2 conv's weights `[co][ky][kx][c]` over `cin ≤ PACK_LANES`
+/// channels as the 64-lane kernel of a packed-taps descriptor (`isa`
+/// `pack_taps`): weight `(co, ky, kx, c)` at lane `16·(2·ky + kx) + c`. The
+/// lanes past `cin` in each segment read zero inputs: they hold 0, or +1
+/// where binary weights have no zero. `None` when the conv cannot pack.
+pub fn packed_taps(p: &PhaseConv, cin: usize, w_bits: WeightBits) -> Option<Vec<i8>> {
+    if p.kh != 2 || p.kw != 2 || cin > PACK_LANES {
+        return None;
+    }
+    let cout = p.ints.len() / (4 * cin);
+    let fill = if w_bits.is_binary() { 1 } else { 0 };
+    let mut ints = vec![fill; cout * CHANNELS_PER_WORD];
+    for co in 0..cout {
+        for t in 0..4 {
+            let src = (co * 4 + t) * cin;
+            let dst = co * CHANNELS_PER_WORD + t * PACK_LANES;
+            ints[dst..dst + cin].copy_from_slice(&p.ints[src..src + cin]);
+        }
+    }
+    Some(ints)
 }
 
 /// The geometry of one accelerator convolution along one axis and overall.

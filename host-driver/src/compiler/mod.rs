@@ -642,6 +642,17 @@ mod tests {
                 extra += desc - graph;
             }
             assert!(extra > 0, "{net}: the fused predictions compute more than the graph");
+            // Every 2x2 conv over at most 16 channels packs its taps (the
+            // upsampled flows: LmFlowNetS's 2x2 phases over 4 copies of 4
+            // channels, FlowNetS's transposed 4x4/2 phases over 4 channels).
+            let mut packed = 0;
+            for c in &p.image.commands {
+                let d = &c.desc;
+                let packable = d.kh == 2 && d.kw == 2 && d.cin <= zynqflow_isa::PACK_LANES as u32;
+                assert_eq!(d.pack_taps == 1, packable, "{net} {}", c.layer);
+                packed += usize::from(packable);
+            }
+            assert_eq!(packed, 16, "{net}: 4 phases of 4 upsampled flows");
             assert_eq!(p.image.macs(), g.total_macs() + extra, "{net}");
             for (id, node) in g.nodes.iter().enumerate() {
                 if let Op::Conv(_) = node.op {

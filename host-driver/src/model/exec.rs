@@ -6,7 +6,8 @@
 //! with explicit `out_h`/`out_w`), nearest-neighbour input upsampling,
 //! threshold ([`ThresholdMode::apply`]) or raw `i32` output, placement at
 //! `out_stride`/`out_off_*` and `ch_off` in the destination, with the codes
-//! written `2^copies_log2` times (`copies_log2`) — on the layouts
+//! written `2^copies_log2` times (`copies_log2`), packed taps (`pack_taps`:
+//! the weights unpacked into the 2 × 2 kernel at load) — on the layouts
 //! of `zynqflow_isa::layout`, with the bit-plane identity of
 //! `zynqflow_isa::precision` (the private `kernel` module).
 //!
@@ -31,7 +32,7 @@
 use super::kernel::{self, Chunk, Isa, LANES, PX};
 use super::memory::BusMemory;
 use rayon::prelude::*;
-use zynqflow_isa::{CheckedDescriptor, ErrorCode, ThresholdMode, CHANNELS_PER_WORD};
+use zynqflow_isa::{CheckedDescriptor, ErrorCode, ThresholdMode, CHANNELS_PER_WORD, PACK_LANES};
 
 /// Output pixels gathered and computed per chunk (a multiple of [`PX`]).
 const CHUNK: usize = 32;
@@ -152,7 +153,19 @@ impl Conv {
         let blocks = cout.div_ceil(LANES);
         let tg = (c.kh * c.kw) as usize * g;
         let per_co = tg * w;
-        let wm: Vec<u64> = words(weight_b).collect();
+        let mut wm: Vec<u64> = words(weight_b).collect();
+        if c.pack_taps != 0 {
+            // Packed taps: one 64-lane word per plane, tap t = 2·ky + kx in
+            // lanes 16·t ..; unpacked into the kernel's four taps, the sum
+            // is the same term for term (lanes past cin meet masked inputs).
+            let seg = (1u64 << PACK_LANES) - 1;
+            wm = (0..cout)
+                .flat_map(|co| {
+                    let planes = &wm[co * w..(co + 1) * w];
+                    (0..4).flat_map(move |t| planes.iter().map(move |&v| (v >> (PACK_LANES * t)) & seg))
+                })
+                .collect();
+        }
         let mut wt = vec![0u64; blocks * per_co * LANES];
         for co in 0..cout {
             let (b, l) = (co / LANES, co % LANES);

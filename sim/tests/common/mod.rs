@@ -54,12 +54,26 @@ fn draw(rng: &mut ChaCha8Rng, base: u64) -> (Vec<u8>, Descriptor) {
     // (the command processor's group size), with a partial last run.
     let many = rng.gen_bool(0.125);
     let big_k = !many && rng.gen_bool(0.15);
-    let (kh, kw) =
-        if big_k { (rng.gen_range(1..=7), rng.gen_range(1..=7)) } else { (rng.gen_range(1..=3), rng.gen_range(1..=3)) };
+    // One layer in eight packs a 2×2 kernel's taps (`pack_taps`, at most 16
+    // channels: the upsampled flows).
+    let pack = !many && !big_k && rng.gen_bool(0.125);
+    let (kh, kw) = if pack {
+        (2, 2)
+    } else if big_k {
+        (rng.gen_range(1..=7), rng.gen_range(1..=7))
+    } else {
+        (rng.gen_range(1..=3), rng.gen_range(1..=3))
+    };
     let (stride, upsample) = (rng.gen_range(1..=2), rng.gen_range(1..=2));
     let (in_h, in_w): (u32, u32) =
         if many { (rng.gen_range(1..=3), rng.gen_range(1..=4)) } else { (rng.gen_range(1..=6), rng.gen_range(1..=8)) };
-    let cin: u32 = if rng.gen_bool(0.2) { rng.gen_range(65..=140) } else { rng.gen_range(1..=64) };
+    let cin: u32 = if pack {
+        rng.gen_range(1..=16)
+    } else if rng.gen_bool(0.2) {
+        rng.gen_range(65..=140)
+    } else {
+        rng.gen_range(1..=64)
+    };
     let in_c_total = cin.div_ceil(64) * 64 + if rng.gen_bool(0.3) { 64 } else { 0 };
     // One threshold layer in five writes its codes 2, 4 or 8 times
     // (`copies_log2`), with `cout << copies_log2` within the rows of `small`.
@@ -111,6 +125,7 @@ fn draw(rng: &mut ChaCha8Rng, base: u64) -> (Vec<u8>, Descriptor) {
         out_off_y: off_y,
         out_off_x: off_x,
         copies_log2,
+        pack_taps: u32::from(pack),
         in_c_total,
         in_ch_off: if in_c_total > cin.div_ceil(64) * 64 && rng.gen_bool(0.5) { 64 } else { 0 },
         ..Default::default()
@@ -143,7 +158,7 @@ pub fn image(rng: &mut ChaCha8Rng, base: u64, d: &mut Descriptor) -> Vec<u8> {
     let g_in = u64::from(cin.div_ceil(64));
     let sizes = [
         u64::from(in_h * in_w) * u64::from(in_c_total.div_ceil(64)) * u64::from(a_in) * 8,
-        u64::from(cout * kh * kw) * g_in * u64::from(w_bits) * 8,
+        u64::from(cout * d.array_taps()) * g_in * u64::from(w_bits) * 8,
         if raw { 0 } else { u64::from(cout) * (1u64 << a_out) * 4 },
         u64::from(d.dst_h * d.dst_w)
             * if raw { u64::from(dst_c) * 4 } else { u64::from(dst_c.div_ceil(64) * a_out) * 8 },

@@ -229,13 +229,16 @@ impl Session {
             / u128::from(layer_macs.max(1))) as u64;
         let c = &self.config;
         let groups = d.cin.div_ceil(64);
-        let steps = u64::from(d.kh * d.kw * groups * d.a_in * d.w_bits);
+        let steps = u64::from(d.array_taps() * groups * d.a_in * d.w_bits);
         let tiles = u64::from(d.out_h) * u64::from(d.out_w.div_ceil(u32::from(c.cols)));
         let passes = u64::from(d.cout.div_ceil(u32::from(c.rows)));
         let bit_product = d.a_in * d.w_bits;
         let mut shape = format!("{}x{}/{}", d.kh, d.kw, d.stride);
         if d.upsample > 1 {
             shape = format!("up{} {shape}", d.upsample);
+        }
+        if d.pack_taps != 0 {
+            shape.push_str(" packed");
         }
         if d.mode == MODE_RAW {
             shape.push_str(" raw");
