@@ -4,9 +4,10 @@
 //! writes exactly what the functional model writes.
 mod common;
 
-use common::{image, model, Rtl};
+use common::{model, Rtl};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use zynqflow_driver::model::random_layer::image;
 use zynqflow_driver::platform::Platform;
 use zynqflow_isa::descriptor::{Descriptor, MODE_THRESHOLD, OP_CONV};
 use zynqflow_isa::ArrayConfig;

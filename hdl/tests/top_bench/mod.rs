@@ -7,14 +7,15 @@
 
 use std::collections::VecDeque;
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
+use zynqflow_driver::model::random_layer::{self, Profile};
 use zynqflow_driver::model::{BusMemory, Device, SparseMemory};
 use zynqflow_hdl::top::Accelerator;
-use zynqflow_isa::descriptor::{Descriptor, MODE_RAW, MODE_THRESHOLD, OP_CONV};
+use zynqflow_isa::descriptor::Descriptor;
 use zynqflow_isa::regs::*;
-use zynqflow_isa::{ArrayConfig, ThresholdMode};
+use zynqflow_isa::ArrayConfig;
 
 use crate::common::{Clocked, Driver};
 
@@ -266,113 +267,11 @@ impl Bench {
     }
 }
 
-/// A random small layer with its operands in a random memory image.
+/// A random small layer with its operands in a random memory image at
+/// [`BASE`] (`zynqflow_driver::model::random_layer`, profile `RUST_HDL`:
+/// narrow codes, small images, always valid).
 pub fn layer(rng: &mut ChaCha8Rng) -> (Vec<u8>, Descriptor) {
-    let raw = rng.gen_bool(0.25);
-    let a_in = rng.gen_range(1..=3);
-    let w_bits = if rng.gen_bool(0.5) { 1 } else { rng.gen_range(2..=3) };
-    let a_out = if raw { 0 } else { rng.gen_range(1..=3) };
-    // One layer in six packs a 2×2 kernel's taps (`pack_taps`, ≤ 16 channels).
-    let pack = rng.gen_bool(1.0 / 6.0);
-    let (kh, kw) = if pack { (2, 2) } else { (rng.gen_range(1..=3), rng.gen_range(1..=3)) };
-    let (stride, upsample) = (rng.gen_range(1..=2), rng.gen_range(1..=2));
-    let (in_h, in_w): (u32, u32) = (rng.gen_range(1..=4), rng.gen_range(1..=5));
-    let cin: u32 = if pack {
-        rng.gen_range(1..=16)
-    } else if rng.gen_bool(0.2) {
-        rng.gen_range(65..=100)
-    } else {
-        rng.gen_range(1..=64)
-    };
-    let in_c_total = cin.div_ceil(64) * 64 + if rng.gen_bool(0.3) { 64 } else { 0 };
-    // Threshold layers now and then write their codes 2, 4 or 8 times, with
-    // `cout << copies_log2` within the 8 rows of `Small`.
-    let copies_log2: u32 = if !raw && rng.gen_bool(0.25) { rng.gen_range(1..=3) } else { 0 };
-    let cout: u32 = if copies_log2 > 0 { rng.gen_range(1..=(8 >> copies_log2)) } else { rng.gen_range(1..=12) };
-    let (pad_top, pad_left) = (rng.gen_range(0..kh), rng.gen_range(0..kw));
-    let out_h = (in_h * upsample + 2 * pad_top).saturating_sub(kh) / stride + 1;
-    let out_w = (in_w * upsample + 2 * pad_left).saturating_sub(kw) / stride + 1;
-    let out_stride = rng.gen_range(1..=2);
-    let (off_y, off_x) = (rng.gen_range(0..out_stride), rng.gen_range(0..out_stride));
-    let dst_c = if raw { cout + rng.gen_range(0..3) } else { cout.div_ceil(64) * 64 };
-    let ch_off = if raw { rng.gen_range(0..=dst_c - cout) } else { 0 };
-    let mut d = Descriptor {
-        opcode: OP_CONV,
-        mode: if raw { MODE_RAW } else { MODE_THRESHOLD },
-        a_in,
-        w_bits,
-        a_out,
-        in_h,
-        in_w,
-        cin,
-        cout,
-        out_h,
-        out_w,
-        kh,
-        kw,
-        stride,
-        upsample,
-        pad_top,
-        pad_left,
-        dst_h: out_h * out_stride + rng.gen_range(0..2),
-        dst_w: out_w * out_stride + rng.gen_range(0..2),
-        dst_c,
-        ch_off,
-        out_stride,
-        out_off_y: off_y,
-        out_off_x: off_x,
-        copies_log2,
-        pack_taps: u32::from(pack),
-        in_c_total,
-        in_ch_off: if in_c_total > cin.div_ceil(64) * 64 && rng.gen_bool(0.5) { 64 } else { 0 },
-        ..Default::default()
-    };
-    if d.in_ch_off + d.cin > d.in_c_total {
-        d.in_ch_off = 0;
-    }
-    let g_in = cin.div_ceil(64) as u64;
-    let sizes = [
-        u64::from(in_h * in_w) * u64::from(in_c_total.div_ceil(64)) * u64::from(a_in) * 8,
-        u64::from(cout * d.array_taps()) * g_in * u64::from(w_bits) * 8,
-        if raw { 0 } else { u64::from(cout) * (1u64 << a_out) * 4 },
-        u64::from(d.dst_h * d.dst_w)
-            * if raw { u64::from(dst_c) * 4 } else { u64::from(dst_c.div_ceil(64) * a_out) * 8 },
-    ];
-    let mut addr = BASE + 64; // the command list
-    let mut place = |bytes: u64, rng: &mut ChaCha8Rng| {
-        let a = addr + 64 * rng.gen_range(0..2);
-        addr = (a + bytes).div_ceil(64) * 64;
-        a as u32
-    };
-    d.in_addr = place(sizes[0], rng);
-    d.w_addr = place(sizes[1], rng);
-    if !raw {
-        d.thr_addr = place(sizes[2], rng);
-    }
-    d.out_addr = place(sizes[3], rng);
-    let len = (addr - BASE) as usize + 64;
-    let mut mem: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
-    mem[..64].copy_from_slice(&d.to_bytes().unwrap());
-    if !raw {
-        // Valid modes, thresholds spread over the reachable range.
-        let n = 1usize << a_out;
-        let span = (kh * kw * cin) as i32 * ((1 << a_in) - 1) * (1 << (w_bits.max(2) - 1));
-        for co in 0..cout as usize {
-            let rec = (d.thr_addr as u64 - BASE) as usize + co * n * 4;
-            let mode = match rng.gen_range(0..6) {
-                0 => ThresholdMode::Descending,
-                1 => ThresholdMode::Constant(rng.gen_range(0..=255)),
-                _ => ThresholdMode::Ascending,
-            };
-            mem[rec..rec + 4].copy_from_slice(&mode.encode().to_le_bytes());
-            let mut t: Vec<i32> = (1..n).map(|_| rng.gen_range(-span..=span)).collect();
-            t.sort();
-            for (i, v) in t.iter().enumerate() {
-                mem[rec + 4 * (i + 1)..rec + 4 * (i + 2)].copy_from_slice(&v.to_le_bytes());
-            }
-        }
-    }
-    (mem, d)
+    random_layer::layer(rng, BASE, &ArrayConfig::small().capabilities(), &Profile::RUST_HDL)
 }
 
 /// The model's run of the same image.

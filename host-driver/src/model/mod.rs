@@ -10,7 +10,9 @@
 //! - [`device`]: [`Device`], the register map and run semantics of
 //!   `zynqflow_isa::regs`;
 //! - [`platform`]: [`ModelPlatform`], the model behind
-//!   [`crate::platform::Platform`].
+//!   [`crate::platform::Platform`];
+//! - [`random_layer`]: seeded random descriptors and memory images, the
+//!   cases of the RTL-vs-model tests.
 //!
 //! The model is an implementation independent of the CPU reference
 //! (`crate::cpu::qconv`), written from the `isa` documentation, so that
@@ -22,6 +24,7 @@ pub mod exec;
 mod kernel;
 pub mod memory;
 pub mod platform;
+pub mod random_layer;
 
 #[cfg(test)]
 mod tests_device;
