@@ -150,6 +150,37 @@ pub struct PhaseConv {
     pub ints: Vec<i8>,
 }
 
+impl PhaseConv {
+    /// Output phase `(ry, rx)` of a layer whose outputs interleave with
+    /// stride `s` (transposed conv, upsampled conv): a stride-1 conv of a
+    /// `kernel = (kh, kw)` kernel with padding `pad = (top, left)` computing
+    /// `out = (rows, cols)` outputs, written at pixel stride `s` from offset
+    /// `(ry, rx)`.
+    fn phase(
+        kernel: (usize, usize),
+        pad: (usize, usize),
+        out: (usize, usize),
+        s: usize,
+        r: (usize, usize),
+        ints: Vec<i8>,
+    ) -> Self {
+        PhaseConv {
+            kh: kernel.0,
+            kw: kernel.1,
+            stride: 1,
+            upsample: 1,
+            pad_top: pad.0,
+            pad_left: pad.1,
+            out_h: out.0,
+            out_w: out.1,
+            out_stride: s,
+            out_off_y: r.0,
+            out_off_x: r.1,
+            ints,
+        }
+    }
+}
+
 /// One phase of a transposed convolution along one axis: the taps that land
 /// on output phase `r`, as (number of taps, padding, first tap index).
 fn phase_axis(k: usize, s: usize, p: usize, r: usize) -> Option<(usize, usize, usize)> {
@@ -257,20 +288,7 @@ pub fn lower(
                     }
                 }
             }
-            phases.push(PhaseConv {
-                kh: nky,
-                kw: nkx,
-                stride: 1,
-                upsample: 1,
-                pad_top: pad_y,
-                pad_left: pad_x,
-                out_h: ph,
-                out_w: pw,
-                out_stride: s,
-                out_off_y: ry,
-                out_off_x: rx,
-                ints: p,
-            });
+            phases.push(PhaseConv::phase((nky, nkx), (pad_y, pad_x), (ph, pw), s, (ry, rx), p));
         }
     }
     Ok(phases)
@@ -372,20 +390,7 @@ pub fn upsampled_phases(
                     }
                 }
             }
-            phases.push(PhaseConv {
-                kh: nky,
-                kw: nkx,
-                stride: 1,
-                upsample: 1,
-                pad_top: pad_y,
-                pad_left: pad_x,
-                out_h: ph,
-                out_w: pw,
-                out_stride: u,
-                out_off_y: ry,
-                out_off_x: rx,
-                ints: p,
-            });
+            phases.push(PhaseConv::phase((nky, nkx), (pad_y, pad_x), (ph, pw), u, (ry, rx), p));
         }
     }
     Ok(phases)
