@@ -14,8 +14,9 @@
 //! - `clock`.
 //! - Write: `write_address`, `write_data` (64 bits), `write_lanes` (bit `s`:
 //!   write lanes `16·s .. 16·s + 16` of `write_data`; 0: no write).
-//! - Read: `read_address`; `read_data` the word at the address sampled on
-//!   the previous edge (a synchronous read, as `rust_hdl`'s `RAM`).
+//! - Read: `read_address`; after an edge, `read_data` is the word at the
+//!   address sampled on that edge as it was before that edge's write (a
+//!   synchronous, read-first read, as `rust_hdl`'s `RAM`).
 use rust_hdl::prelude::*;
 
 use crate::desc_check::Widen;
@@ -33,7 +34,7 @@ pub struct ActBank<const AB: usize> {
     pub write_lanes: Signal<In, Bits<4>>,
     /// Word read.
     pub read_address: Signal<In, Bits<AB>>,
-    /// The word at the previous edge's `read_address`.
+    /// The word at the last edge's `read_address` (read first).
     pub read_data: Signal<Out, Bits<64>>,
     seg0: RAM<Bits<16>, AB>,
     seg1: RAM<Bits<16>, AB>,
