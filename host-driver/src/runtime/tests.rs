@@ -191,6 +191,8 @@ fn every_out_of_range_field_is_refused_at_load_with_its_code() {
         (ReservedBits, |d| d.a_out = 0),
         (BadBits, |d| d.w_bits = 9),
         (BadKernel, |d| d.kh = 8),
+        // Packed taps on a kernel other than 2x2.
+        (BadKernel, |d| d.pack_taps = 1),
         (BadStride, |d| d.stride = 3),
         (BadUpsample, |d| d.upsample = 3),
         (BadPadding, |d| d.pad_left = d.kw),
