@@ -203,6 +203,12 @@ impl Descriptor {
         self.cout << self.copies_log2.min(31)
     }
 
+    /// Whether a `kh × kw` kernel over `cin` channels may pack its taps
+    /// (`pack_taps`): 2 × 2 and at most [`PACK_LANES`] channels.
+    pub fn can_pack_taps(kh: u32, kw: u32, cin: u32) -> bool {
+        kh == 2 && kw == 2 && cin <= PACK_LANES as u32
+    }
+
     /// `(ky, kx)` steps the array takes per channel group and bit pair:
     /// `kh·kw`, or 1 with packed taps (`pack_taps`).
     pub fn array_taps(&self) -> u32 {

@@ -5,7 +5,7 @@
 
 use crate::config::Capabilities;
 use crate::descriptor::{
-    Descriptor, ADDRESS_ALIGN, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_RAW, MODE_THRESHOLD, OP_CONV, PACK_LANES,
+    Descriptor, ADDRESS_ALIGN, DESCRIPTOR_BYTES, DESCRIPTOR_WORDS, MODE_RAW, MODE_THRESHOLD, OP_CONV,
 };
 use crate::layout::{ActLayout, RawLayout, ThresholdLayout, WeightLayout, CHANNELS_PER_WORD};
 use crate::precision::{ActBits, WeightBits};
@@ -183,7 +183,7 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
         return Err(BadBits);
     }
     let k_ok = |k: u32| (1..=u32::from(caps.max_kernel)).contains(&k);
-    if !k_ok(d.kh) || !k_ok(d.kw) || (d.pack_taps != 0 && (d.kh != 2 || d.kw != 2 || d.cin > PACK_LANES as u32)) {
+    if !k_ok(d.kh) || !k_ok(d.kw) || (d.pack_taps != 0 && !Descriptor::can_pack_taps(d.kh, d.kw, d.cin)) {
         return Err(BadKernel);
     }
     if !(1..=u32::from(caps.max_stride)).contains(&d.stride) {

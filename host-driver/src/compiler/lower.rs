@@ -55,7 +55,7 @@ pub fn emit(phases: &[PhaseConv], f: &LayerFrame, w_bits: WeightBits, blob: &mut
     phases
         .iter()
         .map(|p| {
-            let packed = packed_taps(p, f.cin, w_bits);
+            let packed = packed_taps(p, f.cin, f.cout, w_bits);
             let pw = match &packed {
                 Some(ints) => QWeights::from_ints(f.cout, 1, 1, CHANNELS_PER_WORD, w_bits, ints),
                 None => QWeights::from_ints(f.cout, p.kh, p.kw, f.cin, w_bits, &p.ints),
@@ -99,16 +99,15 @@ pub fn emit(phases: &[PhaseConv], f: &LayerFrame, w_bits: WeightBits, blob: &mut
         .collect()
 }
 
-/// A 2 × 2 conv's weights `[co][ky][kx][c]` over `cin ≤ PACK_LANES`
-/// channels as the 64-lane kernel of a packed-taps descriptor (`isa`
+/// A 2 × 2 conv's weights `[co][ky][kx][c]` (`cout` channels) over
+/// `cin ≤ PACK_LANES` channels as the 64-lane kernel of a packed-taps descriptor (`isa`
 /// `pack_taps`): weight `(co, ky, kx, c)` at lane `16·(2·ky + kx) + c`. The
 /// lanes past `cin` in each segment read zero inputs: they hold 0, or +1
 /// where binary weights have no zero. `None` when the conv cannot pack.
-pub fn packed_taps(p: &PhaseConv, cin: usize, w_bits: WeightBits) -> Option<Vec<i8>> {
-    if p.kh != 2 || p.kw != 2 || cin > PACK_LANES {
+pub fn packed_taps(p: &PhaseConv, cin: usize, cout: usize, w_bits: WeightBits) -> Option<Vec<i8>> {
+    if !Descriptor::can_pack_taps(p.kh as u32, p.kw as u32, cin as u32) {
         return None;
     }
-    let cout = p.ints.len() / (4 * cin);
     let fill = if w_bits.is_binary() { 1 } else { 0 };
     let mut ints = vec![fill; cout * CHANNELS_PER_WORD];
     for co in 0..cout {

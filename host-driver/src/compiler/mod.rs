@@ -648,7 +648,7 @@ mod tests {
             let mut packed = 0;
             for c in &p.image.commands {
                 let d = &c.desc;
-                let packable = d.kh == 2 && d.kw == 2 && d.cin <= zynqflow_isa::PACK_LANES as u32;
+                let packable = Descriptor::can_pack_taps(d.kh, d.kw, d.cin);
                 assert_eq!(d.pack_taps == 1, packable, "{net} {}", c.layer);
                 packed += usize::from(packable);
             }
