@@ -21,16 +21,24 @@
 //!    weight banks (`g·wpc ≤` bank depth, `wpc` = words per output channel),
 //!    the threshold unit's records for this `a_out` (records are strided by
 //!    their size, [`crate::threshold::record_shift`]) and 255; one cycle per
-//!    pass counted.
-//! 6. For every run of `g` passes (output channels `co0..co0+g·rows`): **load
-//!    the weights** (one read per channel; channel `j` of the run goes to
-//!    bank `j mod rows` from address `⌊j/rows⌋·wpc`), **load the
-//!    thresholds** (the run's records, two 32-bit words per bus word), then
-//!    **run** the gatherer and the feeder over every tile — the feeder computes
-//!    each gathered tile once per pass (`reps`), and the tile's pass (`f_rep`)
-//!    selects its channels, destination and valid rows (`co_t`) — and
-//!    **drain** (the output writer and the threshold unit idle). The input is
-//!    read once per run, not once per pass.
+//!    pass counted. The same count is made for half the banks and half the
+//!    records: when the layer needs more than one run and a half holds at
+//!    least one pass, the runs are **overlapped** (`ovl`): a run covers what
+//!    fits a half, and the next run's weights and records load into the other
+//!    half while this run computes (double-buffering, as VTA and Gemmini do
+//!    with their scratchpads).
+//! 6. For every run of `g` passes (output channels `co0..co0+g·rows`): the
+//!    **loader** (a second process, `lstate`) loads the run's weights (one
+//!    read per channel; channel `j` of the run goes to bank `j mod rows` from
+//!    address `half + ⌊j/rows⌋·wpc`) and threshold records (two 32-bit words
+//!    per bus word, from record `half`), unless it did so during the previous
+//!    run; then the gatherer and the feeder **run** over every tile — the
+//!    feeder computes each gathered tile once per pass (`reps`), and the
+//!    tile's pass (`f_rep`) selects its channels, destination and valid rows
+//!    (`co_t`) — and **drain** (the output writer and the threshold unit
+//!    idle). In overlapped mode the run's start also starts the loader on the
+//!    next run, into the other half (`w_off`/`rec_off` give the engines the
+//!    running half). The input is read once per run, not once per pass.
 //! 7. **Finish**: wait for every write response; an AXI error response seen
 //!    by either master during the descriptor stops the list with `BusError`
 //!    (unlike the model, the hardware cannot promise that nothing was written
@@ -42,8 +50,13 @@
 //! MACs (per tile: valid columns × valid rows × kh·kw·cin, so a completed
 //! descriptor adds exactly `CheckedDescriptor::macs`).
 //!
-//! The AXI reader is shared: the command processor owns it except while the
-//! gatherer runs (state `RUN`).
+//! The AXI reader is shared. The command processor's own reads (descriptor,
+//! threshold scan) have it alone; from a descriptor's first run to its last
+//! drain the gatherer and the loader share it: the gatherer's requests go
+//! first, the loader has at most two requests in flight (so the gatherer's
+//! data never waits behind more than two channels of weights), and a queue of
+//! one-bit owner tags (`tags`, in request order, as the reader answers)
+//! routes each word to its owner.
 use rust_hdl::prelude::*;
 
 use crate::desc_check::Widen;
@@ -70,10 +83,10 @@ pub mod st {
     pub const SCAN: u64 = 6;
     /// Starting a pass of `rows` output channels.
     pub const PASS: u64 = 7;
-    /// Loading the pass's weights.
-    pub const W_LOAD: u64 = 8;
-    /// Loading the pass's threshold records.
-    pub const T_LOAD: u64 = 9;
+    /// Waiting for the loader to hold the run's weights and records.
+    pub const LOAD_WAIT: u64 = 8;
+    /// Starting the run (and the loader on the next run, when overlapped).
+    pub const LAUNCH: u64 = 9;
     /// Gatherer and feeder running.
     pub const RUN: u64 = 10;
     /// Waiting for the writer and the threshold unit.
@@ -90,6 +103,60 @@ pub mod st {
 
 /// Most passes one run covers (the feeder's `repeats`).
 pub const GROUP_CAP: usize = 255;
+
+/// How the command processor splits a descriptor's passes of `rows` output
+/// channels into runs (state `GSIZE`), stated in software for the tools
+/// that need it: `zynqflow bench` measures a descriptor of several runs
+/// whole, since overlapped runs make its cycles non-linear in its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunPlan {
+    /// Passes of the descriptor, `⌈cout / rows⌉`.
+    pub passes: u32,
+    /// Passes one run covers.
+    pub per_run: u32,
+    /// Runs alternate between halves of the weight banks and records, each
+    /// loading while the previous one computes.
+    pub overlapped: bool,
+}
+
+impl RunPlan {
+    /// Runs of the descriptor.
+    pub fn runs(&self) -> u32 {
+        self.passes.div_ceil(self.per_run.max(1))
+    }
+}
+
+/// Threshold records (channels) the unit of a `rows`-row array holds for
+/// `a_out`-bit codes (`ThresholdUnit::records_for` of the accelerator's
+/// unit, asserted equal in `Accelerator::new`): `rows` 8-bit records,
+/// narrower codes in proportion to their smaller records.
+pub fn threshold_records(rows: usize, a_out: usize) -> usize {
+    use crate::threshold::record_shift;
+    let p = crate::top::THRESHOLD_COMPARATORS;
+    rows << (record_shift(p, crate::threshold::MAX_A_OUT) - record_shift(p, a_out))
+}
+
+/// The run plan `CmdProc` makes for descriptor `d` on `config` (module
+/// docs, step 5).
+pub fn run_plan(config: &zynqflow_isa::ArrayConfig, d: &zynqflow_isa::Descriptor) -> RunPlan {
+    let rows = usize::from(config.rows);
+    let words = config.capabilities().weight_words_per_row() as usize;
+    let wpc = (d.array_taps() * d.cin.div_ceil(64) * d.w_bits).max(1) as usize;
+    let (records, records_half) = if d.mode == zynqflow_isa::MODE_RAW {
+        (GROUP_CAP, GROUP_CAP)
+    } else {
+        let n = threshold_records(rows, d.a_out as usize);
+        ((n / rows).clamp(1, GROUP_CAP), (n / 2 / rows).min(GROUP_CAP))
+    };
+    let full = (words / wpc).min(records).max(1);
+    let half = (words / 2 / wpc).min(records_half);
+    let passes = d.cout.div_ceil(u32::from(config.rows));
+    let overlapped = half != 0 && passes as usize > full;
+    RunPlan { passes, per_run: if overlapped { half } else { full } as u32, overlapped }
+}
+
+/// Reader requests in flight the owner-tag queue tracks (a 32-bit register).
+const TAG_CAP: usize = 31;
 
 /// `isa::ErrorCode::BadThresholds`.
 const BAD_THRESHOLDS: u64 = 16;
@@ -162,7 +229,7 @@ pub struct CmdProc {
     pub wr_error: Signal<In, Bit>,
     /// The writer has responses outstanding.
     pub wr_busy: Signal<In, Bit>,
-    /// Gatherer's request valid (passed through in `RUN`).
+    /// Gatherer's request valid (granted first while a descriptor runs).
     pub g_rreq_valid: Signal<In, Bit>,
     /// Gatherer's request accepted.
     pub g_rreq_ready: Signal<Out, Bit>,
@@ -251,6 +318,12 @@ pub struct CmdProc {
     pub run_channels: Signal<Out, Bits<16>>,
     /// Feeder: weight words per output channel (a pass's bank stride).
     pub w_stride: Signal<Out, Bits<16>>,
+    /// Weight bank address of the running run's half (0, or half the
+    /// depth when runs are overlapped); added to the feeder's addresses.
+    pub w_off: Signal<Out, Bits<16>>,
+    /// Threshold record of the running run's half (0, or half the records
+    /// of this `a_out`); added to the drained rows' record indices.
+    pub rec_off: Signal<Out, Bits<16>>,
     /// Feeder: the pass of the tile being computed.
     pub f_rep: Signal<In, Bits<16>>,
     /// Feeder: destination base of the pass.
@@ -318,7 +391,7 @@ pub struct CmdProc {
     wch: DFF<Bits<16>>,
     wbase: DFF<Bits<16>>,
     // The run's sizes, registered (they change only when co0 does, in PASS,
-    // and are used from W_LOAD on): `reps` and `nch` feed other blocks and a
+    // and are used from LOAD_WAIT on): `reps` and `nch` feed other blocks and a
     // `Widen`, where a direct use of the locals makes Verilator see a loop
     // (UNOPTFLAT); and the chain from the descriptor's fields through them
     // was the accelerator's deepest path (15 LUT levels).
@@ -326,7 +399,64 @@ pub struct CmdProc {
     nch_r: DFF<Bits<16>>,
     grp_rows_r: DFF<Bits<16>>,
     group_last_r: DFF<Bit>,
+    // Overlapped runs: the half-bank group size, the mode, the running half.
+    g_half: DFF<Bits<16>>,
+    gacc_h: DFF<Bits<24>>,
+    ovl: DFF<Bit>,
+    run_half: DFF<Bit>,
+    // The loader: state (0 idle, 1 weights, 2 records, 3 loaded), the run
+    // it loads (first channel, channels, half) and its requests in flight.
+    lstate: DFF<Bits<2>>,
+    l_co0: DFF<Bits<16>>,
+    lnch_r: DFF<Bits<16>>,
+    l_half: DFF<Bit>,
+    l_out: DFF<Bits<2>>,
+    // Owner tags of the reader's requests in flight (bit 0 = oldest;
+    // 1 = loader, 0 = gatherer), their count, and the words of the oldest
+    // gatherer request delivered so far.
+    tags: DFF<Bits<32>>,
+    tcount: DFF<Bits<6>>,
+    gcnt: DFF<Bits<16>>,
     // Combinational.
+    arb: Signal<Local, Bit>,
+    l_want: Signal<Local, Bit>,
+    g_grant: Signal<Local, Bit>,
+    l_grant: Signal<Local, Bit>,
+    push_l: Signal<Local, Bit>,
+    push_any: Signal<Local, Bit>,
+    pop: Signal<Local, Bit>,
+    l_pop: Signal<Local, Bit>,
+    l_data: Signal<Local, Bit>,
+    kick: Signal<Local, Bit>,
+    kick_co0: Signal<Local, Bits<16>>,
+    kick_half: Signal<Local, Bit>,
+    kick_left: Signal<Local, Bits<16>>,
+    kick_nch: Signal<Local, Bits<16>>,
+    gmax_rows: Signal<Local, Bits<16>>,
+    gthr_h: Signal<Local, Bits<16>>,
+    rec_half: Signal<Local, Bits<16>>,
+    l_woff: Signal<Local, Bits<16>>,
+    l_recoff: Signal<Local, Bits<16>>,
+    grow_f: Signal<Local, Bit>,
+    grow_h: Signal<Local, Bit>,
+    w_lco032: Widen<16, 32>,
+    w_lnch24: Widen<16, 24>,
+    tags_sh: Signal<Local, Bits<32>>,
+    tpos: Signal<Local, Bits<6>>,
+    gthr_h_tab: Vec<Constant<Bits<16>>>,
+    rec_half_tab: Vec<Constant<Bits<16>>>,
+    ww_half16: Constant<Bits<16>>,
+    ww_half24: Constant<Bits<24>>,
+    l_idle: Constant<Bits<2>>,
+    l_w: Constant<Bits<2>>,
+    l_t: Constant<Bits<2>>,
+    l_loaded: Constant<Bits<2>>,
+    two2: Constant<Bits<2>>,
+    one2: Constant<Bits<2>>,
+    one6: Constant<Bits<6>>,
+    zero2: Constant<Bits<2>>,
+    zero6: Constant<Bits<6>>,
+    tag_cap: Constant<Bits<6>>,
     g_left: Signal<Local, Bits<16>>,
     passes_left: Signal<Local, Bits<16>>,
     reps_l: Signal<Local, Bits<16>>,
@@ -372,8 +502,8 @@ pub struct CmdProc {
     s_setup: Constant<Bits<4>>,
     s_scan: Constant<Bits<4>>,
     s_pass: Constant<Bits<4>>,
-    s_w_load: Constant<Bits<4>>,
-    s_t_load: Constant<Bits<4>>,
+    s_load_wait: Constant<Bits<4>>,
+    s_launch: Constant<Bits<4>>,
     s_run: Constant<Bits<4>>,
     s_drain: Constant<Bits<4>>,
     s_finish: Constant<Bits<4>>,
@@ -394,9 +524,7 @@ pub struct CmdProc {
     w_rc16: Widen<8, 16>,
     w_ftc16: Widen<8, 16>,
     w_chco32: Widen<16, 32>,
-    w_co032: Widen<16, 32>,
     w_cout24: Widen<16, 24>,
-    w_nch24: Widen<16, 24>,
     w_list32: Widen<5, 32>,
     w_check32: Widen<5, 32>,
     w_word512: Widen<64, 512>,
@@ -534,6 +662,8 @@ impl CmdProc {
             valid16: Default::default(),
             valid_r: Default::default(),
             w_stride: Default::default(),
+            w_off: Default::default(),
+            rec_off: Default::default(),
             f_rep: Default::default(),
             dst_base: Default::default(),
             dst_pix_bytes: Default::default(),
@@ -585,6 +715,57 @@ impl CmdProc {
             nch_r: Default::default(),
             grp_rows_r: Default::default(),
             group_last_r: Default::default(),
+            g_half: Default::default(),
+            gacc_h: Default::default(),
+            ovl: Default::default(),
+            run_half: Default::default(),
+            lstate: Default::default(),
+            l_co0: Default::default(),
+            lnch_r: Default::default(),
+            l_half: Default::default(),
+            l_out: Default::default(),
+            tags: Default::default(),
+            tcount: Default::default(),
+            gcnt: Default::default(),
+            arb: Default::default(),
+            l_want: Default::default(),
+            g_grant: Default::default(),
+            l_grant: Default::default(),
+            push_l: Default::default(),
+            push_any: Default::default(),
+            pop: Default::default(),
+            l_pop: Default::default(),
+            l_data: Default::default(),
+            kick: Default::default(),
+            kick_co0: Default::default(),
+            kick_half: Default::default(),
+            kick_left: Default::default(),
+            kick_nch: Default::default(),
+            gmax_rows: Default::default(),
+            gthr_h: Default::default(),
+            rec_half: Default::default(),
+            l_woff: Default::default(),
+            l_recoff: Default::default(),
+            grow_f: Default::default(),
+            grow_h: Default::default(),
+            w_lco032: Default::default(),
+            w_lnch24: Default::default(),
+            tags_sh: Default::default(),
+            tpos: Default::default(),
+            gthr_h_tab: thr_records.iter().map(|&n| k((n / 2 / rows).min(GROUP_CAP) as u64)).collect(),
+            rec_half_tab: thr_records.iter().map(|&n| k((n / 2) as u64)).collect(),
+            ww_half16: k((weight_words / 2) as u64),
+            ww_half24: k((weight_words / 2) as u64),
+            l_idle: k(0),
+            l_w: k(1),
+            l_t: k(2),
+            l_loaded: k(3),
+            two2: k(2),
+            one2: k(1),
+            one6: k(1),
+            zero2: k(0),
+            zero6: k(0),
+            tag_cap: k(TAG_CAP as u64),
             g_left: Default::default(),
             passes_left: Default::default(),
             reps_l: Default::default(),
@@ -627,8 +808,8 @@ impl CmdProc {
             s_setup: k(st::SETUP),
             s_scan: k(st::SCAN),
             s_pass: k(st::PASS),
-            s_w_load: k(st::W_LOAD),
-            s_t_load: k(st::T_LOAD),
+            s_load_wait: k(st::LOAD_WAIT),
+            s_launch: k(st::LAUNCH),
             s_run: k(st::RUN),
             s_drain: k(st::DRAIN),
             s_finish: k(st::FINISH),
@@ -648,9 +829,7 @@ impl CmdProc {
             w_rc16: Default::default(),
             w_ftc16: Default::default(),
             w_chco32: Default::default(),
-            w_co032: Default::default(),
             w_cout24: Default::default(),
-            w_nch24: Default::default(),
             w_list32: Default::default(),
             w_check32: Default::default(),
             w_word512: Default::default(),
@@ -741,7 +920,19 @@ impl Logic for CmdProc {
             nch_r,
             grp_rows_r,
             group_last_r,
-            valid_r
+            valid_r,
+            g_half,
+            gacc_h,
+            ovl,
+            run_half,
+            lstate,
+            l_co0,
+            lnch_r,
+            l_half,
+            l_out,
+            tags,
+            tcount,
+            gcnt
         );
         self.fields.words.next = self.desc.q.val();
         self.words.next = self.desc.q.val();
@@ -872,15 +1063,39 @@ impl Logic for CmdProc {
         self.group_last.next = self.g_left.val() <= self.grp_rows.val();
         self.group_last_r.d.next = self.group_last.val();
         self.grp_rows_r.d.next = self.grp_rows.val();
-        // Records the threshold unit holds for this a_out, in passes.
+        // Records the threshold unit holds for this a_out, in passes (all
+        // of them, and half of them), and the record index of the upper half.
         self.gthr.next = self.g_cap.val();
+        self.gthr_h.next = self.g_cap.val();
+        self.rec_half.next = self.zero16.val();
         if !self.fields.mode.val() {
             for a in 0..16 {
                 if self.fields.a_out.val() == self.a_tab[a].val() {
                     self.gthr.next = self.gthr_tab[a].val();
+                    self.gthr_h.next = self.gthr_h_tab[a].val();
+                    self.rec_half.next = self.rec_half_tab[a].val();
                 }
             }
         }
+        // Group sizes: does one more pass fit the whole banks / a half?
+        self.grow_f.next =
+            (self.g_max.q.val() < self.gthr.val()) & ((self.gacc.q.val() + self.w_wpc24.o.val()) <= self.ww24.val());
+        self.grow_h.next = (self.g_half.q.val() < self.gthr_h.val())
+            & ((self.gacc_h.q.val() + self.w_wpc24.o.val()) <= self.ww_half24.val());
+        // The halves: the running run's (engines) and the loading run's.
+        self.w_off.next = self.zero16.val();
+        self.rec_off.next = self.zero16.val();
+        if self.run_half.q.val() {
+            self.w_off.next = self.ww_half16.val();
+            self.rec_off.next = self.rec_half.val();
+        }
+        self.l_woff.next = self.zero16.val();
+        self.l_recoff.next = self.zero16.val();
+        if self.l_half.q.val() {
+            self.l_woff.next = self.ww_half16.val();
+            self.l_recoff.next = self.rec_half.val();
+        }
+        self.gmax_rows.next = self.g_max.q.val() << self.lr16.val();
         // ---- The tile's pass (the feeder's `rep`, one register later):
         // channels co_t .. co_t + nrows.
         self.co_t.d.next = self.co0.q.val() + (self.f_rep.val() << self.lr16.val());
@@ -908,9 +1123,10 @@ impl Logic for CmdProc {
         // ---- Threshold records: 2^a_out words of 32 bits per channel.
         // Bus words of the whole table and of a run (two records words each).
         self.nch_r.d.next = self.nch.val();
-        self.w_nch24.i.next = self.nch_r.q.val();
+        self.w_lnch24.i.next = self.lnch_r.q.val();
+        self.w_lco032.i.next = self.l_co0.q.val();
         self.tbl_words.next = self.w_cout24.o.val() << (self.w_aout24.o.val() - self.one24.val());
-        self.pass_words.next = self.w_nch24.o.val() << (self.w_aout24.o.val() - self.one24.val());
+        self.pass_words.next = self.w_lnch24.o.val() << (self.w_aout24.o.val() - self.one24.val());
         self.rec_mask.next = !(self.ones24.val() << self.fields.a_out.val());
         self.mode_mask.next = self.rec_mask.val() >> 1;
         self.lo32.next = self.rd_word.val().get_bits::<32>(0);
@@ -932,14 +1148,14 @@ impl Logic for CmdProc {
         self.wb_we.next = false;
         // Channel `wch` of the run: bank wch mod rows, from wbase = ⌊wch/rows⌋·wpc.
         self.wb_row.next = self.wch.q.val().get_bits::<8>(0) & self.row_mask8.val();
-        self.wb_addr.next = self.wbase.q.val() + self.cnt2.q.val().get_bits::<16>(0);
+        self.wb_addr.next = self.l_woff.val() + self.wbase.q.val() + self.cnt2.q.val().get_bits::<16>(0);
         self.thr_we.next = false;
         self.k_idx.next = self.cnt.q.val() << 1;
         if self.phase.q.val() {
             self.k_idx.next = (self.cnt.q.val() << 1) | self.one24.val();
         }
         self.n_kch.i.next = self.k_idx.val() >> self.fields.a_out.val();
-        self.thr_channel.next = self.n_kch.o.val();
+        self.thr_channel.next = self.l_recoff.val() + self.n_kch.o.val();
         self.n_kword.i.next = self.k_idx.val() & self.rec_mask.val();
         self.thr_word.next = self.n_kword.o.val();
         self.thr_data.next = self.lo32.val();
@@ -953,12 +1169,14 @@ impl Logic for CmdProc {
         self.error_code.next = self.code_r.q.val();
         self.error_index.next = self.index.q.val();
         self.wmul.a.next = self.r_wch_bytes.q.val();
-        self.wmul.b.next = self.co0.q.val() + self.cnt.q.val().get_bits::<16>(0);
+        self.wmul.b.next = self.l_co0.q.val() + self.cnt.q.val().get_bits::<16>(0);
         self.macmul.a.next = self.r_rf.q.val();
         self.n_cr.i.next = self.w_ftc16.o.val() * self.nrows.val();
         self.macmul.b.next = self.n_cr.o.val();
         self.list_bytes.next = self.index.q.val() << 6;
-        self.w_co032.i.next = self.co0.q.val();
+        self.kick.next = false;
+        self.kick_co0.next = self.co0.q.val();
+        self.kick_half.next = false;
 
         // ---- The state machine.
         if self.state.q.val() == self.s_idle.val() {
@@ -970,6 +1188,10 @@ impl Logic for CmdProc {
                 self.p_busy.d.next = self.zero64.val();
                 self.p_stall.d.next = self.zero64.val();
                 self.p_macs.d.next = self.zero64.val();
+                self.lstate.d.next = self.l_idle.val();
+                self.l_out.d.next = self.zero2.val();
+                self.tcount.d.next = self.zero6.val();
+                self.gcnt.d.next = self.zero16.val();
                 if self.list_code.val() != self.zero5.val() {
                     self.code_r.d.next = self.w_list32.o.val();
                     self.state.d.next = self.s_error.val();
@@ -1017,19 +1239,32 @@ impl Logic for CmdProc {
                 self.co0.d.next = self.zero16.val();
                 self.g_max.d.next = self.zero16.val();
                 self.gacc.d.next = self.zero24.val();
+                self.g_half.d.next = self.zero16.val();
+                self.gacc_h.d.next = self.zero24.val();
                 self.state.d.next = self.s_gsize.val();
             }
         } else if self.state.q.val() == self.s_gsize.val() {
             // g_max = passes whose weights (wpc words per channel) fit a
             // bank, capped by the threshold records; at least 1 (DescCheck
-            // refused a channel that does not fit).
-            if (self.g_max.q.val() < self.gthr.val()) & ((self.gacc.q.val() + self.w_wpc24.o.val()) <= self.ww24.val())
-            {
+            // refused a channel that does not fit). g_half: the same for
+            // half the bank and half the records. Overlapped runs when the
+            // layer needs more than one run and a half holds a pass.
+            if self.grow_f.val() {
                 self.gacc.d.next = self.gacc.q.val() + self.w_wpc24.o.val();
                 self.g_max.d.next = self.g_max.q.val() + self.one16.val();
-            } else {
+            }
+            if self.grow_h.val() {
+                self.gacc_h.d.next = self.gacc_h.q.val() + self.w_wpc24.o.val();
+                self.g_half.d.next = self.g_half.q.val() + self.one16.val();
+            }
+            if !self.grow_f.val() & !self.grow_h.val() {
+                self.ovl.d.next = false;
                 if self.g_max.q.val() == self.zero16.val() {
                     self.g_max.d.next = self.one16.val();
+                }
+                if (self.g_half.q.val() != self.zero16.val()) & (self.passes_left.val() > self.g_max.q.val()) {
+                    self.ovl.d.next = true;
+                    self.g_max.d.next = self.g_half.q.val();
                 }
                 if self.fields.mode.val() {
                     self.state.d.next = self.s_pass.val();
@@ -1068,75 +1303,26 @@ impl Logic for CmdProc {
                 }
             }
         } else if self.state.q.val() == self.s_pass.val() {
-            self.cnt.d.next = self.zero24.val();
-            self.cnt2.d.next = self.zero24.val();
-            self.wch.d.next = self.zero16.val();
-            self.wbase.d.next = self.zero16.val();
-            self.phase.d.next = false;
-            self.state.d.next = self.s_w_load.val();
-        } else if self.state.q.val() == self.s_w_load.val() {
-            // Requests: one per channel of the run (cnt); data: channel
-            // wch, word cnt2.
-            if self.cnt.q.val().get_bits::<16>(0) != self.nch_r.q.val() {
-                self.rreq_valid.next = true;
-                self.rreq_addr.next = self.fields.w_addr.val() + self.wmul.p.val();
-                self.rreq_words.next = self.w_wpc24.o.val();
-                if self.rreq_ready.val() {
-                    self.cnt.d.next = self.cnt.q.val() + self.one24.val();
-                }
+            // One cycle: the run's sizes (reps_r, nch_r) follow the new co0.
+            self.state.d.next = self.s_load_wait.val();
+        } else if self.state.q.val() == self.s_load_wait.val() {
+            if self.lstate.q.val() == self.l_loaded.val() {
+                self.run_half.d.next = self.l_half.q.val();
+                self.state.d.next = self.s_launch.val();
+            } else if self.lstate.q.val() == self.l_idle.val() {
+                // Not loaded during the previous run: load it now (half 0).
+                self.kick.next = true;
             }
-            self.rd_ready.next = true;
-            if self.rd_valid.val() {
-                self.wb_we.next = true;
-                self.cnt2.d.next = self.cnt2.q.val() + self.one24.val();
-                if (self.cnt2.q.val().get_bits::<16>(0) + self.one16.val()) == self.r_wpc.q.val() {
-                    self.cnt2.d.next = self.zero24.val();
-                    self.wch.d.next = self.wch.q.val() + self.one16.val();
-                    if (self.wch.q.val() & self.rows_m1.val()) == self.rows_m1.val() {
-                        self.wbase.d.next = self.wbase.q.val() + self.r_wpc.q.val();
-                    }
-                    if (self.wch.q.val() + self.one16.val()) == self.nch_r.q.val() {
-                        self.cnt.d.next = self.zero24.val();
-                        self.cnt2.d.next = self.zero24.val();
-                        if self.fields.mode.val() {
-                            self.run_start.next = true;
-                            self.state.d.next = self.s_run.val();
-                        } else {
-                            self.state.d.next = self.s_t_load.val();
-                        }
-                    }
-                }
+        } else if self.state.q.val() == self.s_launch.val() {
+            self.run_start.next = true;
+            self.lstate.d.next = self.l_idle.val();
+            if self.ovl.q.val() & !self.group_last.val() {
+                self.kick.next = true;
+                self.kick_co0.next = self.co0.q.val() + self.gmax_rows.val();
+                self.kick_half.next = !self.l_half.q.val();
             }
-        } else if self.state.q.val() == self.s_t_load.val() {
-            if self.cnt2.q.val() == self.zero24.val() {
-                self.rreq_valid.next = true;
-                self.rreq_addr.next =
-                    self.fields.thr_addr.val() + (self.w_co032.o.val() << (self.w_aout24.o.val() + self.two24.val()));
-                self.rreq_words.next = self.pass_words.val();
-                if self.rreq_ready.val() {
-                    self.cnt2.d.next = self.one24.val();
-                }
-            } else if self.rd_valid.val() {
-                self.thr_we.next = true;
-                self.phase.d.next = !self.phase.q.val();
-                if self.phase.q.val() {
-                    self.rd_ready.next = true;
-                    self.cnt.d.next = self.cnt.q.val() + self.one24.val();
-                    if (self.cnt.q.val() + self.one24.val()) == self.pass_words.val() {
-                        self.cnt.d.next = self.zero24.val();
-                        self.cnt2.d.next = self.zero24.val();
-                        self.run_start.next = true;
-                        self.state.d.next = self.s_run.val();
-                    }
-                }
-            }
+            self.state.d.next = self.s_run.val();
         } else if self.state.q.val() == self.s_run.val() {
-            self.rreq_valid.next = self.g_rreq_valid.val();
-            self.rreq_addr.next = self.g_rreq_addr.val();
-            self.rreq_words.next = self.g_rreq_words.val();
-            self.g_rreq_ready.next = self.rreq_ready.val();
-            self.g_rd_valid.next = self.rd_valid.val();
-            self.rd_ready.next = self.g_rd_ready.val();
             if !self.g_busy.val() & !self.f_busy.val() {
                 self.state.d.next = self.s_drain.val();
             }
@@ -1173,6 +1359,146 @@ impl Logic for CmdProc {
         } else {
             self.state.d.next = self.s_idle.val();
         }
+        // ---- The shared reader from a descriptor's first run to its last
+        // drain: the gatherer first, then the loader (at most two requests in
+        // flight); owner tags route the words in request order.
+        self.arb.next = (self.state.q.val() == self.s_pass.val())
+            | (self.state.q.val() == self.s_load_wait.val())
+            | (self.state.q.val() == self.s_launch.val())
+            | (self.state.q.val() == self.s_run.val())
+            | (self.state.q.val() == self.s_drain.val());
+        self.l_want.next = ((self.lstate.q.val() == self.l_w.val())
+            & (self.cnt.q.val().get_bits::<16>(0) != self.lnch_r.q.val()))
+            | ((self.lstate.q.val() == self.l_t.val()) & (self.cnt2.q.val() == self.zero24.val()));
+        self.g_grant.next = self.arb.val() & self.g_rreq_valid.val() & (self.tcount.q.val() < self.tag_cap.val());
+        self.l_grant.next = self.arb.val()
+            & !self.g_rreq_valid.val()
+            & self.l_want.val()
+            & (self.l_out.q.val() < self.two2.val())
+            & (self.tcount.q.val() < self.tag_cap.val());
+        if self.arb.val() {
+            self.rreq_valid.next = self.g_grant.val() | self.l_grant.val();
+            if self.g_grant.val() {
+                self.rreq_addr.next = self.g_rreq_addr.val();
+                self.rreq_words.next = self.g_rreq_words.val();
+            } else if self.lstate.q.val() == self.l_w.val() {
+                self.rreq_addr.next = self.fields.w_addr.val() + self.wmul.p.val();
+                self.rreq_words.next = self.w_wpc24.o.val();
+            } else {
+                self.rreq_addr.next =
+                    self.fields.thr_addr.val() + (self.w_lco032.o.val() << (self.w_aout24.o.val() + self.two24.val()));
+                self.rreq_words.next = self.pass_words.val();
+            }
+            self.g_rreq_ready.next = self.rreq_ready.val() & self.g_grant.val();
+        }
+        self.push_l.next = self.l_grant.val() & self.rreq_ready.val();
+        self.push_any.next = (self.g_grant.val() | self.l_grant.val()) & self.rreq_ready.val();
+        self.pop.next = false;
+        self.l_pop.next = false;
+        self.l_data.next = false;
+        if self.arb.val() & (self.tcount.q.val() != self.zero6.val()) {
+            if self.tags.q.val().get_bit(0) {
+                self.l_data.next = true;
+            } else {
+                self.g_rd_valid.next = self.rd_valid.val();
+                self.rd_ready.next = self.g_rd_ready.val();
+                if self.rd_valid.val() & self.g_rd_ready.val() {
+                    self.gcnt.d.next = self.gcnt.q.val() + self.one16.val();
+                    if (self.gcnt.q.val() + self.one16.val()) == self.r_slice.q.val() {
+                        self.gcnt.d.next = self.zero16.val();
+                        self.pop.next = true;
+                    }
+                }
+            }
+        }
+        // ---- The loader: weights (requests: one per channel, cnt; data:
+        // channel wch, word cnt2), then the records (one request, cnt2 = 1
+        // once made; data: bus word cnt, its two halves by phase).
+        if self.lstate.q.val() == self.l_w.val() {
+            if self.push_l.val() {
+                self.cnt.d.next = self.cnt.q.val() + self.one24.val();
+            }
+            if self.l_data.val() {
+                self.rd_ready.next = true;
+                if self.rd_valid.val() {
+                    self.wb_we.next = true;
+                    self.cnt2.d.next = self.cnt2.q.val() + self.one24.val();
+                    if (self.cnt2.q.val().get_bits::<16>(0) + self.one16.val()) == self.r_wpc.q.val() {
+                        self.cnt2.d.next = self.zero24.val();
+                        self.pop.next = true;
+                        self.l_pop.next = true;
+                        self.wch.d.next = self.wch.q.val() + self.one16.val();
+                        if (self.wch.q.val() & self.rows_m1.val()) == self.rows_m1.val() {
+                            self.wbase.d.next = self.wbase.q.val() + self.r_wpc.q.val();
+                        }
+                        if (self.wch.q.val() + self.one16.val()) == self.lnch_r.q.val() {
+                            self.cnt.d.next = self.zero24.val();
+                            if self.fields.mode.val() {
+                                self.lstate.d.next = self.l_loaded.val();
+                            } else {
+                                self.lstate.d.next = self.l_t.val();
+                            }
+                        }
+                    }
+                }
+            }
+        } else if self.lstate.q.val() == self.l_t.val() {
+            if self.push_l.val() {
+                self.cnt2.d.next = self.one24.val();
+            }
+            if self.l_data.val() & self.rd_valid.val() {
+                self.thr_we.next = true;
+                self.phase.d.next = !self.phase.q.val();
+                if self.phase.q.val() {
+                    self.rd_ready.next = true;
+                    self.cnt.d.next = self.cnt.q.val() + self.one24.val();
+                    if (self.cnt.q.val() + self.one24.val()) == self.pass_words.val() {
+                        self.cnt.d.next = self.zero24.val();
+                        self.cnt2.d.next = self.zero24.val();
+                        self.pop.next = true;
+                        self.l_pop.next = true;
+                        self.lstate.d.next = self.l_loaded.val();
+                    }
+                }
+            }
+        }
+        self.kick_left.next = self.fields.cout.val() - self.kick_co0.val();
+        self.kick_nch.next = self.gmax_rows.val();
+        if self.kick_left.val() < self.gmax_rows.val() {
+            self.kick_nch.next = self.kick_left.val();
+        }
+        if self.kick.val() {
+            self.lstate.d.next = self.l_w.val();
+            self.l_co0.d.next = self.kick_co0.val();
+            self.l_half.d.next = self.kick_half.val();
+            self.lnch_r.d.next = self.kick_nch.val();
+            self.cnt.d.next = self.zero24.val();
+            self.cnt2.d.next = self.zero24.val();
+            self.wch.d.next = self.zero16.val();
+            self.wbase.d.next = self.zero16.val();
+            self.phase.d.next = false;
+        }
+        // Owner tags: pop the oldest, push the new one behind the rest.
+        self.tags_sh.next = self.tags.q.val();
+        self.tpos.next = self.tcount.q.val();
+        if self.pop.val() {
+            self.tags_sh.next = self.tags.q.val() >> 1;
+            self.tpos.next = self.tcount.q.val() - self.one6.val();
+        }
+        self.tags.d.next = self.tags_sh.val();
+        if self.push_l.val() {
+            self.tags.d.next = self.tags_sh.val() | (self.one32.val() << self.tpos.val());
+        }
+        self.tcount.d.next = self.tpos.val();
+        if self.push_any.val() {
+            self.tcount.d.next = self.tpos.val() + self.one6.val();
+        }
+        if self.push_l.val() & !self.l_pop.val() {
+            self.l_out.d.next = self.l_out.q.val() + self.one2.val();
+        } else if self.l_pop.val() & !self.push_l.val() {
+            self.l_out.d.next = self.l_out.q.val() - self.one2.val();
+        }
+
         // Counters.
         if self.running.val() {
             self.p_busy.d.next = self.p_busy.q.val() + self.one64.val();
@@ -1190,6 +1516,10 @@ impl Logic for CmdProc {
         self.perf_macs.next = self.p_macs.q.val();
         if self.reset.val() {
             self.state.d.next = self.s_idle.val();
+            self.lstate.d.next = self.l_idle.val();
+            self.l_out.d.next = self.zero2.val();
+            self.tcount.d.next = self.zero6.val();
+            self.gcnt.d.next = self.zero16.val();
         }
     }
 }

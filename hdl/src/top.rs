@@ -182,6 +182,10 @@ pub struct Accelerator<
     widen: Vec<Widen<ACC_BITS, ACC_BUS>>,
     /// The weight bank address (the command processor counts 16-bit words).
     n_wb_addr: Narrow<16, WB>,
+    /// The running run's weight half (`CmdProc::w_off`).
+    n_w_off: Narrow<16, WB>,
+    /// The running run's record half (`CmdProc::rec_off`).
+    n_rec_off: Narrow<16, ROW_ADDR>,
     /// The threshold record channel (the command processor counts 16 bits).
     n_thr_ch: Narrow<16, ROW_ADDR>,
     // Outputs the top deliberately leaves unread (`Unused` sinks):
@@ -242,6 +246,9 @@ impl<
         // The threshold RAM holds 8-bit records of one pass (`rows` channels).
         let thr = ThresholdUnit::new(cols, THRESHOLD_COMPARATORS, rows, 1 << FIFO_ADDR);
         let thr_records: [usize; 16] = std::array::from_fn(|a| thr.records_for(a));
+        for (a, &n) in thr_records.iter().enumerate() {
+            assert_eq!(n, crate::cmdproc::threshold_records(rows, a), "{}: records of {a}-bit codes", config.name);
+        }
         Accelerator {
             ap_clk: Default::default(),
             ap_rst_n: Default::default(),
@@ -314,6 +321,8 @@ impl<
             acc_bus: Default::default(),
             widen: (0..cols).map(|_| Default::default()).collect(),
             n_wb_addr: Default::default(),
+            n_w_off: Default::default(),
+            n_rec_off: Default::default(),
             n_thr_ch: Default::default(),
             u_reader_busy: Default::default(),
             u_out_valid: (0..cols).map(|_| Default::default()).collect(),
@@ -512,13 +521,14 @@ impl<
         }
         // Weight banks: written by the command processor, read by the feeder.
         self.n_wb_addr.i.next = self.cp.wb_addr.val();
+        self.n_w_off.i.next = self.cp.w_off.val();
         for r in 0..self.wbanks.len() {
             self.wbanks[r].read_clock.next = self.ap_clk.val();
             self.wbanks[r].write_clock.next = self.ap_clk.val();
             self.wbanks[r].write_address.next = self.n_wb_addr.o.val();
             self.wbanks[r].write_data.next = self.reader.out_word.val();
             self.wbanks[r].write_enable.next = self.cp.wb_we.val() & (self.cp.wb_row.val() == self.row_idx[r].val());
-            self.wbanks[r].read_address.next = self.feeder.w_addr.val();
+            self.wbanks[r].read_address.next = self.feeder.w_addr.val() + self.n_w_off.o.val();
             self.array.w_in[r].next = self.wbanks[r].read_data.val();
         }
 
@@ -564,7 +574,8 @@ impl<
         // Record = pass · rows + row: tiles drain in the feeder's order,
         // passes 0 .. reps − 1 of each gathered tile.
         self.w_drain_ch.i.next = self.drain_ch.q.val();
-        self.thr.row_channel.next = self.drain_base.q.val() | self.w_drain_ch.o.val();
+        self.n_rec_off.i.next = self.cp.rec_off.val();
+        self.thr.row_channel.next = self.n_rec_off.o.val() + (self.drain_base.q.val() | self.w_drain_ch.o.val());
         self.w_rec16.i.next = self.drain_base.q.val() | self.w_drain_ch.o.val();
         self.thr.row_skip.next = self.w_rec16.o.val() >= self.nch_q.q.val();
         self.thr.row_acc.next = self.acc_bus.val();

@@ -13,7 +13,10 @@
 //! `c(1) + (out_h − 1)·(c(2) − c(1))`, row 1 standing for every row after
 //! the first (row 0 is the one with top padding; the bottom rows of padding
 //! read less, so the figure errs high). Descriptors of at most two rows run
-//! whole. Every count is from the RTL; only this line through two measured
+//! whole, and so do those of more than one run of passes
+//! (`zynqflow_hdl::cmdproc::run_plan`): their runs overlap the next run's
+//! weight loads, which one or two rows cannot hide and the whole layer can,
+//! so their cycles are not a line in the rows. Every count is from the RTL; only this line through two measured
 //! points is arithmetic, and [`check_extrapolation`] measures its error
 //! against whole descriptors at a size where those can run.
 //!
@@ -196,7 +199,12 @@ impl Session {
         let macs = |d: &Descriptor| {
             u64::from(d.out_h) * u64::from(d.out_w) * u64::from(d.cout) * u64::from(d.kh * d.kw) * u64::from(d.cin)
         };
-        let (run, method) = if whole || d.out_h <= 2 {
+        // Overlapped runs load the next run's weights while this one
+        // computes: one or two rows are load-bound where the whole layer is
+        // not, so the cycles are not a line in the rows. Such descriptors
+        // (the deep, small layers) run whole.
+        let runs = zynqflow_hdl::cmdproc::run_plan(&self.config, &d).runs();
+        let (run, method) = if whole || d.out_h <= 2 || runs > 1 {
             (self.run(i, d)?, "whole")
         } else {
             let r1 = self.run(i, Descriptor { out_h: 1, ..d })?;
