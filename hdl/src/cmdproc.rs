@@ -411,6 +411,21 @@ pub struct CmdProc {
     lnch_r: DFF<Bits<16>>,
     l_half: DFF<Bit>,
     l_out: DFF<Bits<2>>,
+    // The next run's first channel and channel count, registered a cycle
+    // apart (ready from LAUNCH on, co0 having changed before PASS): the
+    // count's subtraction and comparison off the descriptor's `cout` were
+    // the design's longest path when computed in the kick's cycle.
+    nxt_co0: DFF<Bits<16>>,
+    nxt_nch: DFF<Bits<16>>,
+    // The gatherer's request, held one cycle before it goes to the reader:
+    // the gatherer's Verilog makes its request look combinational of its
+    // ready, so a ready taken straight from the reader's closed a loop
+    // through the reader in Verilator's view (UNOPTFLAT). It costs the
+    // gatherer one request per two cycles at most (its requests are a slice
+    // of `G·A` words, usually many).
+    gb_valid: DFF<Bit>,
+    gb_addr: DFF<Bits<32>>,
+    gb_words: DFF<Bits<24>>,
     // Owner tags of the reader's requests in flight (bit 0 = oldest;
     // 1 = loader, 0 = gatherer), their count, and the words of the oldest
     // gatherer request delivered so far.
@@ -426,11 +441,14 @@ pub struct CmdProc {
     push_any: Signal<Local, Bit>,
     pop: Signal<Local, Bit>,
     l_pop: Signal<Local, Bit>,
-    l_data: Signal<Local, Bit>,
+    g_head: Signal<Local, Bit>,
+    l_head: Signal<Local, Bit>,
+    ld_ready: Signal<Local, Bit>,
+    fsm_rd_ready: Signal<Local, Bit>,
     kick: Signal<Local, Bit>,
     kick_co0: Signal<Local, Bits<16>>,
     kick_half: Signal<Local, Bit>,
-    kick_left: Signal<Local, Bits<16>>,
+    nxt_left: Signal<Local, Bits<16>>,
     kick_nch: Signal<Local, Bits<16>>,
     gmax_rows: Signal<Local, Bits<16>>,
     gthr_h: Signal<Local, Bits<16>>,
@@ -735,11 +753,19 @@ impl CmdProc {
             push_any: Default::default(),
             pop: Default::default(),
             l_pop: Default::default(),
-            l_data: Default::default(),
+            g_head: Default::default(),
+            l_head: Default::default(),
+            ld_ready: Default::default(),
+            fsm_rd_ready: Default::default(),
             kick: Default::default(),
             kick_co0: Default::default(),
             kick_half: Default::default(),
-            kick_left: Default::default(),
+            nxt_left: Default::default(),
+            nxt_co0: Default::default(),
+            gb_valid: Default::default(),
+            gb_addr: Default::default(),
+            gb_words: Default::default(),
+            nxt_nch: Default::default(),
             kick_nch: Default::default(),
             gmax_rows: Default::default(),
             gthr_h: Default::default(),
@@ -930,6 +956,11 @@ impl Logic for CmdProc {
             lnch_r,
             l_half,
             l_out,
+            nxt_co0,
+            nxt_nch,
+            gb_valid,
+            gb_addr,
+            gb_words,
             tags,
             tcount,
             gcnt
@@ -1140,7 +1171,7 @@ impl Logic for CmdProc {
         self.rreq_valid.next = false;
         self.rreq_addr.next = self.zero32.val();
         self.rreq_words.next = self.zero24.val();
-        self.rd_ready.next = false;
+        self.fsm_rd_ready.next = false;
         self.g_rreq_ready.next = false;
         self.g_rd_valid.next = false;
         self.running.next = true;
@@ -1176,6 +1207,7 @@ impl Logic for CmdProc {
         self.list_bytes.next = self.index.q.val() << 6;
         self.kick.next = false;
         self.kick_co0.next = self.co0.q.val();
+        self.kick_nch.next = self.nch_r.q.val();
         self.kick_half.next = false;
 
         // ---- The state machine.
@@ -1208,7 +1240,7 @@ impl Logic for CmdProc {
                 self.state.d.next = self.s_fetch_data.val();
             }
         } else if self.state.q.val() == self.s_fetch_data.val() {
-            self.rd_ready.next = true;
+            self.fsm_rd_ready.next = true;
             if self.rd_valid.val() {
                 self.desc.d.next = (self.desc.q.val() >> 64) | (self.w_word512.o.val() << 448);
                 self.cnt.d.next = self.cnt.q.val() + self.one24.val();
@@ -1277,12 +1309,12 @@ impl Logic for CmdProc {
             if !self.phase.q.val() {
                 self.rreq_valid.next = true;
                 self.rreq_addr.next = self.fields.thr_addr.val();
-                self.rreq_words.next = self.tbl_words.val();
+                self.rreq_words.next = self.w_cout24.o.val() << (self.w_aout24.o.val() - self.one24.val());
                 if self.rreq_ready.val() {
                     self.phase.d.next = true;
                 }
             } else {
-                self.rd_ready.next = true;
+                self.fsm_rd_ready.next = true;
                 if self.rd_valid.val() {
                     if ((self.cnt.q.val() & self.mode_mask.val()) == self.zero24.val()) & !self.mode_ok.val() {
                         self.bad.d.next = true;
@@ -1318,7 +1350,8 @@ impl Logic for CmdProc {
             self.lstate.d.next = self.l_idle.val();
             if self.ovl.q.val() & !self.group_last.val() {
                 self.kick.next = true;
-                self.kick_co0.next = self.co0.q.val() + self.gmax_rows.val();
+                self.kick_co0.next = self.nxt_co0.q.val();
+                self.kick_nch.next = self.nxt_nch.q.val();
                 self.kick_half.next = !self.l_half.q.val();
             }
             self.state.d.next = self.s_run.val();
@@ -1370,17 +1403,25 @@ impl Logic for CmdProc {
         self.l_want.next = ((self.lstate.q.val() == self.l_w.val())
             & (self.cnt.q.val().get_bits::<16>(0) != self.lnch_r.q.val()))
             | ((self.lstate.q.val() == self.l_t.val()) & (self.cnt2.q.val() == self.zero24.val()));
-        self.g_grant.next = self.arb.val() & self.g_rreq_valid.val() & (self.tcount.q.val() < self.tag_cap.val());
+        self.g_grant.next = self.arb.val() & self.gb_valid.q.val() & (self.tcount.q.val() < self.tag_cap.val());
+        // The oldest request in flight is the gatherer's / the loader's.
+        self.g_head.next = self.arb.val() & (self.tcount.q.val() != self.zero6.val()) & !self.tags.q.val().get_bit(0);
+        self.l_head.next = self.arb.val() & (self.tcount.q.val() != self.zero6.val()) & self.tags.q.val().get_bit(0);
+        // The loader takes every weight word, and a record word's two halves
+        // over two cycles.
+        self.ld_ready.next =
+            (self.lstate.q.val() == self.l_w.val()) | ((self.lstate.q.val() == self.l_t.val()) & self.phase.q.val());
         self.l_grant.next = self.arb.val()
-            & !self.g_rreq_valid.val()
+            & !self.gb_valid.q.val()
             & self.l_want.val()
             & (self.l_out.q.val() < self.two2.val())
             & (self.tcount.q.val() < self.tag_cap.val());
+        // The request: the gatherer's held request first, then the loader's.
         if self.arb.val() {
             self.rreq_valid.next = self.g_grant.val() | self.l_grant.val();
-            if self.g_grant.val() {
-                self.rreq_addr.next = self.g_rreq_addr.val();
-                self.rreq_words.next = self.g_rreq_words.val();
+            if self.gb_valid.q.val() {
+                self.rreq_addr.next = self.gb_addr.q.val();
+                self.rreq_words.next = self.gb_words.q.val();
             } else if self.lstate.q.val() == self.l_w.val() {
                 self.rreq_addr.next = self.fields.w_addr.val() + self.wmul.p.val();
                 self.rreq_words.next = self.w_wpc24.o.val();
@@ -1389,26 +1430,33 @@ impl Logic for CmdProc {
                     self.fields.thr_addr.val() + (self.w_lco032.o.val() << (self.w_aout24.o.val() + self.two24.val()));
                 self.rreq_words.next = self.pass_words.val();
             }
-            self.g_rreq_ready.next = self.rreq_ready.val() & self.g_grant.val();
         }
+        // The gatherer's handshakes, of registers and ports only.
+        self.g_rreq_ready.next = (self.state.q.val() == self.s_run.val()) & !self.gb_valid.q.val();
+        self.g_rd_valid.next = (self.state.q.val() == self.s_run.val())
+            & (self.tcount.q.val() != self.zero6.val())
+            & !self.tags.q.val().get_bit(0)
+            & self.rd_valid.val();
+        if self.g_rreq_valid.val() & (self.state.q.val() == self.s_run.val()) & !self.gb_valid.q.val() {
+            self.gb_valid.d.next = true;
+            self.gb_addr.d.next = self.g_rreq_addr.val();
+            self.gb_words.d.next = self.g_rreq_words.val();
+        }
+        if self.g_grant.val() & self.rreq_ready.val() {
+            self.gb_valid.d.next = false;
+        }
+        self.rd_ready.next = self.fsm_rd_ready.val()
+            | (self.g_head.val() & self.g_rd_ready.val())
+            | (self.l_head.val() & self.ld_ready.val());
         self.push_l.next = self.l_grant.val() & self.rreq_ready.val();
         self.push_any.next = (self.g_grant.val() | self.l_grant.val()) & self.rreq_ready.val();
         self.pop.next = false;
         self.l_pop.next = false;
-        self.l_data.next = false;
-        if self.arb.val() & (self.tcount.q.val() != self.zero6.val()) {
-            if self.tags.q.val().get_bit(0) {
-                self.l_data.next = true;
-            } else {
-                self.g_rd_valid.next = self.rd_valid.val();
-                self.rd_ready.next = self.g_rd_ready.val();
-                if self.rd_valid.val() & self.g_rd_ready.val() {
-                    self.gcnt.d.next = self.gcnt.q.val() + self.one16.val();
-                    if (self.gcnt.q.val() + self.one16.val()) == self.r_slice.q.val() {
-                        self.gcnt.d.next = self.zero16.val();
-                        self.pop.next = true;
-                    }
-                }
+        if self.g_head.val() & self.rd_valid.val() & self.g_rd_ready.val() {
+            self.gcnt.d.next = self.gcnt.q.val() + self.one16.val();
+            if (self.gcnt.q.val() + self.one16.val()) == self.r_slice.q.val() {
+                self.gcnt.d.next = self.zero16.val();
+                self.pop.next = true;
             }
         }
         // ---- The loader: weights (requests: one per channel, cnt; data:
@@ -1418,8 +1466,7 @@ impl Logic for CmdProc {
             if self.push_l.val() {
                 self.cnt.d.next = self.cnt.q.val() + self.one24.val();
             }
-            if self.l_data.val() {
-                self.rd_ready.next = true;
+            if self.l_head.val() {
                 if self.rd_valid.val() {
                     self.wb_we.next = true;
                     self.cnt2.d.next = self.cnt2.q.val() + self.one24.val();
@@ -1446,11 +1493,10 @@ impl Logic for CmdProc {
             if self.push_l.val() {
                 self.cnt2.d.next = self.one24.val();
             }
-            if self.l_data.val() & self.rd_valid.val() {
+            if self.l_head.val() & self.rd_valid.val() {
                 self.thr_we.next = true;
                 self.phase.d.next = !self.phase.q.val();
                 if self.phase.q.val() {
-                    self.rd_ready.next = true;
                     self.cnt.d.next = self.cnt.q.val() + self.one24.val();
                     if (self.cnt.q.val() + self.one24.val()) == self.pass_words.val() {
                         self.cnt.d.next = self.zero24.val();
@@ -1462,10 +1508,11 @@ impl Logic for CmdProc {
                 }
             }
         }
-        self.kick_left.next = self.fields.cout.val() - self.kick_co0.val();
-        self.kick_nch.next = self.gmax_rows.val();
-        if self.kick_left.val() < self.gmax_rows.val() {
-            self.kick_nch.next = self.kick_left.val();
+        self.nxt_co0.d.next = self.co0.q.val() + self.gmax_rows.val();
+        self.nxt_left.next = self.fields.cout.val() - self.nxt_co0.q.val();
+        self.nxt_nch.d.next = self.gmax_rows.val();
+        if self.nxt_left.val() < self.gmax_rows.val() {
+            self.nxt_nch.d.next = self.nxt_left.val();
         }
         if self.kick.val() {
             self.lstate.d.next = self.l_w.val();
@@ -1520,6 +1567,7 @@ impl Logic for CmdProc {
             self.l_out.d.next = self.zero2.val();
             self.tcount.d.next = self.zero6.val();
             self.gcnt.d.next = self.zero16.val();
+            self.gb_valid.d.next = false;
         }
     }
 }
