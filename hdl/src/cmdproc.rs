@@ -53,7 +53,8 @@
 //! The AXI reader is shared. The command processor's own reads (descriptor,
 //! threshold scan) have it alone; from a descriptor's first run to its last
 //! drain the gatherer and the loader share it: the gatherer's requests go
-//! first, the loader has at most two requests in flight (so the gatherer's
+//! first (each held a cycle in a register, `gb_*`, so that the gatherer's
+//! ready is a register), the loader has at most two requests in flight (so the gatherer's
 //! data never waits behind more than two channels of weights), and a queue of
 //! one-bit owner tags (`tags`, in request order, as the reader answers)
 //! routes each word to its owner.
