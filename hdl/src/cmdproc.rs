@@ -1418,8 +1418,22 @@ impl Logic for CmdProc {
             & (self.l_out.q.val() < self.two2.val())
             & (self.tcount.q.val() < self.tag_cap.val());
         // The request: the gatherer's held request first, then the loader's.
-        if self.arb.val() {
-            self.rreq_valid.next = self.g_grant.val() | self.l_grant.val();
+        // Registers and ports only, no local: Verilator groups the
+        // statements of an always block that share a local, and a group that
+        // also reads the reader's ready (the bookkeeping below) would make
+        // the request look combinational of it (UNOPTFLAT through the reader).
+        if (self.state.q.val() == self.s_pass.val())
+            | (self.state.q.val() == self.s_load_wait.val())
+            | (self.state.q.val() == self.s_launch.val())
+            | (self.state.q.val() == self.s_run.val())
+            | (self.state.q.val() == self.s_drain.val())
+        {
+            self.rreq_valid.next = (self.tcount.q.val() < self.tag_cap.val())
+                & (self.gb_valid.q.val()
+                    | ((((self.lstate.q.val() == self.l_w.val())
+                        & (self.cnt.q.val().get_bits::<16>(0) != self.lnch_r.q.val()))
+                        | ((self.lstate.q.val() == self.l_t.val()) & (self.cnt2.q.val() == self.zero24.val())))
+                        & (self.l_out.q.val() < self.two2.val())));
             if self.gb_valid.q.val() {
                 self.rreq_addr.next = self.gb_addr.q.val();
                 self.rreq_words.next = self.gb_words.q.val();
@@ -1429,7 +1443,7 @@ impl Logic for CmdProc {
             } else {
                 self.rreq_addr.next =
                     self.fields.thr_addr.val() + (self.w_lco032.o.val() << (self.w_aout24.o.val() + self.two24.val()));
-                self.rreq_words.next = self.pass_words.val();
+                self.rreq_words.next = self.w_lnch24.o.val() << (self.w_aout24.o.val() - self.one24.val());
             }
         }
         // The gatherer's handshakes, of registers and ports only.

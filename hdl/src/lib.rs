@@ -150,18 +150,6 @@ pub const WAIVERS: &[Waiver] = &[
         rule: "SYMRSVDWORD",
         reason: "`interrupt` is the port name Vivado's IP integrator infers an interrupt line from; it clashes only with a C++ word inside Verilator's own model, which renames it",
     },
-    Waiver {
-        module: TOP_MODULE,
-        line: "wire  cp$run_start;",
-        rule: "UNOPTFLAT",
-        reason: "a loop only at block granularity (gatherer -> command processor -> reader's splitter -> command processor -> gatherer): rust-hdl prints each block as one always @(*); per signal the request path is acyclic (rreq_valid/rreq_addr come from registers) and rust-hdl's logic-loop check passes; costs Verilator simulation speed only",
-    },
-    Waiver {
-        module: "top$reader",
-        line: "wire  split$req_ready;",
-        rule: "UNOPTFLAT",
-        reason: "the same block-granularity loop as cp$run_start, seen inside the AXI reader",
-    },
 ];
 
 /// Wraps each [`WAIVERS`] line in `lint_off`/`lint_on` with its reason;

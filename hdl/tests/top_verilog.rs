@@ -80,7 +80,10 @@ fn check_preset(config: ArrayConfig, stale_check: bool, elaborate: bool) {
         let warnings: Vec<&str> = raw.lines().filter(|l| l.starts_with("%Warning-")).collect();
         assert_eq!(warnings.len(), WAIVED, "{raw}");
         assert!(warnings.iter().any(|w| w.starts_with("%Warning-SYMRSVDWORD") && w.contains("'interrupt'")), "{raw}");
-        assert_eq!(warnings.iter().filter(|w| w.starts_with("%Warning-UNOPTFLAT")).count(), 2, "{raw}");
+        // No combinational loop is left, not even at block granularity: the
+        // command processor's requests come from registers and the
+        // gatherer's ready is a register (docs/architecture.md).
+        assert_eq!(warnings.iter().filter(|w| w.starts_with("%Warning-UNOPTFLAT")).count(), 0, "{raw}");
     }
     if elaborate {
         yosys(dir.path(), &files);
