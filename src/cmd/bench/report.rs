@@ -130,8 +130,10 @@ impl Results {
         s.push_str(&format!(
             "Measured {} by `{}` (`make bench`); the numbers are in `{}`. Every cycle count is from the \
              Verilator RTL with the default memory model (40-cycle read latency, one 64-bit beat per cycle \
-             on `pynq-z2`, one 128-bit beat on `ultra96v2`); descriptors of more than two output rows are \
-             measured on their first one and two rows and extrapolated per row (`src/cmd/bench/rtl.rs`). \
+             on `pynq-z2`, one 128-bit beat on `ultra96v2`); a descriptor of more than two output rows and \
+             one run of passes is measured on its first one and two rows and extrapolated per row, one of \
+             several runs (overlapped: their cycles are not a line in the rows) runs whole, as the \
+             `measured` column says (`src/cmd/bench/rtl.rs`). \
              Utilization counts the network's MACs only (MMAC below, `useful_macs` in the JSON): what the \
              compiler computes on top to save steps, the fused sign split's duplicate channels (and, on \
              an array with fewer rows than the copies need, the upsampled flows' input copies), is not \
@@ -188,11 +190,13 @@ impl Results {
         }
         for n in &self.nets {
             s.push_str(&format!("\n**{} {} on `{}`**, per descriptor:\n\n", n.net, n.size, n.config));
-            s.push_str("| descriptor | shape | cin→cout | out | A×W | MMAC | cycles | formula | stall | read words | utilization |\n");
-            s.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
+            s.push_str(
+                "| descriptor | shape | cin→cout | out | A×W | MMAC | cycles | measured | formula | stall | read words | utilization |\n",
+            );
+            s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
             for l in &n.layers {
                 s.push_str(&format!(
-                    "| {} | {} | {}→{} | {}×{} | {} | {:.1} | {} | {} | {:.0} % | {} | {:.1} % |\n",
+                    "| {} | {} | {}→{} | {}×{} | {} | {:.1} | {} | {} | {} | {:.0} % | {} | {:.1} % |\n",
                     l.layer,
                     l.shape,
                     l.cin,
@@ -202,6 +206,7 @@ impl Results {
                     l.bit_product,
                     l.useful_macs as f64 / 1e6,
                     group(l.cycles),
+                    if l.method == "whole" { "whole" } else { "rows 1, 2" },
                     group(l.formula_cycles),
                     100.0 * l.stall_cycles as f64 / l.cycles.max(1) as f64,
                     group(l.read_words),
