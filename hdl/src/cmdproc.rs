@@ -1310,6 +1310,9 @@ impl Logic for CmdProc {
             if !self.phase.q.val() {
                 self.rreq_valid.next = true;
                 self.rreq_addr.next = self.fields.thr_addr.val();
+                // `tbl_words`, restated: the request must not share a local
+                // with the word-count bookkeeping (UNOPTFLAT, see the
+                // request statement after the state machine).
                 self.rreq_words.next = self.w_cout24.o.val() << (self.w_aout24.o.val() - self.one24.val());
                 if self.rreq_ready.val() {
                     self.phase.d.next = true;
