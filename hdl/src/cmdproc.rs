@@ -282,6 +282,9 @@ pub struct CmdProc {
     pub pix_bytes: Signal<Out, Bits<16>>,
     /// Gatherer: words per slice.
     pub slice_words: Signal<Out, Bits<16>>,
+    /// Gatherer and feeder: a receptive field's words, `kh·kw·slice_words`,
+    /// half the ring of row slots.
+    pub half_ring: Signal<Out, Bits<16>>,
     /// Gatherer: `a_in` as 16 bits.
     pub a_bits16: Signal<Out, Bits<16>>,
     /// Gatherer: the last group's channel mask.
@@ -386,6 +389,7 @@ pub struct CmdProc {
     r_wch_bytes: DFF<Bits<32>>,
     r_dpix: DFF<Bits<16>>,
     r_rf: DFF<Bits<32>>,
+    r_half: DFF<Bits<32>>,
     co_t: DFF<Bits<16>>,
     g_max: DFF<Bits<16>>,
     gacc: DFF<Bits<24>>,
@@ -661,6 +665,7 @@ impl CmdProc {
             row_bytes: Default::default(),
             pix_bytes: Default::default(),
             slice_words: Default::default(),
+            half_ring: Default::default(),
             a_bits16: Default::default(),
             mask: Default::default(),
             kh: Default::default(),
@@ -725,6 +730,7 @@ impl CmdProc {
             r_wch_bytes: Default::default(),
             r_dpix: Default::default(),
             r_rf: Default::default(),
+            r_half: Default::default(),
             co_t: Default::default(),
             g_max: Default::default(),
             gacc: Default::default(),
@@ -938,6 +944,7 @@ impl Logic for CmdProc {
             r_wch_bytes,
             r_dpix,
             r_rf,
+            r_half,
             co_t,
             g_max,
             gacc,
@@ -1040,6 +1047,7 @@ impl Logic for CmdProc {
             }
             self.r_pairs.d.next = self.n_pairs.o.val();
             self.r_rf.d.next = self.kk16.val() * self.fields.cin.val();
+            self.r_half.d.next = self.kk16.val() * self.n_slice.o.val();
             if self.fields.mode.val() {
                 self.r_dpix.d.next = self.fields.dst_c.val() << 2;
             } else {
@@ -1056,6 +1064,7 @@ impl Logic for CmdProc {
         self.row_bytes.next = self.r_row.q.val();
         self.pix_bytes.next = self.r_pix.q.val();
         self.slice_words.next = self.r_slice.q.val();
+        self.half_ring.next = self.r_half.q.val().get_bits::<16>(0);
         self.mask.next = self.r_mask.q.val();
         self.pairs.next = self.r_pairs.q.val();
         self.dst_pix_bytes.next = self.r_dpix.q.val();

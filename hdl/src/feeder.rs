@@ -8,10 +8,12 @@
 //! (tap, group) pair `pair`, as `isa::layout::WeightLayout` stores one output
 //! channel), it issues the steps of [`crate::pe::StepControl::sequence`]:
 //! plane level `s = A + W − 2` down to 0, then pairs, then `p` ascending,
-//! `q = s − p` — one step per cycle, at bank addresses `h·HALF + pair·A + p`
-//! (activations, all columns) and `pair·W + q` (weights, all rows). The block
-//! RAMs answer one cycle later, so the control word is registered once to
-//! meet its data at the array's ports.
+//! `q = s − p` — one step per cycle, at bank addresses
+//! `(toff + pair·A) mod ring + p` (activations, all columns: the tile's ring
+//! offset `toff` and the ring of row slots are the gatherer's; a pair's
+//! words never straddle the ring's end) and `pair·W + q` (weights, all rows).
+//! The block RAMs answer one cycle later, so the control word is registered
+//! once to meet its data at the array's ports.
 //!
 //! Bubbles (the step control's `valid` low) are inserted when: the next tile's
 //! half is not full yet (a memory stall, `stall` high);
@@ -93,6 +95,12 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     pub info_last0: Signal<In, Bit>,
     /// The tile in half 1 is the pass's last.
     pub info_last1: Signal<In, Bit>,
+    /// Ring offset of the tile in half 0 (bank address of its kernel row 0).
+    pub info_toff0: Signal<In, Bits<16>>,
+    /// Ring offset of the tile in half 1.
+    pub info_toff1: Signal<In, Bits<16>>,
+    /// Words in the gatherer's ring of row slots.
+    pub ring: Signal<In, Bits<16>>,
     /// Half h read completely (bit h, pulse).
     pub free_half: Signal<Out, Bits<2>>,
     /// Activation bank read address (every column).
@@ -130,6 +138,12 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     h_oy: Signal<Local, Bits<16>>,
     h_ox: Signal<Local, Bits<16>>,
     h_last: Signal<Local, Bit>,
+    h_toff: Signal<Local, Bits<16>>,
+    /// `2^(AB+1) − 1`: ring arithmetic needs no more bits.
+    ring_mask: Constant<Bits<16>>,
+    a_pair: Signal<Local, Bits<16>>,
+    a_wrap: Signal<Local, Bits<16>>,
+    a_sub: Signal<Local, Bits<16>>,
     top_level: Signal<Local, Bits<5>>,
     p_hi: Signal<Local, Bits<4>>,
     p_lo: Signal<Local, Bits<4>>,
@@ -163,7 +177,6 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     n_w: Narrow<16, WB>,
     ncols16: Constant<Bits<16>>,
     ncols8: Constant<Bits<8>>,
-    half_bit: Constant<Bits<AB>>,
     one4: Constant<Bits<4>>,
     one5: Constant<Bits<5>>,
     one16: Constant<Bits<16>>,
@@ -190,6 +203,8 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
     /// A feeder for an array of `cols` columns.
     pub fn new(cols: usize) -> Self {
         assert!((1..=64).contains(&cols), "cols {cols} outside 1..=64");
+        // The ring wrap reads the borrow of an (AB + 1)-bit difference in bit 15.
+        assert!(AB <= 14, "activation bank address bits {AB} above 14");
         let bit = |f: fn(&mut StepControl)| {
             let mut c = StepControl::IDLE;
             f(&mut c);
@@ -221,6 +236,9 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
             info_ox1: Default::default(),
             info_last0: Default::default(),
             info_last1: Default::default(),
+            info_toff0: Default::default(),
+            info_toff1: Default::default(),
+            ring: Default::default(),
             free_half: Default::default(),
             a_addr: Default::default(),
             w_addr: Default::default(),
@@ -249,6 +267,11 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
             h_oy: Default::default(),
             h_ox: Default::default(),
             h_last: Default::default(),
+            h_toff: Default::default(),
+            ring_mask: k(((1u64 << (AB + 1)) - 1).min(0xffff)),
+            a_pair: Default::default(),
+            a_wrap: Default::default(),
+            a_sub: Default::default(),
             top_level: Default::default(),
             p_hi: Default::default(),
             p_lo: Default::default(),
@@ -281,7 +304,6 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
             n_w: Default::default(),
             ncols16: k(cols as u64),
             ncols8: k(cols as u64),
-            half_bit: k(1 << (AB - 1)),
             one4: k(1),
             one5: k(1),
             one16: k(1),
@@ -318,7 +340,9 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
         self.h_oy.next = self.info_oy0.val();
         self.h_ox.next = self.info_ox0.val();
         self.h_last.next = self.info_last0.val();
+        self.h_toff.next = self.info_toff0.val();
         if self.half.q.val() {
+            self.h_toff.next = self.info_toff1.val();
             self.h_full.next = self.full.val().get_bit(1);
             self.h_oy.next = self.info_oy1.val();
             self.h_ox.next = self.info_ox1.val();
@@ -359,12 +383,20 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
         // Bank addresses of this step.
         self.w_p16.i.next = self.p.q.val();
         self.w_q16.i.next = self.q.val();
-        self.n_a.i.next = self.pair_a.q.val() + self.w_p16.o.val();
+        // The pair's words in the ring: `pair·A` from the tile's row-0 slot,
+        // wrapped (a pair's words never straddle the ring's end).
+        // (In AB + 1 bits: the ring is at most the bank, 2^AB words.)
+        // Past the ring's end when `a_pair − ring` does not borrow (its
+        // bit 15: both are below 2^15).
+        self.a_pair.next = (self.pair_a.q.val() & self.ring_mask.val()) + (self.h_toff.val() & self.ring_mask.val());
+        self.a_sub.next = self.a_pair.val() - (self.ring.val() & self.ring_mask.val());
+        self.a_wrap.next = self.a_pair.val();
+        if !self.a_sub.val().get_bit(15) {
+            self.a_wrap.next = self.a_sub.val();
+        }
+        self.n_a.i.next = self.a_wrap.val() + self.w_p16.o.val();
         self.n_w.i.next = self.pair_w.q.val() + self.w_q16.o.val();
         self.a_addr.next = self.n_a.o.val();
-        if self.half.q.val() {
-            self.a_addr.next = self.n_a.o.val() | self.half_bit.val();
-        }
         self.w_addr.next = self.n_w.o.val();
 
         // The step's control word.

@@ -1,26 +1,41 @@
 //! `Gatherer`: fills the activation buffer with the receptive fields of one
-//! tile at a time, double-buffered, from DDR through the AXI reader.
+//! tile at a time, double-buffered, from DDR through the AXI reader, reusing
+//! the input rows the tile above gathered.
 //!
 //! Role: a tile is `cols` consecutive output pixels `(oy, ox0 + c)` of one
 //! output row (for all the array's rows = output channels). Column `c`'s
 //! bank receives, for every tap `(ky, kx)`, the channel slice (`G·A`
 //! consecutive words: `ceil(cin/64)` groups × `a_in` planes,
-//! `isa::layout::ActLayout`) of the input pixel that tap sees, at
-//! `half·HALF + (ky·kw + kx)·G·A + g·A + p`. Every bank of a half has the
-//! same layout, so the feeder reads all columns at one address.
+//! `isa::layout::ActLayout`) of the input pixel that tap sees. Every bank has
+//! the same layout, so the feeder reads all columns at one address.
 //!
-//! Reuse: neighbouring columns see overlapping pixels (column `c` at tap
-//! `kx` reads position `u = c·s + kx` of the tile's span, `s` the stride),
-//! so the gatherer reads each position of the span **once** —
-//! `kh × ((v − 1)·s + kw)` reads for `v` valid columns instead of `kh·kw·v`
-//! — and writes the words into every column that uses them, all banks in
-//! the same cycle, each at its own address. For a 3×3 stride-1 tile of 12
-//! columns that is 42 reads instead of 108; for a 6×6 stride-2 one 168
-//! instead of 432. Positions outside the (upsampled, padded) input are zero
-//! words without a read; the last group's words are ANDed with `mask`
-//! (channels at or past `cin` read as zero, as the contract requires).
-//! Columns past `out_w` (in a row's last tile) get whatever their positions
-//! give: their results are never written.
+//! **Row slots**: the bank is a ring of `2·kh` slots of `kw·G·A` words, one
+//! kernel row each (`kh·kw·G·A` words fit half the bank, the descriptor
+//! check's `BufferTooSmall` rule, so the ring fits the bank). Tap `(ky, kx)`
+//! of a tile is at `toff + ky·kw·G·A + kx·G·A + g·A + p` modulo the ring,
+//! `toff` the tile's **ring offset** (its row 0's slot; `info_toff0/1`,
+//! `ring`). Tiles go down **strips** of `cols` output columns (`ox0` outer,
+//! `oy` inner), so the tile below reads input rows `s` further down (`s` the
+//! stride, in upsampled coordinates): its kernel rows `0 .. kh − s` are this
+//! tile's rows `s .. kh`, already in the ring, and the gatherer reads and
+//! writes only its last `s` rows, into the slots after this tile's. A
+//! strip's first tile, and every tile with packed taps (each kernel row has
+//! its own bank segment there), gathers all `kh` rows. Why: each input row
+//! used to be read and written once per kernel row that sees it — three
+//! times at 3×3/1 and 6×6/2 — and the layers whose gathers outweigh their
+//! compute (the flow predictions, conv5, conv6) were bound by those words,
+//! one per cycle into the banks (docs/performance.md, change 13).
+//!
+//! Reuse along the row: neighbouring columns see overlapping pixels (column
+//! `c` at tap `kx` reads position `u = c·s + kx` of the tile's span), so the
+//! gatherer reads each position of the span **once** — `((v − 1)·s + kw)`
+//! reads per kernel row for `v` valid columns instead of `kw·v` — and writes
+//! the words into every column that uses them, all banks in the same cycle,
+//! each at its own address. Positions outside the (upsampled, padded) input
+//! are zero words without a read; the last group's words are ANDed with
+//! `mask` (channels at or past `cin` read as zero, as the contract
+//! requires). Columns past `out_w` (in a strip's last tile) get whatever
+//! their positions give: their results are never written.
 //!
 //! Two processes: the *issuer* walks tiles → kernel rows → span positions,
 //! sends one read request per position inside the input and pushes an item
@@ -30,16 +45,19 @@
 //! at once and the DDR latency is paid once per stream, not per item.
 //!
 //! Packed taps (`pack`, `isa` `pack_taps`: a 2 × 2 kernel over at most 16
-//! channels): every tap's slice goes to address `half·HALF + g·A + p` (tap
-//! 0's), into bank segment `2·ky + kx` (`bank_we[c]` has one bit per 16-lane
+//! channels): every tap's slice goes to tap 0's address (`toff + g·A + p`),
+//! into bank segment `2·ky + kx` (`bank_we[c]` has one bit per 16-lane
 //! segment, `crate::act_bank`), and the word's lanes 0..16 (masked) are
 //! repeated in all four segments; so the feeder reads one tap of 64 lanes.
 //! A 2 × 2 kernel writes all four segments of every column it fills.
 //!
-//! Halves: each of the two halves is free, filling or full. The issuer starts
-//! tile `t` on half `t mod 2` only when it is free; the writer marks it full
-//! after the tile's last word; the feeder frees it (`free_half`) after reading
-//! it. The tile order (`oy` outer, `ox0` in steps of `cols`) is the feeder's.
+//! Halves: the two tiles in the buffer (the one the feeder reads and the one
+//! being gathered) are its two *halves*, each free, filling or full. The
+//! issuer starts tile `t` on half `t mod 2` only when it is free; the writer
+//! marks it full after the tile's last word; the feeder frees it
+//! (`free_half`) after reading it. A tile's new slots never hold a row of the
+//! tile the feeder reads (at most `kh` slots after it in a ring of `2·kh`),
+//! and the tile two back, whose slots they may reuse, is freed first.
 //!
 //! # Ports
 //! - `clock`, `reset`; `start` (pulse): begin a pass over every tile with the
@@ -51,8 +69,10 @@
 //! - Reader: `rreq_*` (request), `rd_word`/`rd_valid`/`rd_ready` (data).
 //! - Banks: per column `bank_we[c]` (4 segment enables), `bank_addr[c]`;
 //!   `bank_data` for all.
-//! - Halves: `full` (bit h), `tile_oy[h]`-style info `info_oy0/1`,
-//!   `info_ox0/1`, `info_last0/1` (valid while `full`), `free_half` (bit h, pulse).
+//! - Halves: `full` (bit h), per half the tile's `info_oy`, `info_ox`,
+//!   `info_last` and ring offset `info_toff` (valid while `full`; the ring
+//!   offset a cycle before), `ring` (words in the ring, valid from the pass's
+//!   first tile on), `free_half` (bit h, pulse).
 use rust_hdl::prelude::*;
 
 use crate::desc_check::Widen;
@@ -108,6 +128,9 @@ pub struct Gatherer<const AB: usize> {
     pub out_h: Signal<In, Bits<16>>,
     /// Output columns.
     pub out_w: Signal<In, Bits<16>>,
+    /// A receptive field's words, `kh·kw·slice_words` (with packed taps
+    /// `4·slice_words`): half the ring of row slots.
+    pub half_ring: Signal<In, Bits<16>>,
     /// Read request valid.
     pub rreq_valid: Signal<Out, Bit>,
     /// Read request accepted.
@@ -142,6 +165,10 @@ pub struct Gatherer<const AB: usize> {
     pub info_last0: Signal<Out, Bit>,
     /// The tile in half 1 is the pass's last.
     pub info_last1: Signal<Out, Bit>,
+    /// Ring offset of the tile in half 0: the bank address of its kernel row 0.
+    pub info_toff0: Signal<Out, Bits<16>>,
+    /// Ring offset of the tile in half 1.
+    pub info_toff1: Signal<Out, Bits<16>>,
     /// The feeder is done with half h (bit h, pulse).
     pub free_half: Signal<In, Bits<2>>,
     // Issuer.
@@ -155,8 +182,15 @@ pub struct Gatherer<const AB: usize> {
     u: DFF<Bits<8>>,
     /// `(ky·kw + u)·slice_words`: the position's bank offset for a column whose tap is `u`.
     pos_base: DFF<Bits<16>>,
-    /// `ky·kw·slice_words`.
-    row_base: DFF<Bits<16>>,
+    /// Bank address of the current kernel row's slot (`kw·slice_words`
+    /// words; the slots form a ring of `2·kh`).
+    ws: DFF<Bits<16>>,
+    /// `ws` half a ring back: after a tile's last row, the tile's row-0 slot.
+    wr: DFF<Bits<16>>,
+    /// Bank address of the current tile's first written slot (packed taps).
+    t0: DFF<Bits<16>>,
+    toff_h0: DFF<Bits<16>>,
+    toff_h1: DFF<Bits<16>>,
     /// Per column: `c·s·slice_words`, subtracted from a position's base.
     col_off: Vec<DFF<Bits<16>>>,
     /// Per column: `c·s·slice_words` before registering (mod 2^16).
@@ -192,6 +226,9 @@ pub struct Gatherer<const AB: usize> {
     w_kw9: Widen<4, 9>,
     w_kw16: Widen<4, 16>,
     n_kwsw: Narrow<32, 16>,
+    /// A row slot's words, `kw·slice_words`, registered (settings are
+    /// stable from `start`; the first row ends a cycle later at the earliest).
+    rs: DFF<Bits<16>>,
     w_pl20: Widen<4, 20>,
     w_sw24: Widen<16, 24>,
     w_tb_item: Widen<16, ITEM_BITS>,
@@ -222,6 +259,13 @@ pub struct Gatherer<const AB: usize> {
     last_ky: Signal<Local, Bit>,
     tile_end: Signal<Local, Bit>,
     last_tile: Signal<Local, Bit>,
+    last_oy: Signal<Local, Bit>,
+    ws_next: Signal<Local, Bits<16>>,
+    ws_wrap: Signal<Local, Bits<16>>,
+    wr_next: Signal<Local, Bits<16>>,
+    wr_wrap: Signal<Local, Bits<16>>,
+    ky_first: Signal<Local, Bits<4>>,
+    row_step: Signal<Local, Bits<4>>,
     next_ox: Signal<Local, Bits<16>>,
     can_go: Signal<Local, Bit>,
     item: Signal<Local, Bits<ITEM_BITS>>,
@@ -245,8 +289,9 @@ pub struct Gatherer<const AB: usize> {
     seg10: Constant<Bits<4>>,
     seg11: Constant<Bits<4>>,
     end_flag: Constant<Bits<ITEM_BITS>>,
-    half_bit: Constant<Bits<AB>>,
     ncols: Constant<Bits<16>>,
+    /// `2^(AB+1) − 1`: ring arithmetic needs no more bits.
+    ring_mask: Constant<Bits<16>>,
     eight: Constant<Bits<20>>,
     one4: Constant<Bits<4>>,
     one8: Constant<Bits<8>>,
@@ -288,6 +333,7 @@ impl<const AB: usize> Gatherer<AB> {
             up_w: Default::default(),
             out_h: Default::default(),
             out_w: Default::default(),
+            half_ring: Default::default(),
             rreq_valid: Default::default(),
             rreq_ready: Default::default(),
             rreq_addr: Default::default(),
@@ -305,6 +351,8 @@ impl<const AB: usize> Gatherer<AB> {
             info_ox1: Default::default(),
             info_last0: Default::default(),
             info_last1: Default::default(),
+            info_toff0: Default::default(),
+            info_toff1: Default::default(),
             free_half: Default::default(),
             issuing: Default::default(),
             i_half: Default::default(),
@@ -314,7 +362,11 @@ impl<const AB: usize> Gatherer<AB> {
             ky: Default::default(),
             u: Default::default(),
             pos_base: Default::default(),
-            row_base: Default::default(),
+            ws: Default::default(),
+            wr: Default::default(),
+            t0: Default::default(),
+            toff_h0: Default::default(),
+            toff_h1: Default::default(),
             col_off: (0..cols).map(|_| Default::default()).collect(),
             cs1: (0..cols).map(|c| k(c as u64)).collect(),
             cs2: (0..cols).map(|c| k(2 * c as u64)).collect(),
@@ -340,6 +392,7 @@ impl<const AB: usize> Gatherer<AB> {
             w_kw9: Default::default(),
             w_kw16: Default::default(),
             n_kwsw: Default::default(),
+            rs: Default::default(),
             w_pl20: Default::default(),
             w_sw24: Default::default(),
             w_tb_item: Default::default(),
@@ -370,6 +423,13 @@ impl<const AB: usize> Gatherer<AB> {
             last_ky: Default::default(),
             tile_end: Default::default(),
             last_tile: Default::default(),
+            last_oy: Default::default(),
+            ws_next: Default::default(),
+            ws_wrap: Default::default(),
+            wr_next: Default::default(),
+            wr_wrap: Default::default(),
+            ky_first: Default::default(),
+            row_step: Default::default(),
             next_ox: Default::default(),
             can_go: Default::default(),
             item: Default::default(),
@@ -392,8 +452,8 @@ impl<const AB: usize> Gatherer<AB> {
             seg10: k(4),
             seg11: k(8),
             end_flag: k(1 << 26),
-            half_bit: k(1 << (AB - 1)),
             ncols: k(cols as u64),
+            ring_mask: k(((1u64 << (AB + 1)) - 1).min(0xffff)),
             eight: k(8),
             one4: k(1),
             one8: k(1),
@@ -413,8 +473,8 @@ impl<const AB: usize> Logic for Gatherer<AB> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, issuing, i_half, i_started, oy, ox0, ky, u, pos_base, row_base, filling, full_r, oy_h0, oy_h1,
-            ox_h0, ox_h1, last_h0, last_h1, w_half, w_idx
+            self, clock, issuing, i_half, i_started, oy, ox0, ky, u, pos_base, rs, ws, wr, t0, filling, full_r, oy_h0,
+            oy_h1, ox_h0, ox_h1, last_h0, last_h1, toff_h0, toff_h1, w_half, w_idx
         );
         self.items.clock.next = self.clock.val();
         self.items.reset.next = self.reset.val();
@@ -445,6 +505,7 @@ impl<const AB: usize> Logic for Gatherer<AB> {
             self.span.next = ((self.vcols.val() - self.one16.val()) << 1) + self.w_kw16.o.val();
         }
         self.n_kwsw.i.next = self.w_kw16.o.val() * self.slice_words.val();
+        self.rs.d.next = self.n_kwsw.o.val();
         // Biased coordinates (+8) keep the padding subtraction unsigned.
         self.w_oy20.i.next = self.oy.q.val();
         self.w_ky20.i.next = self.ky.q.val();
@@ -489,10 +550,40 @@ impl<const AB: usize> Logic for Gatherer<AB> {
         self.last_ky.next = (self.ky.q.val() + self.one4.val()) == self.kh.val();
         self.tile_end.next = self.last_u.val() & self.last_ky.val();
         self.next_ox.next = self.ox0.q.val() + self.ncols.val();
-        self.last_tile.next =
-            (self.next_ox.val() >= self.out_w.val()) & ((self.oy.q.val() + self.one16.val()) == self.out_h.val());
+        self.last_oy.next = (self.oy.q.val() + self.one16.val()) == self.out_h.val();
+        self.last_tile.next = (self.next_ox.val() >= self.out_w.val()) & self.last_oy.val();
+
+        // ---- The ring of row slots: the next kernel row's slot, and the
+        // same half a ring back, which is a tile's row-0 slot (its ring
+        // offset) once its last row is written.
+        // (In AB + 1 bits: the ring is at most the bank, 2^AB words.)
+        self.ws_next.next = (self.ws.q.val() + self.rs.q.val()) & self.ring_mask.val();
+        self.ws_wrap.next = self.ws_next.val();
+        if self.ws_next.val() == ((self.half_ring.val() << 1) & self.ring_mask.val()) {
+            self.ws_wrap.next = self.zero16.val();
+        }
+        self.wr_next.next = (self.wr.q.val() + self.rs.q.val()) & self.ring_mask.val();
+        self.wr_wrap.next = self.wr_next.val();
+        if self.wr_next.val() == ((self.half_ring.val() << 1) & self.ring_mask.val()) {
+            self.wr_wrap.next = self.zero16.val();
+        }
+        // The next tile's first kernel row: below this tile in the same
+        // strip, its rows `0 .. kh − s` are this tile's rows `s .. kh`, still
+        // in the ring; packed taps keep each row in its own bank segment, so
+        // they gather every row.
+        self.row_step.next = self.one4.val();
+        if self.stride_two.val() {
+            self.row_step.next = self.one4.val() + self.one4.val();
+        }
+        self.ky_first.next = self.zero4.val();
+        if !self.last_oy.val() & !self.pack.val() & (self.row_step.val() < self.kh.val()) {
+            self.ky_first.next = self.kh.val() - self.row_step.val();
+        }
 
         self.w_tb_item.i.next = self.pos_base.q.val();
+        if self.pack.val() {
+            self.w_tb_item.i.next = self.t0.q.val();
+        }
         self.w_u_item.i.next = self.u.q.val();
         self.item.next = self.w_tb_item.o.val() | (self.w_u_item.o.val() << 16);
         if !self.in_bounds.val() {
@@ -535,22 +626,28 @@ impl<const AB: usize> Logic for Gatherer<AB> {
             self.u.d.next = self.u.q.val() + self.one8.val();
             self.pos_base.d.next = self.pos_base.q.val() + self.slice_words.val();
             if self.last_u.val() {
-                // Next kernel row: its first position.
+                // Next kernel row: its first position, in the next slot.
                 self.u.d.next = self.zero8.val();
                 self.ky.d.next = self.ky.q.val() + self.one4.val();
-                self.row_base.d.next = self.row_base.q.val() + self.n_kwsw.o.val();
-                self.pos_base.d.next = self.row_base.q.val() + self.n_kwsw.o.val();
+                self.ws.d.next = self.ws_wrap.val();
+                self.wr.d.next = self.wr_wrap.val();
+                self.pos_base.d.next = self.ws_wrap.val();
                 if self.last_ky.val() {
-                    // Tile end: next tile on the other half.
-                    self.ky.d.next = self.zero4.val();
-                    self.row_base.d.next = self.zero16.val();
-                    self.pos_base.d.next = self.zero16.val();
+                    // Tile end: next tile on the other half, the next output
+                    // row of the strip (a strip is `cols` output columns).
+                    self.ky.d.next = self.ky_first.val();
+                    self.t0.d.next = self.ws_wrap.val();
+                    if self.i_half.q.val() {
+                        self.toff_h1.d.next = self.wr_wrap.val();
+                    } else {
+                        self.toff_h0.d.next = self.wr_wrap.val();
+                    }
                     self.i_started.d.next = false;
                     self.i_half.d.next = !self.i_half.q.val();
-                    self.ox0.d.next = self.next_ox.val();
-                    if self.next_ox.val() >= self.out_w.val() {
-                        self.ox0.d.next = self.zero16.val();
-                        self.oy.d.next = self.oy.q.val() + self.one16.val();
+                    self.oy.d.next = self.oy.q.val() + self.one16.val();
+                    if self.last_oy.val() {
+                        self.oy.d.next = self.zero16.val();
+                        self.ox0.d.next = self.next_ox.val();
                     }
                     if self.last_tile.val() {
                         self.issuing.d.next = false;
@@ -601,12 +698,9 @@ impl<const AB: usize> Logic for Gatherer<AB> {
             }
             self.n_bank[c].i.next = self.h_base.val() - self.col_off[c].q.val();
             if self.pack.val() {
-                self.n_bank[c].i.next = self.w_idx.q.val();
+                self.n_bank[c].i.next = self.h_base.val();
             }
             self.bank_addr[c].next = self.n_bank[c].o.val();
-            if self.w_half.q.val() {
-                self.bank_addr[c].next = self.n_bank[c].o.val() | self.half_bit.val();
-            }
         }
         self.data.next = self.rd_word.val();
         if (self.w_idx.q.val() + self.a_bits.val()) >= self.slice_words.val() {
@@ -654,6 +748,8 @@ impl<const AB: usize> Logic for Gatherer<AB> {
         self.info_ox1.next = self.ox_h1.q.val();
         self.info_last0.next = self.last_h0.q.val();
         self.info_last1.next = self.last_h1.q.val();
+        self.info_toff0.next = self.toff_h0.q.val();
+        self.info_toff1.next = self.toff_h1.q.val();
         self.busy.next = self.issuing.q.val() | !self.items.empty.val();
 
         if self.start.val() {
@@ -665,7 +761,10 @@ impl<const AB: usize> Logic for Gatherer<AB> {
             self.ky.d.next = self.zero4.val();
             self.u.d.next = self.zero8.val();
             self.pos_base.d.next = self.zero16.val();
-            self.row_base.d.next = self.zero16.val();
+            self.ws.d.next = self.zero16.val();
+            self.t0.d.next = self.zero16.val();
+            // Half a ring back from slot 0.
+            self.wr.d.next = self.half_ring.val() & self.ring_mask.val();
             self.w_half.d.next = false;
             self.w_idx.d.next = self.zero16.val();
             self.filling.d.next = self.b00.val();

@@ -2,8 +2,9 @@
 //! output channels gathers its input once per run of passes, not once per
 //! pass of `rows` channels (docs/architecture.md, "Dataflow"); when it needs
 //! several runs they alternate between halves of the weight banks and each
-//! loads while the previous one computes; and it still writes exactly what
-//! the functional model writes.
+//! loads while the previous one computes; a tile reuses the input rows the
+//! tile above it gathered; and it still writes exactly what the functional
+//! model writes.
 mod common;
 
 use common::{model, Rtl};
@@ -49,10 +50,17 @@ fn conv(cin: u32, cout: u32) -> Descriptor {
 /// Runs `conv(cin, cout)` on the RTL and the model; returns the bus words the
 /// RTL read and its cycles.
 fn run(rtl: &mut Rtl, cin: u32, cout: u32) -> (u64, u64) {
-    let probe = image(&mut ChaCha8Rng::seed_from_u64(u64::from(cout)), 0x1000_0000, &mut conv(cin, cout));
+    run_desc(rtl, conv(cin, cout))
+}
+
+/// Runs `desc` on the RTL and the model (its addresses replaced by a random
+/// image's); returns the bus words the RTL read and its cycles.
+fn run_desc(rtl: &mut Rtl, desc: Descriptor) -> (u64, u64) {
+    let cout = desc.cout;
+    let probe = image(&mut ChaCha8Rng::seed_from_u64(u64::from(cout)), 0x1000_0000, &mut desc.clone());
     rtl.buf = rtl.p.alloc(probe.len()).unwrap();
     let base = rtl.buf.bus_addr;
-    let mut d = conv(cin, cout);
+    let mut d = desc;
     let mem = image(&mut ChaCha8Rng::seed_from_u64(u64::from(cout)), base, &mut d);
     let (want, regs) = model(&rtl.caps, &mem, base);
     assert_eq!(regs[1], 0, "cout {cout}: the model refused {d:?}");
@@ -129,4 +137,53 @@ fn runs_overlap_their_weight_loads_with_the_previous_run() {
         "{cycles} cycles: not below {compute} of compute + {loads} of weight loads, so the loads did not overlap"
     );
     eprintln!("{cout} channels over {cin}: {cycles} cycles ({compute} of compute, {loads} weight words), {read_all} words read");
+}
+
+/// The words a gather of `d` reads when every input row is read once per
+/// strip of `cols` output columns: per strip, the input positions its span
+/// covers inside the image, times the input rows its tiles cover.
+fn gather_once_per_strip(d: &Descriptor, cols: u32) -> u64 {
+    let slice = u64::from(d.cin.div_ceil(64) * d.a_in);
+    let s = d.stride as i64;
+    let rows = (0..d.in_h as i64)
+        .filter(|&iy| (0..d.out_h as i64).any(|oy| (0..d.kh as i64).any(|ky| oy * s + ky - d.pad_top as i64 == iy)))
+        .count() as u64;
+    (0..d.out_w)
+        .step_by(cols as usize)
+        .map(|ox0| {
+            let v = (d.out_w - ox0).min(cols) as i64;
+            let first = ox0 as i64 * s - d.pad_left as i64;
+            let span = (v - 1) * s + d.kw as i64;
+            (first..first + span).filter(|&ix| (0..d.in_w as i64).contains(&ix)).count() as u64
+        })
+        .sum::<u64>()
+        * rows
+        * slice
+}
+
+#[test]
+fn tiles_reuse_the_rows_of_the_tile_above() {
+    let config = ArrayConfig::small();
+    let mut rtl = Rtl::new(&config);
+    // 3×3 at stride 1 (a new tile shares two rows with the one above) and at
+    // stride 2 (one row), 2-bit channels over two groups, 8 output channels:
+    // the descriptor (8 words), 18 weight words and a 4-word record per
+    // channel, and the input read once per strip of `cols` columns. Read
+    // once per kernel row, it would be about three times as many words.
+    for stride in [1u32, 2] {
+        let mut d = conv(100, u32::from(config.rows));
+        d.stride = stride;
+        d.out_h = 8 / stride;
+        d.out_w = 8 / stride;
+        d.dst_h = d.out_h;
+        d.dst_w = d.out_w;
+        let gather = gather_once_per_strip(&d, u32::from(config.cols));
+        let (read, cycles) = run_desc(&mut rtl, d.clone());
+        assert_eq!(
+            read,
+            8 + u64::from(d.cout) * (18 + 4) + gather,
+            "stride {stride}: words read, the input gathered once per strip ({gather} words)"
+        );
+        eprintln!("stride {stride}: {read} words read ({gather} gathered), {cycles} cycles");
+    }
 }

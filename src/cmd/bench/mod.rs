@@ -42,8 +42,14 @@ pub struct BenchArgs {
     /// Input size HxW of the RTL measurements.
     #[arg(long, value_parser = parse_size, default_value = "384x512")]
     pub rtl_size: (usize, usize),
+    /// Networks whose every descriptor runs whole on the RTL (a whole
+    /// frame, no extrapolation; comma-separated, `none` for none). The
+    /// others are measured on slabs of rows where a descriptor allows it.
+    #[arg(long, value_parser = parse_nets, default_value = "lmflownets")]
+    pub whole_nets: NetList,
     /// Size at which the slab extrapolation is checked against whole
-    /// descriptors (LmFlowNetS on the first configuration); `none` skips it.
+    /// descriptors (the first network measured on slabs, on the first
+    /// configuration); `none` skips it.
     #[arg(long, default_value = "64x64")]
     pub check_size: String,
     /// CPU comparison only (no RTL, no JSON, no docs).
@@ -82,15 +88,21 @@ fn rtl_and_write(a: BenchArgs, cpu: cpu::CpuResult) -> Result<()> {
     if let Some(d) = &doc {
         std::fs::metadata(d).with_context(|| format!("docs page '{}'", d.display()))?;
     }
-    let check = match a.check_size.as_str() {
-        "none" => None,
-        s => {
+    let slab_net = a.rtl_nets.iter().find(|n| !a.whole_nets.0.contains(n));
+    let check = match (a.check_size.as_str(), slab_net) {
+        ("none", _) => None,
+        (_, None) => {
+            eprintln!("bench: every network runs whole: no slab extrapolation to check");
+            None
+        }
+        (s, Some(net)) => {
             let size = parse_size(s).map_err(anyhow::Error::msg)?;
             let config = a.configs.first().context("--configs is empty")?;
-            eprintln!("bench: checking the slab extrapolation on {} lmflownets {s} (whole descriptors)", config.name);
-            let c = rtl::check_extrapolation(config, "lmflownets", size)?;
+            let net = net.as_str();
+            eprintln!("bench: checking the slab extrapolation on {} {net} {s} (whole descriptors)", config.name);
+            let c = rtl::check_extrapolation(config, net, size)?;
             println!(
-                "extrapolation check ({} lmflownets {s}): whole {} cycles, extrapolated {} ({:+.2} %, worst layer {:.2} %)",
+                "extrapolation check ({} {net} {s}): whole {} cycles, extrapolated {} ({:+.2} %, worst layer {:.2} %)",
                 c.config, c.whole_cycles, c.extrapolated_cycles, c.error_percent, c.worst_layer_error_percent
             );
             Some(c)
@@ -100,7 +112,8 @@ fn rtl_and_write(a: BenchArgs, cpu: cpu::CpuResult) -> Result<()> {
     for config in &a.configs {
         for net in &a.rtl_nets {
             let label = format!("{} {} {}x{}", config.name, net.as_str(), a.rtl_size.0, a.rtl_size.1);
-            let r = with_progress(&label, |p| rtl::measure_net(config, net.as_str(), a.rtl_size, p))?;
+            let whole = a.whole_nets.0.contains(net);
+            let r = with_progress(&label, |p| rtl::measure_net(config, net.as_str(), a.rtl_size, whole, p))?;
             println!(
                 "{label}: {} cycles, {:.2} fps at 100 MHz, utilization {:.1} %, memory stall {:.1} % ({} cycles simulated in {:.0} s)",
                 r.cycles,
@@ -122,4 +135,26 @@ fn rtl_and_write(a: BenchArgs, cpu: cpu::CpuResult) -> Result<()> {
         println!("refreshed {}", d.display());
     }
     Ok(())
+}
+
+/// A comma-separated list of networks (`--whole-nets`); `none` is empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetList(pub Vec<NetName>);
+
+impl NetList {
+    /// The list as given on the command line.
+    pub fn as_arg(&self) -> String {
+        if self.0.is_empty() {
+            return "none".to_string();
+        }
+        self.0.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(",")
+    }
+}
+
+fn parse_nets(s: &str) -> Result<NetList, String> {
+    use clap::ValueEnum;
+    if s == "none" {
+        return Ok(NetList(Vec::new()));
+    }
+    s.split(',').map(|n| NetName::from_str(n.trim(), false)).collect::<Result<Vec<_>, _>>().map(NetList)
 }

@@ -70,7 +70,7 @@ impl Results {
         let configs: Vec<&str> = a.configs.iter().map(|c| c.name).collect();
         let rtl_nets: Vec<&str> = a.rtl_nets.iter().map(|n| n.as_str()).collect();
         let command = format!(
-            "zynqflow bench --net {} --size {}x{} --runs {} --configs {} --rtl-nets {} --rtl-size {}x{} --check-size {}",
+            "zynqflow bench --net {} --size {}x{} --runs {} --configs {} --rtl-nets {} --rtl-size {}x{} --whole-nets {} --check-size {}",
             a.net.as_str(),
             a.size.0,
             a.size.1,
@@ -79,6 +79,7 @@ impl Results {
             rtl_nets.join(","),
             a.rtl_size.0,
             a.rtl_size.1,
+            a.whole_nets.as_arg(),
             a.check_size
         );
         Results { command, date, cpu, nets, check }
@@ -130,9 +131,10 @@ impl Results {
         s.push_str(&format!(
             "Measured {} by `{}` (`make bench`); the numbers are in `{}`. Every cycle count is from the \
              Verilator RTL with the default memory model (40-cycle read latency, one 64-bit beat per cycle \
-             on `pynq-z2`, one 128-bit beat on `ultra96v2`); a descriptor of more than two output rows and \
-             one run of passes is measured on its first one and two rows and extrapolated per row, one of \
-             several runs (overlapped: their cycles are not a line in the rows) runs whole, as the \
+             on `pynq-z2`, one 128-bit beat on `ultra96v2`). Every descriptor of a network in `--whole-nets` \
+             runs whole: its cycles are a whole frame's. In the others, a descriptor of more than three output \
+             rows and one run of passes is measured on its first two and three rows and extrapolated per row; \
+             one of several runs (overlapped: their cycles are not a line in the rows) runs whole, as the \
              `measured` column says (`src/cmd/bench/rtl.rs`). \
              Utilization counts the network's MACs only (MMAC below, `useful_macs` in the JSON): what the \
              compiler computes on top to save steps, the fused sign split's duplicate channels (and, on \
@@ -206,7 +208,7 @@ impl Results {
                     l.bit_product,
                     l.useful_macs as f64 / 1e6,
                     group(l.cycles),
-                    if l.method == "whole" { "whole" } else { "rows 1, 2" },
+                    if l.method == "whole" { "whole" } else { "rows 2, 3" },
                     group(l.formula_cycles),
                     100.0 * l.stall_cycles as f64 / l.cycles.max(1) as f64,
                     group(l.read_words),

@@ -2,21 +2,24 @@
 //! on the Verilator simulation of a configuration, with the default
 //! HP-port-like memory model (docs/simulation.md).
 //!
-//! A whole 384×512 frame is hundreds of millions of cycles, hours at the
-//! simulation's tens of thousands of cycles per second, so each descriptor
-//! is measured on slabs of its output rows: the same descriptor with
-//! `out_h = 1` and `out_h = 2` (rows 0 and 0..2 of the layer, every pass
-//! over the output channels, every weight and threshold load, the drains).
-//! The hardware computes a descriptor row by row (tiles are `cols` pixels of
-//! one output row, passes repeat the rows), so its cycles are a fixed part
-//! plus a part per output row: the layer's cycles are taken as
-//! `c(1) + (out_h − 1)·(c(2) − c(1))`, row 1 standing for every row after
-//! the first (row 0 is the one with top padding; the bottom rows of padding
-//! read less, so the figure errs high). Descriptors of at most two rows run
-//! whole, and so do those of more than one run of passes
-//! (`zynqflow_hdl::cmdproc::run_plan`): their runs overlap the next run's
-//! weight loads, which one or two rows cannot hide and the whole layer can,
-//! so their cycles are not a line in the rows. Every count is from the RTL; only this line through two measured
+//! A network named in `--whole-nets` (LmFlowNetS by default: 14.5 M cycles
+//! a frame on `pynq-z2`, about seven minutes of simulation here) runs every
+//! descriptor whole, so its figures are a whole frame's, with nothing
+//! extrapolated. FlowNetS (40 M cycles, W4A4) would take about twenty
+//! minutes per configuration, so its descriptors are measured on slabs of
+//! their output rows: the same descriptor with `out_h = 2` and `out_h = 3`
+//! (rows 0..2 and 0..3, every pass over the output channels, every weight
+//! and threshold load, the drains), and the layer's cycles taken as
+//! `c(3) + (out_h − 3)·(c(3) − c(2))`. Tiles go down strips of `cols` output
+//! columns and a tile reuses the input rows of the tile above it, so a
+//! strip's first tile gathers every kernel row and the next ones only the
+//! new rows: row 2 of a slab stands for every row after the second, where
+//! row 1 (the first tile that reuses rows, next to the strip's first)
+//! would not. Descriptors of at most three rows run whole, and so do those
+//! of more than one run of passes (`zynqflow_hdl::cmdproc::run_plan`):
+//! their runs overlap the next run's weight loads, which a few rows cannot
+//! hide and the whole layer can, so their cycles are not a line in the
+//! rows. Every count is from the RTL; only this line through two measured
 //! points is arithmetic, and [`check_extrapolation`] measures its error
 //! against whole descriptors at a size where those can run.
 //!
@@ -33,6 +36,10 @@ use zynqflow_driver::runtime::{Accelerator, Loaded};
 use zynqflow_driver::weights::synth;
 use zynqflow_isa::{ArrayConfig, Descriptor, MODE_RAW};
 use zynqflow_sim::SimPlatform;
+
+/// The output rows of the two slabs a descriptor is measured on when it is
+/// not run whole.
+const SLAB_ROWS: (u32, u32) = (2, 3);
 
 /// Cycles and traffic of one descriptor.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -192,8 +199,8 @@ impl Session {
         })
     }
 
-    /// Measures descriptor `i`: whole when `whole` or at most two rows,
-    /// else on the two slabs.
+    /// Measures descriptor `i`: whole when `whole`, at most three rows or
+    /// several runs, else on the slabs of two and three rows.
     fn measure(&mut self, i: usize, whole: bool) -> Result<LayerCycles> {
         let d = self.loaded.descriptors[i];
         let macs = |d: &Descriptor| {
@@ -204,28 +211,29 @@ impl Session {
         // not, so the cycles are not a line in the rows. Such descriptors
         // (the deep, small layers) run whole.
         let runs = zynqflow_hdl::cmdproc::run_plan(&self.config, &d).runs();
-        let (run, method) = if whole || d.out_h <= 2 || runs > 1 {
+        let (run, method) = if whole || d.out_h <= SLAB_ROWS.1 || runs > 1 {
             (self.run(i, d)?, "whole")
         } else {
-            let r1 = self.run(i, Descriptor { out_h: 1, ..d })?;
-            let r2 = self.run(i, Descriptor { out_h: 2, ..d })?;
-            if r2.macs != macs(&Descriptor { out_h: 2, ..d }) {
+            let ra = self.run(i, Descriptor { out_h: SLAB_ROWS.0, ..d })?;
+            let rb = self.run(i, Descriptor { out_h: SLAB_ROWS.1, ..d })?;
+            if rb.macs != macs(&Descriptor { out_h: SLAB_ROWS.1, ..d }) {
                 bail!(
-                    "descriptor {i}: PERF_MACS {} for two rows, expected {}",
-                    r2.macs,
-                    macs(&Descriptor { out_h: 2, ..d })
+                    "descriptor {i}: PERF_MACS {} for {} rows, expected {}",
+                    rb.macs,
+                    SLAB_ROWS.1,
+                    macs(&Descriptor { out_h: SLAB_ROWS.1, ..d })
                 );
             }
-            let rows = u64::from(d.out_h) - 1;
-            let line = |a: u64, b: u64| a + rows * b.saturating_sub(a);
+            let rows = u64::from(d.out_h - SLAB_ROWS.1);
+            let line = |a: u64, b: u64| b + rows * b.saturating_sub(a);
             let run = Run {
-                cycles: line(r1.cycles, r2.cycles),
-                stall: line(r1.stall, r2.stall),
+                cycles: line(ra.cycles, rb.cycles),
+                stall: line(ra.stall, rb.stall),
                 macs: macs(&d),
-                read_words: line(r1.read_words, r2.read_words),
-                write_beats: line(r1.write_beats, r2.write_beats),
+                read_words: line(ra.read_words, rb.read_words),
+                write_beats: line(ra.write_beats, rb.write_beats),
             };
-            (run, "rows 1,2 extrapolated")
+            (run, "rows 2,3 extrapolated")
         };
         if run.macs != macs(&d) {
             bail!("descriptor {i}: PERF_MACS {} but the descriptor has {}", run.macs, macs(&d));
@@ -276,12 +284,13 @@ fn utilization(bit_macs: u64, peak: u64, cycles: u64) -> f64 {
     bit_macs as f64 / (peak as f64 * cycles.max(1) as f64)
 }
 
-/// Measures every descriptor of `net` at `size` on `config`
-/// (`progress(done, total, layer)` after each).
+/// Measures every descriptor of `net` at `size` on `config`, each whole
+/// when `whole` (`progress(done, total, layer)` after each).
 pub fn measure_net(
     config: &ArrayConfig,
     net: &str,
     size: (usize, usize),
+    whole: bool,
     progress: &mut dyn FnMut(usize, usize, &str),
 ) -> Result<NetCycles> {
     let mut s = Session::open(config, net, size)?;
@@ -289,7 +298,7 @@ pub fn measure_net(
     let mut layers = Vec::with_capacity(n);
     for i in 0..n {
         progress(i, n, &s.program.image.commands[i].layer);
-        let l = s.measure(i, false)?;
+        let l = s.measure(i, whole)?;
         log::info!("{} {net} {}: {} cycles ({})", config.name, l.layer, l.cycles, l.method);
         layers.push(l);
     }
@@ -329,8 +338,8 @@ pub fn check_extrapolation(config: &ArrayConfig, net: &str, size: (usize, usize)
     let (mut whole, mut extra, mut worst) = (0u64, 0u64, 0f64);
     for i in 0..s.loaded.descriptors.len() {
         let w = s.measure(i, true)?.cycles;
-        // Descriptors of at most two rows run whole either way.
-        let e = if s.loaded.descriptors[i].out_h <= 2 { w } else { s.measure(i, false)?.cycles };
+        // Descriptors of at most three rows run whole either way.
+        let e = if s.loaded.descriptors[i].out_h <= SLAB_ROWS.1 { w } else { s.measure(i, false)?.cycles };
         whole += w;
         extra += e;
         worst = worst.max(100.0 * (e as f64 - w as f64).abs() / w.max(1) as f64);
