@@ -1047,7 +1047,6 @@ impl Logic for CmdProc {
             }
             self.r_pairs.d.next = self.n_pairs.o.val();
             self.r_rf.d.next = self.kk16.val() * self.fields.cin.val();
-            self.r_half.d.next = self.kk16.val() * self.n_slice.o.val();
             if self.fields.mode.val() {
                 self.r_dpix.d.next = self.fields.dst_c.val() << 2;
             } else {
@@ -1055,6 +1054,10 @@ impl Logic for CmdProc {
             }
         }
         self.r_row.d.next = self.fields.in_w.val() * self.r_pix.q.val();
+        // From the registered slice (a `Narrow` output read in this block
+        // makes Verilator see a loop, UNOPTFLAT); valid a cycle after SETUP,
+        // long before a run starts.
+        self.r_half.d.next = self.kk16.val() * self.r_slice.q.val();
         self.n_wpc.i.next = self.r_pairs.q.val() * self.w_wb16.o.val();
         self.r_wpc.d.next = self.n_wpc.o.val();
         self.w_wpc32.i.next = self.r_wpc.q.val();
