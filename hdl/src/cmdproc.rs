@@ -282,9 +282,6 @@ pub struct CmdProc {
     pub pix_bytes: Signal<Out, Bits<16>>,
     /// Gatherer: words per slice.
     pub slice_words: Signal<Out, Bits<16>>,
-    /// Gatherer and feeder: a receptive field's words, `kh·kw·slice_words`,
-    /// half the ring of row slots.
-    pub half_ring: Signal<Out, Bits<16>>,
     /// Gatherer: `a_in` as 16 bits.
     pub a_bits16: Signal<Out, Bits<16>>,
     /// Gatherer: the last group's channel mask.
@@ -389,7 +386,6 @@ pub struct CmdProc {
     r_wch_bytes: DFF<Bits<32>>,
     r_dpix: DFF<Bits<16>>,
     r_rf: DFF<Bits<32>>,
-    r_half: DFF<Bits<32>>,
     co_t: DFF<Bits<16>>,
     g_max: DFF<Bits<16>>,
     gacc: DFF<Bits<24>>,
@@ -665,7 +661,6 @@ impl CmdProc {
             row_bytes: Default::default(),
             pix_bytes: Default::default(),
             slice_words: Default::default(),
-            half_ring: Default::default(),
             a_bits16: Default::default(),
             mask: Default::default(),
             kh: Default::default(),
@@ -730,7 +725,6 @@ impl CmdProc {
             r_wch_bytes: Default::default(),
             r_dpix: Default::default(),
             r_rf: Default::default(),
-            r_half: Default::default(),
             co_t: Default::default(),
             g_max: Default::default(),
             gacc: Default::default(),
@@ -944,7 +938,6 @@ impl Logic for CmdProc {
             r_wch_bytes,
             r_dpix,
             r_rf,
-            r_half,
             co_t,
             g_max,
             gacc,
@@ -1054,10 +1047,6 @@ impl Logic for CmdProc {
             }
         }
         self.r_row.d.next = self.fields.in_w.val() * self.r_pix.q.val();
-        // From the registered slice (a `Narrow` output read in this block
-        // makes Verilator see a loop, UNOPTFLAT); valid a cycle after SETUP,
-        // long before a run starts.
-        self.r_half.d.next = self.kk16.val() * self.r_slice.q.val();
         self.n_wpc.i.next = self.r_pairs.q.val() * self.w_wb16.o.val();
         self.r_wpc.d.next = self.n_wpc.o.val();
         self.w_wpc32.i.next = self.r_wpc.q.val();
@@ -1067,7 +1056,6 @@ impl Logic for CmdProc {
         self.row_bytes.next = self.r_row.q.val();
         self.pix_bytes.next = self.r_pix.q.val();
         self.slice_words.next = self.r_slice.q.val();
-        self.half_ring.next = self.r_half.q.val().get_bits::<16>(0);
         self.mask.next = self.r_mask.q.val();
         self.pairs.next = self.r_pairs.q.val();
         self.dst_pix_bytes.next = self.r_dpix.q.val();

@@ -99,8 +99,6 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     pub info_toff0: Signal<In, Bits<16>>,
     /// Ring offset of the tile in half 1.
     pub info_toff1: Signal<In, Bits<16>>,
-    /// Words in the gatherer's ring of row slots.
-    pub ring: Signal<In, Bits<16>>,
     /// Half h read completely (bit h, pulse).
     pub free_half: Signal<Out, Bits<2>>,
     /// Activation bank read address (every column).
@@ -139,11 +137,6 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     h_ox: Signal<Local, Bits<16>>,
     h_last: Signal<Local, Bit>,
     h_toff: Signal<Local, Bits<16>>,
-    /// `2^(AB+1) − 1`: ring arithmetic needs no more bits.
-    ring_mask: Constant<Bits<16>>,
-    a_pair: Signal<Local, Bits<16>>,
-    a_wrap: Signal<Local, Bits<16>>,
-    a_sub: Signal<Local, Bits<16>>,
     top_level: Signal<Local, Bits<5>>,
     p_hi: Signal<Local, Bits<4>>,
     p_lo: Signal<Local, Bits<4>>,
@@ -203,8 +196,6 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
     /// A feeder for an array of `cols` columns.
     pub fn new(cols: usize) -> Self {
         assert!((1..=64).contains(&cols), "cols {cols} outside 1..=64");
-        // The ring wrap reads the borrow of an (AB + 1)-bit difference in bit 15.
-        assert!(AB <= 14, "activation bank address bits {AB} above 14");
         let bit = |f: fn(&mut StepControl)| {
             let mut c = StepControl::IDLE;
             f(&mut c);
@@ -238,7 +229,6 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
             info_last1: Default::default(),
             info_toff0: Default::default(),
             info_toff1: Default::default(),
-            ring: Default::default(),
             free_half: Default::default(),
             a_addr: Default::default(),
             w_addr: Default::default(),
@@ -268,10 +258,6 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
             h_ox: Default::default(),
             h_last: Default::default(),
             h_toff: Default::default(),
-            ring_mask: k(((1u64 << (AB + 1)) - 1).min(0xffff)),
-            a_pair: Default::default(),
-            a_wrap: Default::default(),
-            a_sub: Default::default(),
             top_level: Default::default(),
             p_hi: Default::default(),
             p_lo: Default::default(),
@@ -383,18 +369,9 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
         // Bank addresses of this step.
         self.w_p16.i.next = self.p.q.val();
         self.w_q16.i.next = self.q.val();
-        // The pair's words in the ring: `pair·A` from the tile's row-0 slot,
-        // wrapped (a pair's words never straddle the ring's end).
-        // (In AB + 1 bits: the ring is at most the bank, 2^AB words.)
-        // Past the ring's end when `a_pair − ring` does not borrow (its
-        // bit 15: both are below 2^15).
-        self.a_pair.next = (self.pair_a.q.val() & self.ring_mask.val()) + (self.h_toff.val() & self.ring_mask.val());
-        self.a_sub.next = self.a_pair.val() - (self.ring.val() & self.ring_mask.val());
-        self.a_wrap.next = self.a_pair.val();
-        if !self.a_sub.val().get_bit(15) {
-            self.a_wrap.next = self.a_sub.val();
-        }
-        self.n_a.i.next = self.a_wrap.val() + self.w_p16.o.val();
+        // The pair's words from the tile's row-0 slot, modulo the bank
+        // (the narrowing to AB bits is the wrap).
+        self.n_a.i.next = self.pair_a.q.val() + self.h_toff.val() + self.w_p16.o.val();
         self.n_w.i.next = self.pair_w.q.val() + self.w_q16.o.val();
         self.a_addr.next = self.n_a.o.val();
         self.w_addr.next = self.n_w.o.val();

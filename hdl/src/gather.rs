@@ -128,9 +128,6 @@ pub struct Gatherer<const AB: usize> {
     pub out_h: Signal<In, Bits<16>>,
     /// Output columns.
     pub out_w: Signal<In, Bits<16>>,
-    /// A receptive field's words, `kh·kw·slice_words` (with packed taps
-    /// `4·slice_words`): half the ring of row slots.
-    pub half_ring: Signal<In, Bits<16>>,
     /// Read request valid.
     pub rreq_valid: Signal<Out, Bit>,
     /// Read request accepted.
@@ -183,10 +180,13 @@ pub struct Gatherer<const AB: usize> {
     /// `(ky·kw + u)·slice_words`: the position's bank offset for a column whose tap is `u`.
     pos_base: DFF<Bits<16>>,
     /// Bank address of the current kernel row's slot (`kw·slice_words`
-    /// words; the slots form a ring of `2·kh`).
+    /// words, modulo the bank).
     ws: DFF<Bits<16>>,
-    /// `ws` half a ring back: after a tile's last row, the tile's row-0 slot.
+    /// `ws` `kh` slots back (from the pass's second tile on): after a
+    /// tile's last row, the tile's row-0 slot.
     wr: DFF<Bits<16>>,
+    /// The pass's first tile is being issued (`wr` waits at 0).
+    first: DFF<Bit>,
     /// Bank address of the current tile's first written slot (packed taps).
     t0: DFF<Bits<16>>,
     toff_h0: DFF<Bits<16>>,
@@ -261,9 +261,7 @@ pub struct Gatherer<const AB: usize> {
     last_tile: Signal<Local, Bit>,
     last_oy: Signal<Local, Bit>,
     ws_next: Signal<Local, Bits<16>>,
-    ws_wrap: Signal<Local, Bits<16>>,
     wr_next: Signal<Local, Bits<16>>,
-    wr_wrap: Signal<Local, Bits<16>>,
     ky_first: Signal<Local, Bits<4>>,
     row_step: Signal<Local, Bits<4>>,
     next_ox: Signal<Local, Bits<16>>,
@@ -290,8 +288,6 @@ pub struct Gatherer<const AB: usize> {
     seg11: Constant<Bits<4>>,
     end_flag: Constant<Bits<ITEM_BITS>>,
     ncols: Constant<Bits<16>>,
-    /// `2^(AB+1) − 1`: ring arithmetic needs no more bits.
-    ring_mask: Constant<Bits<16>>,
     eight: Constant<Bits<20>>,
     one4: Constant<Bits<4>>,
     one8: Constant<Bits<8>>,
@@ -333,7 +329,6 @@ impl<const AB: usize> Gatherer<AB> {
             up_w: Default::default(),
             out_h: Default::default(),
             out_w: Default::default(),
-            half_ring: Default::default(),
             rreq_valid: Default::default(),
             rreq_ready: Default::default(),
             rreq_addr: Default::default(),
@@ -364,6 +359,7 @@ impl<const AB: usize> Gatherer<AB> {
             pos_base: Default::default(),
             ws: Default::default(),
             wr: Default::default(),
+            first: Default::default(),
             t0: Default::default(),
             toff_h0: Default::default(),
             toff_h1: Default::default(),
@@ -425,9 +421,7 @@ impl<const AB: usize> Gatherer<AB> {
             last_tile: Default::default(),
             last_oy: Default::default(),
             ws_next: Default::default(),
-            ws_wrap: Default::default(),
             wr_next: Default::default(),
-            wr_wrap: Default::default(),
             ky_first: Default::default(),
             row_step: Default::default(),
             next_ox: Default::default(),
@@ -453,7 +447,6 @@ impl<const AB: usize> Gatherer<AB> {
             seg11: k(8),
             end_flag: k(1 << 26),
             ncols: k(cols as u64),
-            ring_mask: k(((1u64 << (AB + 1)) - 1).min(0xffff)),
             eight: k(8),
             one4: k(1),
             one8: k(1),
@@ -473,8 +466,8 @@ impl<const AB: usize> Logic for Gatherer<AB> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, issuing, i_half, i_started, oy, ox0, ky, u, pos_base, rs, ws, wr, t0, filling, full_r, oy_h0,
-            oy_h1, ox_h0, ox_h1, last_h0, last_h1, toff_h0, toff_h1, w_half, w_idx
+            self, clock, issuing, i_half, i_started, oy, ox0, ky, u, pos_base, rs, ws, wr, first, t0, filling, full_r,
+            oy_h0, oy_h1, ox_h0, ox_h1, last_h0, last_h1, toff_h0, toff_h1, w_half, w_idx
         );
         self.items.clock.next = self.clock.val();
         self.items.reset.next = self.reset.val();
@@ -553,20 +546,12 @@ impl<const AB: usize> Logic for Gatherer<AB> {
         self.last_oy.next = (self.oy.q.val() + self.one16.val()) == self.out_h.val();
         self.last_tile.next = (self.next_ox.val() >= self.out_w.val()) & self.last_oy.val();
 
-        // ---- The ring of row slots: the next kernel row's slot, and the
-        // same half a ring back, which is a tile's row-0 slot (its ring
-        // offset) once its last row is written.
-        // (In AB + 1 bits: the ring is at most the bank, 2^AB words.)
-        self.ws_next.next = (self.ws.q.val() + self.rs.q.val()) & self.ring_mask.val();
-        self.ws_wrap.next = self.ws_next.val();
-        if self.ws_next.val() == ((self.half_ring.val() << 1) & self.ring_mask.val()) {
-            self.ws_wrap.next = self.zero16.val();
-        }
-        self.wr_next.next = (self.wr.q.val() + self.rs.q.val()) & self.ring_mask.val();
-        self.wr_wrap.next = self.wr_next.val();
-        if self.wr_next.val() == ((self.half_ring.val() << 1) & self.ring_mask.val()) {
-            self.wr_wrap.next = self.zero16.val();
-        }
+        // ---- Row slots: the next kernel row's slot, and the same `kh`
+        // slots back, which is a tile's row-0 slot (its ring offset) once
+        // its last row is written. Modulo the bank: the narrowing of the
+        // bank addresses to AB bits is the wrap.
+        self.ws_next.next = self.ws.q.val() + self.rs.q.val();
+        self.wr_next.next = self.wr.q.val() + self.rs.q.val();
         // The next tile's first kernel row: below this tile in the same
         // strip, its rows `0 .. kh − s` are this tile's rows `s .. kh`, still
         // in the ring; packed taps keep each row in its own bank segment, so
@@ -629,18 +614,25 @@ impl<const AB: usize> Logic for Gatherer<AB> {
                 // Next kernel row: its first position, in the next slot.
                 self.u.d.next = self.zero8.val();
                 self.ky.d.next = self.ky.q.val() + self.one4.val();
-                self.ws.d.next = self.ws_wrap.val();
-                self.wr.d.next = self.wr_wrap.val();
-                self.pos_base.d.next = self.ws_wrap.val();
+                self.ws.d.next = self.ws_next.val();
+                if !self.first.q.val() {
+                    self.wr.d.next = self.wr_next.val();
+                }
+                self.pos_base.d.next = self.ws_next.val();
                 if self.last_ky.val() {
                     // Tile end: next tile on the other half, the next output
                     // row of the strip (a strip is `cols` output columns).
                     self.ky.d.next = self.ky_first.val();
-                    self.t0.d.next = self.ws_wrap.val();
+                    self.t0.d.next = self.ws_next.val();
+                    // The pass's first tile wrote its kh slots from 0.
+                    self.first.d.next = false;
                     if self.i_half.q.val() {
-                        self.toff_h1.d.next = self.wr_wrap.val();
+                        self.toff_h1.d.next = self.wr_next.val();
                     } else {
-                        self.toff_h0.d.next = self.wr_wrap.val();
+                        self.toff_h0.d.next = self.wr_next.val();
+                    }
+                    if self.first.q.val() {
+                        self.toff_h0.d.next = self.zero16.val();
                     }
                     self.i_started.d.next = false;
                     self.i_half.d.next = !self.i_half.q.val();
@@ -763,8 +755,8 @@ impl<const AB: usize> Logic for Gatherer<AB> {
             self.pos_base.d.next = self.zero16.val();
             self.ws.d.next = self.zero16.val();
             self.t0.d.next = self.zero16.val();
-            // Half a ring back from slot 0.
-            self.wr.d.next = self.half_ring.val() & self.ring_mask.val();
+            self.wr.d.next = self.zero16.val();
+            self.first.d.next = true;
             self.w_half.d.next = false;
             self.w_idx.d.next = self.zero16.val();
             self.filling.d.next = self.b00.val();

@@ -557,8 +557,6 @@ impl<
         self.feeder.info_last1.next = self.gather.info_last1.val();
         self.feeder.info_toff0.next = self.gather.info_toff0.val();
         self.feeder.info_toff1.next = self.gather.info_toff1.val();
-        self.feeder.ring.next = self.cp.half_ring.val() << 1;
-        self.gather.half_ring.next = self.cp.half_ring.val();
         self.feeder.tile_done.next = self.outw.tile_done.val();
         self.cp.f_busy.next = self.feeder.busy.val();
         self.cp.f_stall.next = self.feeder.stall.val();

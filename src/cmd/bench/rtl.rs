@@ -3,7 +3,7 @@
 //! HP-port-like memory model (docs/simulation.md).
 //!
 //! A network named in `--whole-nets` (LmFlowNetS by default: 14.5 M cycles
-//! a frame on `pynq-z2`, about seven minutes of simulation here) runs every
+//! a frame on `pynq-z2`, about five minutes of simulation here) runs every
 //! descriptor whole, so its figures are a whole frame's, with nothing
 //! extrapolated. FlowNetS (40 M cycles, W4A4) would take about twenty
 //! minutes per configuration, so its descriptors are measured on slabs of
