@@ -9,9 +9,9 @@
 //! channel), it issues the steps of [`crate::pe::StepControl::sequence`]:
 //! plane level `s = A + W − 2` down to 0, then pairs, then `p` ascending,
 //! `q = s − p` — one step per cycle, at bank addresses
-//! `(toff + pair·A) mod ring + p` (activations, all columns: the tile's ring
-//! offset `toff` and the ring of row slots are the gatherer's; a pair's
-//! words never straddle the ring's end) and `pair·W + q` (weights, all rows).
+//! `(toff + pair·A + p) mod 2^AB` (activations, all columns: `toff` is the
+//! tile's ring offset, the bank address of its kernel row 0, from the
+//! gatherer) and `pair·W + q` (weights, all rows).
 //! The block RAMs answer one cycle later, so the control word is registered
 //! once to meet its data at the array's ports.
 //!

@@ -9,12 +9,11 @@
 //! `isa::layout::ActLayout`) of the input pixel that tap sees. Every bank has
 //! the same layout, so the feeder reads all columns at one address.
 //!
-//! **Row slots**: the bank is a ring of `2·kh` slots of `kw·G·A` words, one
-//! kernel row each (`kh·kw·G·A` words fit half the bank, the descriptor
-//! check's `BufferTooSmall` rule, so the ring fits the bank). Tap `(ky, kx)`
-//! of a tile is at `toff + ky·kw·G·A + kx·G·A + g·A + p` modulo the ring,
-//! `toff` the tile's **ring offset** (its row 0's slot; `info_toff0/1`,
-//! `ring`). Tiles go down **strips** of `cols` output columns (`ox0` outer,
+//! **Row slots**: kernel rows are written one after another through the
+//! whole bank, in slots of `kw·G·A` words, wrapping with the bank's address
+//! bits. Tap `(ky, kx)` of a tile is at
+//! `(toff + ky·kw·G·A + kx·G·A + g·A + p) mod 2^AB`, `toff` the tile's
+//! **ring offset** (its row 0's slot; `info_toff0/1`). Tiles go down **strips** of `cols` output columns (`ox0` outer,
 //! `oy` inner), so the tile below reads input rows `s` further down (`s` the
 //! stride, in upsampled coordinates): its kernel rows `0 .. kh − s` are this
 //! tile's rows `s .. kh`, already in the ring, and the gatherer reads and
@@ -55,9 +54,11 @@
 //! being gathered) are its two *halves*, each free, filling or full. The
 //! issuer starts tile `t` on half `t mod 2` only when it is free; the writer
 //! marks it full after the tile's last word; the feeder frees it
-//! (`free_half`) after reading it. A tile's new slots never hold a row of the
-//! tile the feeder reads (at most `kh` slots after it in a ring of `2·kh`),
-//! and the tile two back, whose slots they may reuse, is freed first.
+//! (`free_half`) after reading it. A tile's new rows never overwrite the tile
+//! the feeder reads: they are at most `kh` slots after its `kh`, and `2·kh`
+//! slots fit the bank (`kh·kw·G·A` words fit half of it, the descriptor
+//! check's `BufferTooSmall` rule); the tile two back, whose slots they may
+//! reuse, is freed first.
 //!
 //! # Ports
 //! - `clock`, `reset`; `start` (pulse): begin a pass over every tile with the
@@ -71,8 +72,7 @@
 //!   `bank_data` for all.
 //! - Halves: `full` (bit h), per half the tile's `info_oy`, `info_ox`,
 //!   `info_last` and ring offset `info_toff` (valid while `full`; the ring
-//!   offset a cycle before), `ring` (words in the ring, valid from the pass's
-//!   first tile on), `free_half` (bit h, pulse).
+//!   offset a cycle before), `free_half` (bit h, pulse).
 use rust_hdl::prelude::*;
 
 use crate::desc_check::Widen;
