@@ -70,7 +70,7 @@ test-sim-full: deps
 ## bench: the figures of docs/performance.md — every descriptor of LmFlowNetS
 ## and FlowNetS at 384x512 on the pynq-z2 and ultra96v2 RTL (Verilator),
 ## CPU quantized vs float ($(NET) $(SIZE)), simulation speed; writes
-## bench/results/<date>.json and refreshes the table (about 15 minutes here)
+## bench/results/<date>.json and refreshes the table (about 30 minutes here: LmFlowNetS runs whole)
 bench: deps build
 	$(BIN) bench --net $(NET) --size $(SIZE) --runs 5
 
