@@ -12,12 +12,17 @@
 //! `<!-- bench:end -->`), so the committed table is the committed JSON.
 
 pub mod cpu;
+#[cfg(feature = "sim")]
 mod report;
 #[cfg(feature = "sim")]
 pub mod rtl;
 
-use super::{parse_config, parse_size, with_progress, NetName};
-use anyhow::{Context, Result};
+#[cfg(feature = "sim")]
+use super::with_progress;
+use super::{parse_config, parse_size, NetName};
+#[cfg(feature = "sim")]
+use anyhow::Context;
+use anyhow::Result;
 use std::path::PathBuf;
 use zynqflow_isa::ArrayConfig;
 
@@ -142,7 +147,8 @@ fn rtl_and_write(a: BenchArgs, cpu: cpu::CpuResult) -> Result<()> {
 pub struct NetList(pub Vec<NetName>);
 
 impl NetList {
-    /// The list as given on the command line.
+    /// The list as given on the command line (the report's command line).
+    #[cfg(feature = "sim")]
     pub fn as_arg(&self) -> String {
         if self.0.is_empty() {
             return "none".to_string();
