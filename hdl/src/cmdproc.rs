@@ -292,6 +292,8 @@ pub struct CmdProc {
     pub kw: Signal<Out, Bits<4>>,
     /// Gatherer: packed taps (a 2×2 kernel read as one tap of 64 lanes).
     pub pack_taps: Signal<Out, Bit>,
+    /// Feeder: packed planes (the last pair on the packed plane pairs only).
+    pub pack_planes: Signal<Out, Bit>,
     /// Stride 2.
     pub stride_two: Signal<Out, Bit>,
     /// Upsampling ×2.
@@ -666,6 +668,7 @@ impl CmdProc {
             kh: Default::default(),
             kw: Default::default(),
             pack_taps: Default::default(),
+            pack_planes: Default::default(),
             stride_two: Default::default(),
             up_two: Default::default(),
             pad_top: Default::default(),
@@ -997,6 +1000,7 @@ impl Logic for CmdProc {
         self.kh.next = self.fields.kh.val();
         self.kw.next = self.fields.kw.val();
         self.pack_taps.next = self.fields.pack_taps.val();
+        self.pack_planes.next = self.fields.pack_planes.val();
         self.stride_two.next = self.fields.stride.val() == self.two4.val();
         self.up_two.next = self.fields.upsample.val() == self.two4.val();
         self.pad_top.next = self.fields.pad_top.val();

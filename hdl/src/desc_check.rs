@@ -592,7 +592,9 @@ impl Logic for DescCheck {
             | (self.fields.pack_taps.val()
                 & ((self.fields.kh.val() != self.two4.val())
                     | (self.fields.kw.val() != self.two4.val())
-                    | (self.fields.cin.val() > self.pack_lanes.val())));
+                    | (self.fields.cin.val() > self.pack_lanes.val())))
+            | (self.fields.pack_planes.val()
+                & ((self.fields.kh.val() != self.one4.val()) | (self.fields.kw.val() != self.one4.val())));
         self.e5.next = (self.fields.stride.val() == self.zero4.val()) | (self.fields.stride.val() > self.max_s.val());
         self.e6.next =
             (self.fields.upsample.val() == self.zero4.val()) | (self.fields.upsample.val() > self.max_u.val());

@@ -96,6 +96,8 @@ pub struct DescFields {
     pub copies_log2: Signal<Out, Bits<2>>,
     /// Packed taps: a 2×2 kernel's taps in the 16-lane segments of one group.
     pub pack_taps: Signal<Out, Bit>,
+    /// Packed planes: the last group of a 1×1 kernel on the packed plane pairs.
+    pub pack_planes: Signal<Out, Bit>,
     /// Channels of the input tensor.
     pub in_c_total: Signal<Out, Bits<16>>,
     /// First input channel read.
@@ -211,6 +213,7 @@ impl Logic for DescFields {
         self.out_off_x.next = u64::from(d.out_off_x).into();
         self.copies_log2.next = u64::from(d.copies_log2).into();
         self.pack_taps.next = d.pack_taps != 0;
+        self.pack_planes.next = d.pack_planes != 0;
         self.in_c_total.next = u64::from(d.in_c_total).into();
         self.in_ch_off.next = u64::from(d.in_ch_off).into();
         self.reserved.next = rest.iter().any(|&w| w != 0);
@@ -247,6 +250,7 @@ impl Logic for DescFields {
         self.out_off_x.connect();
         self.copies_log2.connect();
         self.pack_taps.connect();
+        self.pack_planes.connect();
         self.in_c_total.connect();
         self.in_ch_off.connect();
         self.reserved.connect();

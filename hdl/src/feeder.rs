@@ -15,6 +15,12 @@
 //! The block RAMs answer one cycle later, so the control word is registered
 //! once to meet its data at the array's ports.
 //!
+//! **Packed planes** (`pack_planes`, `isa` descriptor field of the same
+//! name): on the tile's last pair, a step whose `q` is not the sign plane
+//! advances `p` by two instead of one, the steps of
+//! `isa::precision::packed_plane_steps` (its upper lanes hold the pair
+//! `(p + 1, q − 1)`); every other pair takes every `p`.
+//!
 //! Bubbles (the step control's `valid` low) are inserted when: the next tile's
 //! half is not full yet (a memory stall, `stall` high);
 //! [`crate::out_writer::SLOTS`] = 4 tiles already wait for the output writer
@@ -59,6 +65,9 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     pub a_bits: Signal<In, Bits<4>>,
     /// Weight bits `W` (1 = binary).
     pub w_bits: Signal<In, Bits<4>>,
+    /// Packed planes: the tile's last pair takes the steps of
+    /// `isa::precision::packed_plane_steps` only.
+    pub pack_planes: Signal<In, Bit>,
     /// Least cycles between two tiles' last steps.
     pub spacing: Signal<In, Bits<16>>,
     /// Passes computed on each gathered tile (0 and 1: one).
@@ -144,6 +153,9 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     m_lo_next: Signal<Local, Bits<4>>,
     p_lo_next: Signal<Local, Bits<4>>,
     q: Signal<Local, Bits<4>>,
+    sign_q: Signal<Local, Bit>,
+    skip: Signal<Local, Bit>,
+    p_next: Signal<Local, Bits<4>>,
     last_pair: Signal<Local, Bit>,
     is_last: Signal<Local, Bit>,
     can_start: Signal<Local, Bit>,
@@ -171,6 +183,7 @@ pub struct Feeder<const AB: usize, const WB: usize> {
     ncols16: Constant<Bits<16>>,
     ncols8: Constant<Bits<8>>,
     one4: Constant<Bits<4>>,
+    two4: Constant<Bits<4>>,
     one5: Constant<Bits<5>>,
     one16: Constant<Bits<16>>,
     max_inflight: Constant<Bits<3>>,
@@ -209,6 +222,7 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
             pairs: Default::default(),
             a_bits: Default::default(),
             w_bits: Default::default(),
+            pack_planes: Default::default(),
             spacing: Default::default(),
             repeats: Default::default(),
             w_stride: Default::default(),
@@ -265,6 +279,9 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
             m_lo_next: Default::default(),
             p_lo_next: Default::default(),
             q: Default::default(),
+            sign_q: Default::default(),
+            skip: Default::default(),
+            p_next: Default::default(),
             last_pair: Default::default(),
             is_last: Default::default(),
             can_start: Default::default(),
@@ -291,6 +308,7 @@ impl<const AB: usize, const WB: usize> Feeder<AB, WB> {
             ncols16: k(cols as u64),
             ncols8: k(cols as u64),
             one4: k(1),
+            two4: k(2),
             one5: k(1),
             one16: k(1),
             max_inflight: k(crate::out_writer::SLOTS as u64),
@@ -359,6 +377,15 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
         self.q.next = self.level.q.val().get_bits::<4>(0) - self.p.q.val();
         self.last_pair.next = (self.pair.q.val() + self.one16.val()) == self.pairs.val();
         self.is_last.next = (self.level.q.val() == self.zero5.val()) & self.last_pair.val();
+        // The sign plane (every plane of binary weights).
+        self.sign_q.next = (self.q.val() + self.one4.val()) == self.w_bits.val();
+        // Packed planes: on the last pair, a step whose q is not the sign
+        // plane also computes (p + 1, q − 1) in its upper lanes.
+        self.skip.next = self.pack_planes.val() & self.last_pair.val() & !self.sign_q.val();
+        self.p_next.next = self.p.q.val() + self.one4.val();
+        if self.skip.val() {
+            self.p_next.next = self.p.q.val() + self.two4.val();
+        }
         self.can_start.next = self.h_full.val() & (self.inflight.q.val() != self.max_inflight.val());
         self.issue.next = self.active.q.val()
             & (self.in_tile.q.val() | self.can_start.val())
@@ -386,7 +413,7 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
         }
         if self.w_bits.val() == self.one4.val() {
             self.step.next = self.step.val() | self.f_binary.val();
-        } else if (self.q.val() + self.one4.val()) == self.w_bits.val() {
+        } else if self.sign_q.val() {
             self.step.next = self.step.val() | self.f_negate.val();
         }
         if self.opens.q.val() & self.in_tile.q.val() {
@@ -405,8 +432,8 @@ impl<const AB: usize, const WB: usize> Logic for Feeder<AB, WB> {
         if self.issue.val() {
             self.in_tile.d.next = true;
             self.opens.d.next = false;
-            self.p.d.next = self.p.q.val() + self.one4.val();
-            if self.p.q.val() == self.p_hi.val() {
+            self.p.d.next = self.p_next.val();
+            if self.p_next.val() > self.p_hi.val() {
                 // This pair's planes of the level are done.
                 self.pair.d.next = self.pair.q.val() + self.one16.val();
                 self.pair_a.d.next = self.pair_a.q.val() + self.w_a16.o.val();

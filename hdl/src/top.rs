@@ -536,6 +536,7 @@ impl<
         self.feeder.start.next = self.cp.run_start.val();
         self.feeder.pairs.next = self.cp.pairs.val();
         self.feeder.a_bits.next = self.cp.a_bits.val();
+        self.feeder.pack_planes.next = self.cp.pack_planes.val();
         self.feeder.w_bits.next = self.cp.w_bits.val();
         self.feeder.spacing.next = self.cp.spacing.val();
         self.feeder.repeats.next = self.cp.reps.val();

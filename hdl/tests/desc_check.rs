@@ -338,7 +338,15 @@ fn random_shape(rng: &mut ChaCha8Rng, caps: &Capabilities, p: u32) -> Descriptor
     // whatever the draws give (BadKernel).
     let pack_taps = u32::from(rng.gen_bool(0.15));
     let pack_ok = pack_taps == 1 && rng.gen_bool(0.8);
-    let (kh, kw) = if pack_ok { (2, 2) } else { (rng.gen_range(1..=7), rng.gen_range(1..=7)) };
+    // Packed planes: mostly on a 1×1 kernel, else BadKernel.
+    let pack_planes = u32::from(rng.gen_bool(0.1));
+    let (kh, kw) = if pack_ok {
+        (2, 2)
+    } else if pack_planes == 1 && rng.gen_bool(0.8) {
+        (1, 1)
+    } else {
+        (rng.gen_range(1..=7), rng.gen_range(1..=7))
+    };
     let big = p == 1;
     let dim = |rng: &mut ChaCha8Rng, max: u32| {
         if big {
@@ -407,6 +415,7 @@ fn random_shape(rng: &mut ChaCha8Rng, caps: &Capabilities, p: u32) -> Descriptor
         out_off_x,
         copies_log2,
         pack_taps,
+        pack_planes,
         in_c_total,
         in_ch_off,
     }

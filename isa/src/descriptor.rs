@@ -42,8 +42,22 @@
 //!   lane `16·(2·ky + kx) + c` holding weight `(co, ky, kx, c)`); the sum is
 //!   the unpacked convolution's, term for term. The buffer checks
 //!   (`BufferTooSmall`) count the taps as if unpacked.
+//! - Packed planes (`pack_planes = 1`, a 1 × 1 kernel without packed taps):
+//!   the array computes the last channel group only on the plane pairs of
+//!   [`crate::precision::packed_plane_steps`], each over all 64 lanes, and
+//!   leaves the other pairs of that group out. The host uses it for a layer
+//!   whose last group has `c ≤ 32` channels: it appends `c` channels, the
+//!   same channels' codes shifted down one plane
+//!   ([`crate::precision::packed_upper_code`]) with weights
+//!   [`crate::precision::packed_upper_weight`], so `cin` counts those lanes
+//!   too (`64·(G − 1) + 2c`) and the sum is the unpacked layer's, term for
+//!   term, in 40 steps per group where 8-bit codes × 8-bit weights take 64
+//!   — the first layer, whose receptive fields the host packs into 216
+//!   channels (24 in the last group).
 
 use std::fmt;
+
+use crate::precision::{packed_plane_steps, ActBits, WeightBits};
 
 /// Words per descriptor.
 pub const DESCRIPTOR_WORDS: usize = 16;
@@ -192,6 +206,7 @@ descriptor! {
     out_off_x: 11, 8, 4, "Destination column offset, < out_stride.";
     copies_log2: 11, 12, 2, "Threshold mode: the codes are written 2^copies_log2 times, channel ch_off + m*cout + co for every m; cout << copies_log2 <= the array's rows. 0 in raw mode.";
     pack_taps: 11, 14, 1, "1: a 2x2 kernel over at most 16 channels reads its four taps as the four 16-lane segments of one channel group (tap (ky, kx) in lanes 16*(2*ky + kx) ..); its weights are laid out as a 1x1 kernel of 64 channels. kh = kw = 2 and cin <= 16.";
+    pack_planes: 11, 15, 1, "1: the last channel group of a 1x1 kernel is computed on the packed plane pairs only (isa::precision::packed_plane_steps): lanes c.. hold lanes 0..c one plane over. kh = kw = 1.";
     in_c_total: 12, 0, 16, "Channels of the input tensor in memory (>= in_ch_off + cin).";
     in_ch_off: 12, 16, 16, "First input channel read (a multiple of 64).";
 }
@@ -217,6 +232,48 @@ impl Descriptor {
         } else {
             self.kh * self.kw
         }
+    }
+
+    /// Array steps per tile and pass over `groups` channel groups:
+    /// `array_taps × groups × A × W`, less the plane pairs a packed last
+    /// group skips (`pack_planes`).
+    pub fn array_steps(&self) -> u32 {
+        let (a, w) = (self.a_in, self.w_bits);
+        let groups = self.cin.div_ceil(64);
+        let full = self.array_taps() * groups * a * w;
+        match (ActBits::new(a), WeightBits::new(w)) {
+            (Ok(ab), Ok(wb)) if self.pack_planes != 0 && groups > 0 => {
+                full - (a * w - packed_plane_steps(ab, wb).len() as u32)
+            }
+            _ => full,
+        }
+    }
+
+    /// Input channels of the layer a packed-planes descriptor computes, by
+    /// the host's convention (module docs): `cin` less the last group's
+    /// repeated half; `cin` itself without packed planes.
+    pub fn unpacked_cin(&self) -> u32 {
+        if self.pack_planes == 0 {
+            return self.cin;
+        }
+        let tail = match self.cin % 64 {
+            0 if self.cin > 0 => 64,
+            t => t,
+        };
+        self.cin - tail / 2
+    }
+
+    /// Whether a layer of a `kh × kw` kernel over `cin` channels of `a`-bit
+    /// codes and `w`-bit weights gains from packed planes (`pack_planes`):
+    /// a 1 × 1 kernel whose last group has at most 32 channels, weights of
+    /// 2 bits or more and fewer steps than unpacked.
+    pub fn can_pack_planes(kh: u32, kw: u32, cin: u32, a: ActBits, w: WeightBits) -> bool {
+        let tail = cin % 64;
+        kh == 1
+            && kw == 1
+            && (1..=32).contains(&tail)
+            && !w.is_binary()
+            && packed_plane_steps(a, w).len() < a.bits() * w.bits()
     }
 
     /// Encodes into 64 little-endian bytes.
@@ -339,7 +396,7 @@ mod tests {
     /// Sets field `name` of `d` (FIELDS order and struct fields agree: the
     /// macro makes both).
     fn set(d: &mut Descriptor, name: &str, v: u32) {
-        let fields: [&mut u32; 32] = [
+        let fields: [&mut u32; 33] = [
             &mut d.opcode,
             &mut d.mode,
             &mut d.a_in,
@@ -370,6 +427,7 @@ mod tests {
             &mut d.out_off_x,
             &mut d.copies_log2,
             &mut d.pack_taps,
+            &mut d.pack_planes,
             &mut d.in_c_total,
             &mut d.in_ch_off,
         ];

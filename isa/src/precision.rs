@@ -179,6 +179,62 @@ impl fmt::Display for WeightBits {
     }
 }
 
+/// Plane packing of a channel group (`pack_planes` in
+/// [`crate::descriptor`]): the plane pairs `(p, q)` the array computes on
+/// such a group, in the order it takes them (plane level `s = p + q`
+/// descending, then `p` ascending).
+///
+/// A group of `c ≤ 32` channels leaves `64 − c` lanes of every word empty.
+/// Plane packing fills `c` of them with the same channels one plane over:
+/// lane `c + l` of activation plane word `p` holds plane `p + 1` of channel
+/// `l` ([`packed_upper_code`]: the code shifted right by one), lane `c + l`
+/// of weight plane word `q` holds plane `q − 1` of channel `l`'s weight for
+/// `1 ≤ q ≤ W − 2` and zero for `q = 0` and the sign plane `q = W − 1`
+/// ([`packed_upper_weight`]). A step `(p, q)` then computes the pair
+/// `(p, q)` in lanes `0..c` and `(p + 1, q − 1)` in lanes `c..2c`, both
+/// worth `2^(p+q)` and of one sign, so the array takes every other `p` of a
+/// level: at each level it starts at the smallest `p`, and after a step it
+/// skips one `p` unless that step's `q` was the sign plane (whose upper
+/// lanes are zero: the pair below it has the opposite sign). Every pair of
+/// the `A × W` grid is computed exactly once, in the lower or the upper
+/// lanes; 8-bit codes × 8-bit weights take 40 steps instead of 64.
+///
+/// Binary weights (`W = 1`) and 1-bit codes skip nothing: every level has
+/// one pair per group. The function defines the arithmetic for any words
+/// (the functional model sums exactly these pairs over all 64 lanes), the
+/// lane contents above are what makes it the unpacked product.
+pub fn packed_plane_steps(a: ActBits, w: WeightBits) -> Vec<(usize, usize)> {
+    let (na, nw) = (a.bits(), w.bits());
+    let mut steps = Vec::new();
+    for s in (0..na + nw - 1).rev() {
+        let (lo, hi) = (s.saturating_sub(nw - 1), s.min(na - 1));
+        let mut p = lo;
+        while p <= hi {
+            let q = s - p;
+            steps.push((p, q));
+            p += if q == nw - 1 { 1 } else { 2 };
+        }
+    }
+    steps
+}
+
+/// The code a plane-packed group holds in upper lane `c + l` for channel
+/// `l`'s code `code` ([`packed_plane_steps`]): its planes moved down by one.
+pub fn packed_upper_code(code: u32) -> u32 {
+    code >> 1
+}
+
+/// The weight a plane-packed group holds in upper lane `c + l` for channel
+/// `l`'s weight `v` of `w` bits ([`packed_plane_steps`]): planes `0..W−2`
+/// of `v` moved up by one, the sign plane and plane 0 clear, so
+/// `2·(v mod 2^(W−2))`, a non-negative weight of `w` bits. Binary weights
+/// are not packed.
+pub fn packed_upper_weight(w: WeightBits, v: i32) -> i32 {
+    assert!(!w.is_binary(), "binary weights are not plane-packed");
+    let low = i32::from(w.encode(v)) & ((1 << (w.bits() - 2)) - 1);
+    2 * low
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +269,43 @@ mod tests {
         }
         assert!(!WeightBits::BINARY.contains(0));
         assert_eq!(WeightBits::new(8).unwrap().min_value(), -128);
+    }
+
+    /// The packed steps cover every plane pair of the grid exactly once,
+    /// lower lanes or upper, and a packed group's sum over them is the
+    /// plain product, for every width and every code and weight pair.
+    #[test]
+    fn packed_plane_steps_compute_the_unpacked_product() {
+        for ab in 1..=8 {
+            for wb in 2..=8 {
+                let (a, w) = (ActBits::new(ab).unwrap(), WeightBits::new(wb).unwrap());
+                let steps = packed_plane_steps(a, w);
+                let mut seen = vec![0; (ab * wb) as usize];
+                for &(p, q) in &steps {
+                    seen[p * wb as usize + q] += 1;
+                    if q != wb as usize - 1 && q >= 1 && p + 1 < ab as usize {
+                        seen[(p + 1) * wb as usize + q - 1] += 1;
+                    }
+                }
+                assert!(seen.iter().all(|&n| n == 1), "A{ab} W{wb}: {seen:?}");
+                for code in 0..=a.max_code() {
+                    for v in w.min_value()..=w.max_value() {
+                        let (ce, we) = (code, u32::from(w.encode(v)));
+                        let (cu, wu) = (packed_upper_code(code), u32::from(w.encode(packed_upper_weight(w, v))));
+                        let bit = |x: u32, i: usize| i64::from((x >> i) & 1);
+                        let sum: i64 = steps
+                            .iter()
+                            .map(|&(p, q)| {
+                                (bit(ce, p) * bit(we, q) + bit(cu, p) * bit(wu, q)) * i64::from(w.plane_weight(q)) << p
+                            })
+                            .sum();
+                        assert_eq!(sum, i64::from(code) * i64::from(v), "A{ab} W{wb} {code}·{v}");
+                    }
+                }
+            }
+        }
+        let eight = packed_plane_steps(ActBits::B8, WeightBits::B8);
+        assert_eq!(eight.len(), 40);
+        assert_eq!(packed_plane_steps(ActBits::B2, WeightBits::BINARY).len(), 2);
     }
 }

@@ -58,7 +58,7 @@ error_codes! {
     BadOpcode = 1, "Unknown opcode, or a mode other than threshold/raw.";
     ReservedBits = 2, "A bit outside every field is set, or a field that must be 0 in this mode is not.";
     BadBits = 3, "An activation or weight width the accelerator does not support.";
-    BadKernel = 4, "Kernel side 0 or larger than CAP_BITS allows, or packed taps (pack_taps) on a kernel other than 2x2 or over more than 16 channels.";
+    BadKernel = 4, "Kernel side 0 or larger than CAP_BITS allows, or packed taps (pack_taps) on a kernel other than 2x2 or over more than 16 channels, or packed planes (pack_planes) on a kernel other than 1x1 (which packed taps never are).";
     BadStride = 5, "Stride 0 or larger than CAP_BITS allows.";
     BadUpsample = 6, "Upsampling factor 0 or larger than CAP_BITS allows.";
     BadPadding = 7, "pad_top >= kh or pad_left >= kw.";
@@ -183,7 +183,11 @@ pub fn validate(d: &Descriptor, caps: &Capabilities, window: &Range<u64>) -> Res
         return Err(BadBits);
     }
     let k_ok = |k: u32| (1..=u32::from(caps.max_kernel)).contains(&k);
-    if !k_ok(d.kh) || !k_ok(d.kw) || (d.pack_taps != 0 && !Descriptor::can_pack_taps(d.kh, d.kw, d.cin)) {
+    if !k_ok(d.kh)
+        || !k_ok(d.kw)
+        || (d.pack_taps != 0 && !Descriptor::can_pack_taps(d.kh, d.kw, d.cin))
+        || (d.pack_planes != 0 && (d.kh != 1 || d.kw != 1))
+    {
         return Err(BadKernel);
     }
     if !(1..=u32::from(caps.max_stride)).contains(&d.stride) {
@@ -303,6 +307,7 @@ mod tests {
             out_off_x: 0,
             copies_log2: 0,
             pack_taps: 0,
+            pack_planes: 0,
             in_c_total: 64,
             in_ch_off: 0,
         }
@@ -337,6 +342,33 @@ mod tests {
         let unpacked = check(Descriptor { pack_taps: 0, ..d }).unwrap();
         assert_eq!(unpacked.reads[1].end - unpacked.reads[1].start, 4 * 64 * 8 * 8);
         assert_eq!(unpacked.macs(), c.macs());
+    }
+
+    #[test]
+    fn packed_planes_take_fewer_steps_on_the_last_group_only() {
+        let d = Descriptor {
+            pack_planes: 1,
+            kh: 1,
+            kw: 1,
+            pad_top: 0,
+            pad_left: 0,
+            cin: 240,
+            in_c_total: 256,
+            a_in: 8,
+            w_bits: 8,
+            ..good()
+        };
+        assert_eq!(check(d).err(), None);
+        assert_eq!(d.array_steps(), 3 * 64 + 40);
+        assert_eq!(Descriptor { pack_planes: 0, ..d }.array_steps(), 4 * 64);
+        assert_eq!(Descriptor { w_bits: 1, ..d }.array_steps(), 4 * 8, "binary weights skip nothing");
+        let (a8, w8) = (crate::ActBits::B8, crate::WeightBits::B8);
+        assert!(Descriptor::can_pack_planes(1, 1, 216, a8, w8));
+        assert!(!Descriptor::can_pack_planes(1, 1, 240, a8, w8), "33 or more channels in the last group");
+        assert!(!Descriptor::can_pack_planes(1, 1, 256, a8, w8));
+        assert!(!Descriptor::can_pack_planes(3, 3, 216, a8, w8));
+        assert!(!Descriptor::can_pack_planes(1, 1, 216, a8, crate::WeightBits::BINARY));
+        assert!(!Descriptor::can_pack_planes(1, 1, 216, crate::ActBits::new(1).unwrap(), w8), "nothing to skip");
     }
 
     #[test]
@@ -379,6 +411,9 @@ mod tests {
             (Descriptor { pack_taps: 1, cin: 16, ..g }, BadKernel),
             (Descriptor { pack_taps: 1, kh: 2, kw: 1, pad_left: 0, cin: 16, ..g }, BadKernel),
             (Descriptor { pack_taps: 1, kh: 2, kw: 2, cin: 17, ..g }, BadKernel),
+            // Packed planes: 1×1 only.
+            (Descriptor { pack_planes: 1, ..g }, BadKernel),
+            (Descriptor { pack_planes: 1, kh: 1, kw: 2, pad_top: 0, pad_left: 0, ..g }, BadKernel),
             (
                 Descriptor {
                     a_in: 8,

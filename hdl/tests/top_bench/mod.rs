@@ -314,11 +314,14 @@ pub fn check_layer_with(seed: u64, record: bool) -> Bench {
         );
     }
     eprintln!(
-        "seed {seed}: {} cycles, {} MACs, code {}{}",
+        "seed {seed}: {} cycles, {} MACs, code {}, A{} W{}{}{}",
         got[5],
         got[4],
         got[1],
-        if d.pack_taps != 0 { ", packed taps" } else { "" }
+        d.a_in,
+        d.w_bits,
+        if d.pack_taps != 0 { ", packed taps" } else { "" },
+        if d.pack_planes != 0 { ", packed planes" } else { "" }
     );
     b
 }

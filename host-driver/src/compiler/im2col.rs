@@ -14,9 +14,19 @@
 //! `[co][ky][kx][ci]`, which is exactly the order of a 1 × 1 conv over the
 //! packed channel `(ky·kw + kx)·cin + ci`. Padding becomes zero codes in the
 //! packed tensor, as the array's zero padding would have read them.
+//!
+//! **Packed planes** (`planes`, the descriptor's `pack_planes`): LmFlowNetS's
+//! 216 channels leave 40 of the last group's 64 lanes empty, and 8-bit codes
+//! × 8-bit weights take 64 steps per group. The host appends the last
+//! group's `c ≤ 32` channels again, codes shifted down one plane
+//! (`zynqflow_isa::precision::packed_upper_code`), and the weights of those
+//! lanes ([`Im2col::pack_weights`]); the array then takes 40 steps on that
+//! group instead of 64 (`zynqflow_isa::precision::packed_plane_steps`),
+//! conv1's 256 steps per tile become 232.
 
 use crate::tensor::QTensor;
-use zynqflow_isa::ActLayout;
+use zynqflow_isa::precision::{packed_upper_code, packed_upper_weight};
+use zynqflow_isa::{ActLayout, Descriptor, WeightBits, CHANNELS_PER_WORD};
 
 /// How the host packs a tensor of layout `src` into the receptive-field
 /// tensor a 1 × 1 convolution reads (`out_h × out_w × kh·kw·cin`).
@@ -38,12 +48,52 @@ pub struct Im2col {
     pub out_h: usize,
     /// Output columns.
     pub out_w: usize,
+    /// The last group's channels are appended one plane over (packed
+    /// planes; set by [`Im2col::with_planes`] where it pays off).
+    pub planes: bool,
 }
 
 impl Im2col {
-    /// Channels of the packed tensor.
-    pub fn channels(&self) -> usize {
+    /// Channels of the receptive field, `kh·kw·cin`.
+    pub fn field_channels(&self) -> usize {
         self.kh * self.kw * self.src.channels
+    }
+
+    /// Channels of the last group that packed planes repeat (0 without).
+    pub fn upper_channels(&self) -> usize {
+        if self.planes {
+            self.field_channels() % CHANNELS_PER_WORD
+        } else {
+            0
+        }
+    }
+
+    /// Channels of the packed tensor: the receptive field's, and the
+    /// repeated ones with packed planes.
+    pub fn channels(&self) -> usize {
+        self.field_channels() + self.upper_channels()
+    }
+
+    /// `self` with packed planes where they save steps for `w_bits`-bit
+    /// weights (`Descriptor::can_pack_planes`).
+    pub fn with_planes(self, w_bits: WeightBits) -> Self {
+        let can = Descriptor::can_pack_planes(1, 1, self.field_channels() as u32, self.src.bits, w_bits);
+        Im2col { planes: can, ..self }
+    }
+
+    /// The 1 × 1 conv's integer weights `[co][ci]` over the packed tensor's
+    /// channels, from the layer's `[co][ky][kx][ci]` (`cout` channels): the
+    /// same, with packed planes followed by the upper lanes' weights
+    /// (`packed_upper_weight` of the last group's).
+    pub fn pack_weights(&self, ints: &[i8], cout: usize, w_bits: WeightBits) -> Vec<i8> {
+        let (n, up) = (self.field_channels(), self.upper_channels());
+        assert_eq!(ints.len(), cout * n, "weights of the receptive field");
+        let mut out = Vec::with_capacity(cout * (n + up));
+        for row in ints.chunks_exact(n) {
+            out.extend_from_slice(row);
+            out.extend(row[n - up..].iter().map(|&v| packed_upper_weight(w_bits, i32::from(v)) as i8));
+        }
+        out
     }
 
     /// Layout of the packed tensor (same code width as the source).
@@ -62,6 +112,7 @@ impl Im2col {
     pub fn pack(&self, t: &QTensor) -> QTensor {
         assert_eq!(t.layout, self.src, "im2col source layout");
         let cin = self.src.channels;
+        let (n, up) = (self.field_channels(), self.upper_channels());
         let mut out = QTensor::zeros(self.layout());
         for oy in 0..self.out_h {
             for ox in 0..self.out_w {
@@ -81,6 +132,11 @@ impl Im2col {
                             let code = t.get(y, x, c);
                             if code != 0 {
                                 out.set(oy, ox, base + c, code);
+                                // The last group's channels again, one plane over.
+                                let k = base + c;
+                                if let Some(i) = (k + up).checked_sub(n) {
+                                    out.set(oy, ox, n + i, packed_upper_code(u32::from(code)) as u8);
+                                }
                             }
                         }
                     }
@@ -98,7 +154,7 @@ mod tests {
     use crate::cpu::ConvGeom;
     use crate::quant::QWeights;
     use rand::{Rng, SeedableRng};
-    use zynqflow_isa::{ActBits, WeightBits};
+    use zynqflow_isa::ActBits;
 
     /// A k×k strided conv and the 1×1 conv over its packed input give the
     /// same accumulators, bit for bit, with the same integer weights.
@@ -119,7 +175,17 @@ mod tests {
             let ints: Vec<i8> = (0..cout * k * k * cin).map(|_| rng.gen_range(-128..=127)).collect();
             let wk = QWeights::from_ints(cout, k, k, cin, WeightBits::B8, &ints);
             let direct = qconv(&x, &wk, &ConvGeom::square(k, stride, pad));
-            let p = Im2col { src: x.layout, kh: k, kw: k, stride, pad_top: pad, pad_left: pad, out_h: oh, out_w: ow };
+            let p = Im2col {
+                src: x.layout,
+                kh: k,
+                kw: k,
+                stride,
+                pad_top: pad,
+                pad_left: pad,
+                out_h: oh,
+                out_w: ow,
+                planes: false,
+            };
             let packed = p.pack(&x);
             let w1 = QWeights::from_ints(cout, 1, 1, k * k * cin, WeightBits::B8, &ints);
             let via = qconv(&packed, &w1, &ConvGeom::square(1, 1, 0));
@@ -131,10 +197,16 @@ mod tests {
     #[test]
     fn the_network_first_layers_pay_off() {
         let src = ActLayout::new(384, 512, 6, ActBits::B8).unwrap();
-        let lm = Im2col { src, kh: 6, kw: 6, stride: 2, pad_top: 2, pad_left: 2, out_h: 192, out_w: 256 };
+        let lm =
+            Im2col { src, kh: 6, kw: 6, stride: 2, pad_top: 2, pad_left: 2, out_h: 192, out_w: 256, planes: false };
         assert_eq!((lm.channels(), lm.layout().groups()), (216, 4));
         assert!(lm.pays_off());
         let one = Im2col { kh: 1, kw: 1, ..lm };
         assert!(!one.pays_off());
+        // 216 channels: 24 in the last group, repeated one plane over.
+        let planes = lm.with_planes(WeightBits::B8);
+        assert!(planes.planes);
+        assert_eq!((planes.channels(), planes.layout().groups()), (240, 4));
+        assert!(!lm.with_planes(WeightBits::BINARY).planes);
     }
 }

@@ -97,6 +97,7 @@ pub fn compile_layer(
         dst: (oh, ow, spec.cout),
         ch_off: 0,
         copies_log2: 0,
+        pack_planes: false,
     };
     let phases = lower(&spec.geom, false, w, spec.cin, oh, ow).map_err(err)?;
     let commands = phases

@@ -46,6 +46,10 @@ pub struct LayerFrame {
     /// The codes are written `2^copies_log2` times (`isa` descriptor
     /// `copies_log2`; 0 in raw mode).
     pub copies_log2: u32,
+    /// The input's last channel group holds its channels twice, one plane
+    /// over (the host's im2col packing, `isa` `pack_planes`): the
+    /// descriptors compute that group on the packed plane pairs only.
+    pub pack_planes: bool,
 }
 
 /// Packs each phase's weights into `blob` and returns one descriptor per phase.
@@ -92,6 +96,7 @@ pub fn emit(phases: &[PhaseConv], f: &LayerFrame, w_bits: WeightBits, blob: &mut
                 out_off_x: p.out_off_x as u32,
                 copies_log2: f.copies_log2,
                 pack_taps: u32::from(packed.is_some()),
+                pack_planes: u32::from(f.pack_planes),
                 in_c_total: f.input.channels as u32,
                 in_ch_off: f.in_ch_off as u32,
             }

@@ -429,6 +429,7 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
         // The network's input read by this conv alone: the host packs its
         // receptive fields into channels and the conv becomes 1 × 1.
         let mut cin = cin * copies;
+        let mut pack_planes = false;
         let sole_reader = match consumers[src].as_slice() {
             [only] if *only == id => true,
             [only] => s2d && consumers[*only].as_slice() == [id],
@@ -445,12 +446,15 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
                 pad_left: p.pad_left,
                 out_h: p.out_h,
                 out_w: p.out_w,
+                planes: false,
             };
             if p.upsample == 1 && p.out_stride == 1 && packing.src.channels == cin && packing.pays_off() {
+                let packing = packing.with_planes(run_w.layout.bits);
                 tensors[t_in].layout = Ok(packing.layout());
                 input_im2col = Some(packing);
                 cin = packing.channels();
-                let ints = std::mem::take(&mut phases[0].ints);
+                pack_planes = packing.planes;
+                let ints = packing.pack_weights(&phases[0].ints, run_w.layout.cout, run_w.layout.bits);
                 phases[0] =
                     lower::PhaseConv { kh: 1, kw: 1, stride: 1, pad_top: 0, pad_left: 0, ints, ..phases[0].clone() };
             }
@@ -513,6 +517,7 @@ pub fn compile(net: &QuantNet, caps: &Capabilities) -> Result<Program, CompileEr
             dst: (dst_h, dst_w, dst_c),
             ch_off,
             copies_log2,
+            pack_planes,
         };
         for (p, desc) in phases.iter().zip(lower::emit(&phases, &frame, wl.bits, &mut weights)) {
             let name = if phases.len() > 1 {
@@ -625,7 +630,7 @@ mod tests {
                     .filter(|c| c.node == id)
                     .map(|c| {
                         let d = &c.desc;
-                        u64::from(d.out_h * d.out_w * d.cout) * u64::from(d.kh * d.kw * d.cin)
+                        u64::from(d.out_h * d.out_w * d.cout) * u64::from(d.kh * d.kw * d.unpacked_cin())
                     })
                     .sum();
                 let graph = g.macs(id);
@@ -653,7 +658,18 @@ mod tests {
                 packed += usize::from(packable);
             }
             assert_eq!(packed, 16, "{net}: 4 phases of 4 upsampled flows");
-            assert_eq!(p.image.macs(), g.total_macs() + extra, "{net}");
+            // The descriptors' MACs (PERF_MACS) count packed planes' lanes too.
+            let unpacked: u64 = p
+                .image
+                .commands
+                .iter()
+                .map(|c| {
+                    let d = &c.desc;
+                    u64::from(d.out_h * d.out_w * d.cout) * u64::from(d.kh * d.kw * d.unpacked_cin())
+                })
+                .sum();
+            assert_eq!(unpacked, g.total_macs() + extra, "{net}");
+            assert!(p.image.macs() >= unpacked, "{net}");
             for (id, node) in g.nodes.iter().enumerate() {
                 if let Op::Conv(_) = node.op {
                     assert!(matches!(p.placement[id], Placement::Accelerator(_)), "{net} {}", node.name);
@@ -665,7 +681,15 @@ mod tests {
             let first = &p.image.commands[0].desc;
             let k = if net.starts_with("lmflownets") { 6 } else { 7 };
             assert_eq!((packing.kh, packing.kw, packing.stride, packing.src.channels), (k, k, 2, 6), "{net}");
-            assert_eq!((first.kh, first.kw, first.stride, first.cin), (1, 1, 1, (k * k * 6) as u32), "{net}");
+            assert_eq!(
+                (first.kh, first.kw, first.stride, first.unpacked_cin()),
+                (1, 1, 1, (k * k * 6) as u32),
+                "{net}"
+            );
+            // LmFlowNetS's 216 channels leave 24 in the last group, 8-bit
+            // codes and weights: packed planes (FlowNetS's 294 leave 38).
+            assert_eq!(first.pack_planes == 1, k == 6, "{net}");
+            assert_eq!(first.cin as usize, packing.channels(), "{net}");
             assert_eq!(p.image.input.1, packing.layout());
             let host: Vec<&str> = g
                 .nodes

@@ -7,7 +7,9 @@
 //! threshold ([`ThresholdMode::apply`]) or raw `i32` output, placement at
 //! `out_stride`/`out_off_*` and `ch_off` in the destination, with the codes
 //! written `2^copies_log2` times (`copies_log2`), packed taps (`pack_taps`:
-//! the weights unpacked into the 2 × 2 kernel at load) — on the layouts
+//! the weights unpacked into the 2 × 2 kernel at load), packed planes
+//! (`pack_planes`: the last channel group summed over the packed plane pairs
+//! only) — on the layouts
 //! of `zynqflow_isa::layout`, with the bit-plane identity of
 //! `zynqflow_isa::precision` (the private `kernel` module).
 //!
@@ -32,6 +34,7 @@
 use super::kernel::{self, Chunk, Isa, LANES, PX};
 use super::memory::BusMemory;
 use rayon::prelude::*;
+use zynqflow_isa::precision::packed_plane_steps;
 use zynqflow_isa::{CheckedDescriptor, ErrorCode, ThresholdMode, CHANNELS_PER_WORD, PACK_LANES};
 
 /// Output pixels gathered and computed per chunk (a multiple of [`PX`]).
@@ -85,6 +88,16 @@ enum Out {
     Raw { dst_c: usize, ch_off: usize },
 }
 
+/// The last (tap, group) pair of a packed-planes descriptor
+/// (`zynqflow_isa::precision::packed_plane_steps`): each step's term is
+/// `popcount(a_p & w_q)` over all 64 lanes times the plane pair's factor.
+struct Packed {
+    /// The pair's weight plane words, `[co][q]`.
+    words: Vec<u64>,
+    /// `(p, q, ±2^(p+q))` of each step.
+    steps: Vec<(usize, usize, i64)>,
+}
+
 /// A descriptor with its operands copied out of memory.
 struct Conv {
     in_h: usize,
@@ -116,6 +129,9 @@ struct Conv {
     input: Vec<u64>,
     /// Weights, `[block][tap·G + group][plane][lane]`.
     wt: Vec<u64>,
+    /// Packed planes (`pack_planes`, non-binary weights): the last pair's
+    /// weights, taken out of `wt`.
+    packed: Option<Packed>,
     out: Out,
     isa: Isa,
 }
@@ -166,6 +182,24 @@ impl Conv {
                 })
                 .collect();
         }
+        // Packed planes: the last (tap, group) pair is summed over the
+        // packed plane pairs only (`Packed`); the kernel sees it as zero
+        // weights, which add nothing.
+        let packed = (c.pack_planes != 0 && !d.weights.bits.is_binary()).then(|| {
+            let last = (tg - 1) * w;
+            let words: Vec<u64> = (0..cout)
+                .flat_map(|co| {
+                    let planes = wm[co * per_co + last..co * per_co + last + w].to_vec();
+                    wm[co * per_co + last..co * per_co + last + w].fill(0);
+                    planes
+                })
+                .collect();
+            let steps = packed_plane_steps(d.input.bits, d.weights.bits)
+                .into_iter()
+                .map(|(p, q)| (p, q, i64::from(d.weights.bits.plane_weight(q)) << p))
+                .collect();
+            Packed { words, steps }
+        });
         let mut wt = vec![0u64; blocks * per_co * LANES];
         for co in 0..cout {
             let (b, l) = (co / LANES, co % LANES);
@@ -223,6 +257,7 @@ impl Conv {
             blocks,
             input,
             wt,
+            packed,
             out,
             isa,
         })
@@ -272,6 +307,15 @@ impl Conv {
             kernel::run(self.isa, self.binary, &chunk, &mut s.acc);
             for px in 0..n {
                 let acc = &mut s.acc[px * self.blocks * LANES..][..self.cout];
+                if let Some(pk) = &self.packed {
+                    let rf_len = self.rf_len();
+                    let act = &s.rf[px * rf_len + rf_len - self.a..][..self.a];
+                    for (co, v) in acc.iter_mut().enumerate() {
+                        let wq = &pk.words[co * self.w..][..self.w];
+                        *v +=
+                            pk.steps.iter().map(|&(p, q, f)| i64::from((act[p] & wq[q]).count_ones()) * f).sum::<i64>();
+                    }
+                }
                 if self.binary {
                     acc.iter_mut().for_each(|v| *v = v.wrapping_sub(s.abits[px]));
                 }

@@ -34,7 +34,9 @@ pub struct Profile {
     /// kernels up to 7 × 7, spare destination groups, an input slice past
     /// the first group, and now and then a field out of range.
     pub stress: bool,
-    /// One layer in `pack_one_in` packs its taps (`pack_taps`).
+    /// One layer in `pack_one_in` packs its taps (`pack_taps`), and one in
+    /// `pack_one_in` of the others is a 1 × 1 kernel with packed planes
+    /// (`pack_planes`).
     pub pack_one_in: u32,
 }
 
@@ -82,8 +84,19 @@ pub fn draw(rng: &mut ChaCha8Rng, base: u64, p: &Profile) -> (Vec<u8>, Descripto
     let big_k = p.stress && !many && rng.gen_bool(0.15);
     // Packed taps: a 2×2 kernel over at most 16 channels (the upsampled flows).
     let pack = !many && !big_k && rng.gen_bool(1.0 / f64::from(p.pack_one_in));
+    // Packed planes: a 1×1 kernel whose last group takes the packed plane
+    // pairs only (the first layer); the arithmetic is defined for any words.
+    let planes = !pack && !many && rng.gen_bool(1.0 / f64::from(p.pack_one_in));
+    // Mostly widths that skip steps (codes and weights of 2 bits or more).
+    let (a_in, w_bits) = if planes && rng.gen_bool(0.8) {
+        (rng.gen_range(2..=p.max_bits.max(2)), rng.gen_range(2..=p.max_bits.max(2)))
+    } else {
+        (a_in, w_bits)
+    };
     let (kh, kw) = if pack {
         (2, 2)
+    } else if planes {
+        (1, 1)
     } else if big_k {
         (rng.gen_range(1..=7), rng.gen_range(1..=7))
     } else {
@@ -154,6 +167,7 @@ pub fn draw(rng: &mut ChaCha8Rng, base: u64, p: &Profile) -> (Vec<u8>, Descripto
         out_off_x: off_x,
         copies_log2,
         pack_taps: u32::from(pack),
+        pack_planes: u32::from(planes),
         in_c_total,
         in_ch_off: if in_c_total > cin.div_ceil(64) * 64 && rng.gen_bool(0.5) { 64 } else { 0 },
         ..Default::default()
@@ -163,11 +177,12 @@ pub fn draw(rng: &mut ChaCha8Rng, base: u64, p: &Profile) -> (Vec<u8>, Descripto
     }
     // Now and then one field goes wrong (validate decides whether it is).
     if p.stress && rng.gen_ratio(1, 10) {
-        match rng.gen_range(0..5) {
+        match rng.gen_range(0..6) {
             0 => d.pad_top = kh,
             1 => d.out_h += 1,
             2 => d.kh = 0,
             3 => d.a_in = 9,
+            4 => d.pack_planes = 1,
             _ => d.ch_off += 8,
         }
     }

@@ -244,8 +244,7 @@ impl Session {
         let useful_macs = (u128::from(self.program.graph.macs(command.node)) * u128::from(macs(&d))
             / u128::from(layer_macs.max(1))) as u64;
         let c = &self.config;
-        let groups = d.cin.div_ceil(64);
-        let steps = u64::from(d.array_taps() * groups * d.a_in * d.w_bits);
+        let steps = u64::from(d.array_steps());
         let tiles = u64::from(d.out_h) * u64::from(d.out_w.div_ceil(u32::from(c.cols)));
         let passes = u64::from(d.cout.div_ceil(u32::from(c.rows)));
         let bit_product = d.a_in * d.w_bits;
@@ -256,13 +255,16 @@ impl Session {
         if d.pack_taps != 0 {
             shape.push_str(" packed");
         }
+        if d.pack_planes != 0 {
+            shape.push_str(" packed planes");
+        }
         if d.mode == MODE_RAW {
             shape.push_str(" raw");
         }
         Ok(LayerCycles {
             layer: self.program.image.commands[i].layer.clone(),
             shape,
-            cin: d.cin,
+            cin: d.unpacked_cin(),
             cout: d.cout,
             out_h: d.out_h,
             out_w: d.out_w,
