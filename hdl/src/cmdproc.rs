@@ -44,6 +44,7 @@
 //!    (unlike the model, the hardware cannot promise that nothing was written
 //!    then: reads of later passes can fail after earlier passes wrote).
 //!    Otherwise `cmds_done` counts it.
+//!
 //! After the last descriptor `done_pulse` (the register block raises the
 //! interrupt). The performance counters restart with each run: busy cycles
 //! (not idle), stall cycles (the feeder waiting for the gatherer), useful
@@ -605,8 +606,8 @@ impl CmdProc {
     /// unit holding `thr_records[a]` records of `a`-bit codes (`a` in 0..16;
     /// [`crate::threshold::ThresholdUnit::records_for`]).
     pub fn new(rows: usize, cols: usize, weight_words: usize, thr_records: [usize; 16]) -> Self {
-        assert!(rows % 8 == 0 && 64 % rows == 0, "rows {rows}: a multiple of 8 dividing 64");
-        assert!(weight_words >= 1 && weight_words < 1 << 24, "weight_words {weight_words}");
+        assert!(rows.is_multiple_of(8) && 64_usize.is_multiple_of(rows), "rows {rows}: a multiple of 8 dividing 64");
+        assert!((1..1 << 24).contains(&weight_words), "weight_words {weight_words}");
         let _ = cols;
         CmdProc {
             clock: Default::default(),

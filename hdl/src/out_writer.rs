@@ -108,7 +108,7 @@
 //!
 //! yosys 0.23 `read_verilog top.v; synth_xilinx -family xc7 -flatten -top
 //! top; stat`, with four slots: rows 16, cols 8 (`pynq-z2`) 3,894 logic LUTs
-//! + 86 RAM32M (the raw-row RAMs as LUT RAM, 4 LUTs each), 5,129 FFs (2,850
+//! \+ 86 RAM32M (the raw-row RAMs as LUT RAM, 4 LUTs each), 5,129 FFs (2,850
 //! LUTs, 2,914 FFs with two slots: +1,388 LUTs for the slots); rows 8, cols
 //! 12: 3,378 logic LUTs + 128 RAM32M, 4,329 FFs. Synthesized hierarchically
 //! (one file per module, test `size_rows_8_cols_12`) rows 8, cols 12 is

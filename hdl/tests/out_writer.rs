@@ -549,7 +549,7 @@ fn random_settings(rng: &mut ChaCha8Rng, raw: bool, a_out: usize, rows: usize) -
         8 * (a_out as u32 * rng.gen_range(1..=3) + rng.gen_range(0..2))
     };
     // Threshold mode: copies half of the time, as many as the rows allow.
-    let most = (rows.trailing_zeros() as u32).min(3);
+    let most = rows.trailing_zeros().min(3);
     let copies_log2 = if !raw && rng.gen_bool(0.5) { rng.gen_range(1..=most) } else { 0 };
     Settings { raw, a_out, col_step, copies_log2 }
 }

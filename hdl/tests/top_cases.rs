@@ -92,6 +92,8 @@ fn place(rng: &mut ChaCha8Rng, d: &mut Descriptor, mem: &mut Vec<u8>, addr: &mut
 }
 
 /// A convolution with "same"-style geometry over an `h × w × cin` input.
+// Every argument is a field the cases vary; a struct would restate Descriptor.
+#[allow(clippy::too_many_arguments)]
 fn conv(h: u32, w: u32, cin: u32, cout: u32, k: u32, a_in: u32, w_bits: u32, a_out: u32) -> Descriptor {
     let raw = a_out == 0;
     Descriptor {

@@ -296,7 +296,8 @@ mod tests {
                         let sum: i64 = steps
                             .iter()
                             .map(|&(p, q)| {
-                                (bit(ce, p) * bit(we, q) + bit(cu, p) * bit(wu, q)) * i64::from(w.plane_weight(q)) << p
+                                ((bit(ce, p) * bit(we, q) + bit(cu, p) * bit(wu, q)) * i64::from(w.plane_weight(q)))
+                                    << p
                             })
                             .sum();
                         assert_eq!(sum, i64::from(code) * i64::from(v), "A{ab} W{wb} {code}·{v}");

@@ -178,7 +178,7 @@ fn tiles_reuse_the_rows_of_the_tile_above() {
         d.dst_h = d.out_h;
         d.dst_w = d.out_w;
         let gather = gather_once_per_strip(&d, u32::from(config.cols));
-        let (read, cycles) = run_desc(&mut rtl, d.clone());
+        let (read, cycles) = run_desc(&mut rtl, d);
         assert_eq!(
             read,
             8 + u64::from(d.cout) * (18 + 4) + gather,

@@ -89,12 +89,12 @@ impl Bench {
 
     /// One clock edge, recorded when logging.
     fn tick(&mut self) {
-        if self.log.is_some() {
+        if let Some(log) = &mut self.log {
             self.d.settle();
             let ins = ports::input_values(&self.d.uut);
             self.d.tick();
             let outs = ports::output_values(&self.d.uut);
-            self.log.as_mut().expect("log").push((ins, outs));
+            log.push((ins, outs));
         } else {
             self.d.tick();
         }

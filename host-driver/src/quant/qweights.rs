@@ -83,7 +83,7 @@ mod tests {
                             -1
                         }
                     } else {
-                        (b.min_value() + (i as i32 * 7) % (b.max_value() - b.min_value() + 1)) as i8
+                        (b.min_value() + (i * 7) % (b.max_value() - b.min_value() + 1)) as i8
                     }
                 })
                 .collect();

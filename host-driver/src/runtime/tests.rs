@@ -123,11 +123,17 @@ fn a_device_error_names_the_descriptor_and_layer() {
     assert!(e.contains("descriptor 3") && e.contains(layer.as_str()) && e.contains("OutOfWindow"), "{e}");
 }
 
+/// A change made to a compiled program before it is loaded.
+type ProgramEdit = Box<dyn Fn(&mut Program)>;
+
+/// A change made to one descriptor.
+type DescriptorEdit = fn(&mut Descriptor);
+
 #[test]
 fn load_refuses_every_address_outside_the_buffer_that_owns_it() {
     let base = program();
     let last = base.image.commands.len() - 1;
-    let tampered: Vec<(&str, Box<dyn Fn(&mut Program)>)> = vec![
+    let tampered: Vec<(&str, ProgramEdit)> = vec![
         (
             "output past the arena",
             Box::new(|p: &mut Program| p.image.commands[1].desc.out_addr = p.image.arena_bytes as u32),
@@ -186,7 +192,7 @@ fn frames_of_the_wrong_size_are_refused_before_anything_is_written() {
 #[test]
 fn every_out_of_range_field_is_refused_at_load_with_its_code() {
     use zynqflow_isa::ErrorCode::*;
-    let tamper: Vec<(ErrorCode, fn(&mut Descriptor))> = vec![
+    let tamper: Vec<(ErrorCode, DescriptorEdit)> = vec![
         (BadOpcode, |d| d.opcode = 3),
         (ReservedBits, |d| d.a_out = 0),
         (BadBits, |d| d.w_bits = 9),

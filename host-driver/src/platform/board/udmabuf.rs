@@ -154,7 +154,7 @@ impl DmaPool {
             // mapping (`i + 8 <= len`); word accesses are 8-byte aligned
             // (the mapping is page aligned and `addr % 8 == 0`).
             unsafe {
-                if addr % 8 == 0 && i + 8 <= len {
+                if addr.is_multiple_of(8) && i + 8 <= len {
                     let w = u64::from_le_bytes(std::array::from_fn(|k| byte(i + k)));
                     std::ptr::write_volatile(base.add(addr).cast::<u64>(), w);
                     i += 8;
@@ -179,7 +179,7 @@ impl DmaPool {
             let addr = at + i;
             // SAFETY: as in `copy_in`.
             unsafe {
-                if addr % 8 == 0 && i + 8 <= out.len() {
+                if addr.is_multiple_of(8) && i + 8 <= out.len() {
                     let w = std::ptr::read_volatile(base.add(addr).cast::<u64>());
                     out[i..i + 8].copy_from_slice(&w.to_le_bytes());
                     i += 8;
