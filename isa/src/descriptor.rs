@@ -234,9 +234,8 @@ impl Descriptor {
         }
     }
 
-    /// Array steps per tile and pass over `groups` channel groups:
-    /// `array_taps × groups × A × W`, less the plane pairs a packed last
-    /// group skips (`pack_planes`).
+    /// Array steps per tile and pass: `array_taps × ⌈cin/64⌉ × A × W`, less
+    /// the plane pairs a packed last group skips (`pack_planes`).
     pub fn array_steps(&self) -> u32 {
         let (a, w) = (self.a_in, self.w_bits);
         let groups = self.cin.div_ceil(64);
